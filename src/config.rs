@@ -1,0 +1,576 @@
+//! Typed configuration, read once from the environment (and `.env`) and
+//! validated before the port is bound.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use rand::RngCore as _;
+
+use crate::policy::RoomPolicy;
+
+/// Shortest accepted HS256 secret and admin key, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Longest accepted token lifetime.
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// A secret string (signing key, cookie secret, API key). Its `Debug` and
+/// `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The raw value; call only where the secret is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// The whole service configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where and how the HTTP server listens.
+    pub server: ServerConfig,
+    /// How tokens are signed.
+    pub jwt: JwtConfig,
+    /// Which rooms a principal is granted.
+    pub policy: RoomPolicy,
+    /// Where sessions are checked.
+    pub session: SessionConfig,
+    /// Exact origins (`scheme://host[:port]`) allowed to call with credentials.
+    pub allowed_origins: Vec<String>,
+    /// Enables bearer-key minting for any subject when set (`ADMIN_API_KEY`).
+    pub admin_api_key: Option<Secret>,
+}
+
+/// Bind address and worker count.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `HOST`, default `0.0.0.0`.
+    pub host: String,
+    /// `PORT`, default `8080`; `0` picks a free port.
+    pub port: u16,
+    /// `WORKERS`, default: one per CPU core.
+    pub workers: Option<usize>,
+}
+
+/// Token signing settings.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// `JWT_SECRET` (or `TEST_JWT_SECRET`): HS256 key, raw UTF-8 bytes.
+    pub secret: Secret,
+    /// `JWT_ISSUER`: the `iss` claim when set.
+    pub issuer: Option<String>,
+    /// `JWT_AUDIENCE`: the `aud` claim when set.
+    pub audience: Option<String>,
+    /// `TOKEN_TTL`: token lifetime, default one hour.
+    pub ttl: Duration,
+}
+
+/// Which session backend is used and its settings.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// `SESSION_BACKEND`.
+    pub backend: SessionBackend,
+    /// `SESSION_COOKIE`: the session cookie's name.
+    pub cookie_name: String,
+    /// `SESSION_SECRET`: the app's cookie-signing secrets, newest first.
+    pub secrets: Vec<Secret>,
+}
+
+/// The built-in session backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionBackend {
+    /// Stateless `s:<value>.<signature>` cookies (Express cookie-parser format).
+    SignedCookie,
+}
+
+/// One invalid setting: the variable and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every invalid setting found, one per line when displayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl ConfigErrors {
+    /// True when some error is about `var`.
+    pub fn mentions(&self, var: &str) -> bool {
+        self.0.iter().any(|e| e.var == var)
+    }
+}
+
+/// Reads variables by name; empty values count as unset.
+struct Vars<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<ConfigError>,
+}
+
+impl Vars<'_> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn fail(&mut self, var: &'static str, message: impl Into<String>) {
+        self.errors.push(ConfigError::new(var, message));
+    }
+
+    /// Records an error and yields `None` when `result` is an error.
+    fn check<T>(&mut self, var: &'static str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|m| self.fail(var, m)).ok()
+    }
+}
+
+impl Config {
+    /// Loads `.env` (if present) and reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        load_dotenv();
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let mut vars = Vars {
+            lookup,
+            errors: Vec::new(),
+        };
+        let server = read_server(&mut vars);
+        let jwt = read_jwt(&mut vars);
+        let policy = read_policy(&mut vars);
+        let session = read_session(&mut vars);
+        let allowed_origins = read_origins(&mut vars);
+        let admin_api_key = read_admin_key(&mut vars);
+        if !vars.errors.is_empty() {
+            return Err(ConfigErrors(vars.errors));
+        }
+        // Every reader above returned `Some` when no error was recorded.
+        Ok(Config {
+            server,
+            jwt: jwt.expect("jwt config"),
+            policy: policy.expect("policy"),
+            session: session.expect("session config"),
+            allowed_origins,
+            admin_api_key,
+        })
+    }
+
+    /// Warnings about settings that are valid but probably unintended.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self
+            .session
+            .secrets
+            .iter()
+            .any(|s| s.expose() == self.jwt.secret.expose())
+        {
+            out.push(
+                "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
+            );
+        }
+        if let Some(key) = &self.admin_api_key {
+            if key.expose() == self.jwt.secret.expose() {
+                out.push("ADMIN_API_KEY equals the JWT secret: use a different value".into());
+            }
+        }
+        out
+    }
+}
+
+/// Reads only the token-signing settings (for `mint` and `verify`).
+pub fn jwt_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<JwtConfig, ConfigErrors> {
+    let mut vars = Vars {
+        lookup,
+        errors: Vec::new(),
+    };
+    let jwt = read_jwt(&mut vars);
+    match jwt {
+        Some(jwt) if vars.errors.is_empty() => Ok(jwt),
+        _ => Err(ConfigErrors(vars.errors)),
+    }
+}
+
+/// Reads only the room policy (for `mint` without `--rooms`).
+pub fn policy_from_lookup(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<RoomPolicy, ConfigErrors> {
+    let mut vars = Vars {
+        lookup,
+        errors: Vec::new(),
+    };
+    let policy = read_policy(&mut vars);
+    match policy {
+        Some(policy) if vars.errors.is_empty() => Ok(policy),
+        _ => Err(ConfigErrors(vars.errors)),
+    }
+}
+
+/// Loads `.env` from the working directory when present, without
+/// overriding variables already set in the environment.
+pub fn load_dotenv() {
+    // A missing .env is the normal case in containers.
+    let _ = dotenvy::dotenv();
+}
+
+fn read_server(vars: &mut Vars) -> ServerConfig {
+    let host = vars.get("HOST").unwrap_or_else(|| "0.0.0.0".into());
+    let port = match vars.get("PORT") {
+        None => 8080,
+        Some(p) => vars
+            .check(
+                "PORT",
+                p.parse::<u16>()
+                    .map_err(|_| format!("`{p}` is not a port number; use e.g. PORT=8080")),
+            )
+            .unwrap_or(8080),
+    };
+    let workers = vars.get("WORKERS").and_then(|w| {
+        vars.check(
+            "WORKERS",
+            w.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or_else(|| {
+                    format!("`{w}` is not a worker count from 1 to 1024; unset it for one per core")
+                }),
+        )
+    });
+    ServerConfig {
+        host,
+        port,
+        workers,
+    }
+}
+
+fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
+    let (var, secret) = match (vars.get("JWT_SECRET"), vars.get("TEST_JWT_SECRET")) {
+        (Some(s), _) => ("JWT_SECRET", Some(s)),
+        (None, Some(s)) => ("TEST_JWT_SECRET", Some(s)),
+        (None, None) => ("JWT_SECRET", None),
+    };
+    let secret = match secret {
+        None => {
+            vars.fail(
+                "JWT_SECRET",
+                "not set; set JWT_SECRET (or TEST_JWT_SECRET) to the realtime server's secret, \
+                 at least 32 bytes (e.g. `openssl rand -base64 48`), or run `realtime-token dev` to try it out",
+            );
+            None
+        }
+        Some(s) => vars.check(var, check_secret_len(&s).map(|_| Secret(s))),
+    };
+    let ttl = match vars.get("TOKEN_TTL") {
+        None => Some(Duration::from_secs(3600)),
+        Some(t) => vars.check("TOKEN_TTL", parse_ttl(&t)),
+    };
+    let issuer = vars.get("JWT_ISSUER");
+    let audience = vars.get("JWT_AUDIENCE");
+    Some(JwtConfig {
+        secret: secret?,
+        issuer,
+        audience,
+        ttl: ttl?,
+    })
+}
+
+fn check_secret_len(secret: &str) -> Result<(), String> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "must be at least {MIN_SECRET_BYTES} bytes, got {}; generate one with `openssl rand -base64 48`",
+            secret.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a token lifetime: plain seconds (`3600`) or units `s`, `m`, `h`,
+/// `d`, possibly combined (`1h30m`). Between 1 second and 24 hours.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let hint = "use e.g. `1h`, `15m`, `90s` or `3600`";
+    let secs =
+        parse_duration_secs(text).ok_or_else(|| format!("`{text}` is not a duration; {hint}"))?;
+    if secs == 0 || secs > MAX_TTL.as_secs() {
+        return Err(format!(
+            "`{text}` is outside 1s..24h; tokens are meant to be short-lived ({hint})"
+        ));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn parse_duration_secs(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok();
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !digits.is_empty() || total == 0 && text.is_empty() {
+        return None;
+    }
+    Some(total)
+}
+
+fn read_policy(vars: &mut Vars) -> Option<RoomPolicy> {
+    let defaults = vars.get("REALTIME_ROOMS").unwrap_or_default();
+    let roles = vars.get("REALTIME_ROLE_ROOMS").unwrap_or_default();
+    let role_attr = vars
+        .get("REALTIME_ROLE_ATTRIBUTE")
+        .unwrap_or_else(|| "roles".into());
+    if defaults.is_empty() && roles.is_empty() {
+        vars.fail(
+            "REALTIME_ROOMS",
+            "no room grants configured, so every request would be refused; set e.g. REALTIME_ROOMS=document-*,user-{sub}",
+        );
+        return None;
+    }
+    let defaults = vars.check(
+        "REALTIME_ROOMS",
+        RoomPolicy::parse_templates(&defaults)
+            .map_err(|e| format!("{e}; e.g. REALTIME_ROOMS=document-*,user-{{sub}}")),
+    );
+    let roles = vars.check(
+        "REALTIME_ROLE_ROOMS",
+        RoomPolicy::parse_role_grants(&roles)
+            .map_err(|e| format!("{e}; e.g. REALTIME_ROLE_ROOMS=admin=*;editor=document-*")),
+    );
+    Some(RoomPolicy::new(defaults?, roles?, role_attr))
+}
+
+fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
+    let backend = match vars.get("SESSION_BACKEND").as_deref() {
+        None | Some("signed-cookie") => Some(SessionBackend::SignedCookie),
+        Some(other) => {
+            vars.fail(
+                "SESSION_BACKEND",
+                format!("`{other}` is not a backend this build supports; use `signed-cookie`"),
+            );
+            None
+        }
+    };
+    let cookie_name = vars
+        .get("SESSION_COOKIE")
+        .unwrap_or_else(|| "session".into());
+    if !is_cookie_name(&cookie_name) {
+        vars.fail(
+            "SESSION_COOKIE",
+            format!("`{cookie_name}` is not a valid cookie name; use letters, digits and `._-`"),
+        );
+    }
+    let secrets: Vec<Secret> = vars
+        .get("SESSION_SECRET")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .collect()
+        })
+        .unwrap_or_default();
+    if secrets.is_empty() {
+        vars.fail(
+            "SESSION_SECRET",
+            "not set; set it to your app's cookie-signing secret (comma-separated, newest first, for rotation)",
+        );
+    }
+    Some(SessionConfig {
+        backend: backend?,
+        cookie_name,
+        secrets,
+    })
+}
+
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn read_origins(vars: &mut Vars) -> Vec<String> {
+    let Some(list) = vars.get("ALLOWED_ORIGINS") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        match check_origin(origin) {
+            Ok(()) => out.push(origin.to_owned()),
+            Err(m) => vars.fail("ALLOWED_ORIGINS", m),
+        }
+    }
+    out
+}
+
+fn check_origin(origin: &str) -> Result<(), String> {
+    let hint = "list exact origins like `https://app.example.com,http://localhost:3000`";
+    if origin == "*" || origin.contains('*') {
+        return Err(format!(
+            "wildcards are not allowed with credentials; {hint}"
+        ));
+    }
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{origin}` has no http:// or https:// scheme; {hint}"))?;
+    let valid_host = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !valid_host {
+        return Err(format!(
+            "`{origin}` is not a bare origin (no path, no trailing slash); {hint}"
+        ));
+    }
+    Ok(())
+}
+
+fn read_admin_key(vars: &mut Vars) -> Option<Secret> {
+    let key = vars.get("ADMIN_API_KEY")?;
+    vars.check("ADMIN_API_KEY", check_secret_len(&key).map(|_| Secret(key)))
+}
+
+/// Settings that dev mode fills in when the environment leaves them unset.
+pub struct DevDefaults {
+    /// The overlay: variable → value.
+    vars: HashMap<&'static str, String>,
+    /// True when the JWT secret is ephemeral (nothing else can verify tokens).
+    pub ephemeral_jwt_secret: bool,
+}
+
+impl DevDefaults {
+    /// Random secrets and permissive-but-local defaults for `realtime-token dev`.
+    pub fn generate(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
+        let set = |k: &str| lookup(k).is_some_and(|v| !v.trim().is_empty());
+        let mut vars = HashMap::new();
+        let ephemeral_jwt_secret = !set("JWT_SECRET") && !set("TEST_JWT_SECRET");
+        if ephemeral_jwt_secret {
+            vars.insert("JWT_SECRET", random_secret());
+        }
+        // Dev mode signs its own cookie, so it always owns the session settings.
+        vars.insert("SESSION_BACKEND", "signed-cookie".into());
+        vars.insert("SESSION_SECRET", random_secret());
+        for (k, v) in [
+            ("HOST", "127.0.0.1"),
+            ("REALTIME_ROOMS", "document-*,user-{sub}"),
+            (
+                "ALLOWED_ORIGINS",
+                "http://localhost:3000,http://127.0.0.1:3000",
+            ),
+        ] {
+            if !set(k) {
+                vars.insert(k, v.into());
+            }
+        }
+        Self {
+            vars,
+            ephemeral_jwt_secret,
+        }
+    }
+
+    /// Reads the configuration with these defaults laid over `lookup`.
+    pub fn config(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        Config::from_lookup(&|k| self.vars.get(k).cloned().or_else(|| lookup(k)))
+    }
+}
+
+/// A random secret of 48 bytes, base64url-encoded (64 characters).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_forms() {
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "h", "1x", "0", "25h", "-5", "1.5h", "m1"] {
+            assert!(parse_ttl(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret::new("super-secret-value");
+        assert!(!format!("{s:?}").contains("super"));
+    }
+
+    #[test]
+    fn origins_must_be_exact() {
+        assert!(check_origin("https://app.example.com").is_ok());
+        assert!(check_origin("http://localhost:3000").is_ok());
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "app.example.com",
+            "https://a.com/",
+            "https://a.com/x",
+            "null",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! [`ApiError`]: every failure the HTTP API can answer, with its status and
+//! stable JSON error code.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::policy::PolicyError;
+use crate::session::SessionError;
+use crate::token::SignError;
+
+/// Seconds a client should wait before retrying after a 503.
+const RETRY_AFTER_UNAVAILABLE: &str = "2";
+
+/// An error answered as `{"error": "<code>", "message": "<sentence>"}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed request: bad JSON, bad room syntax.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No, bad, expired or revoked session (or admin key); the reason is
+    /// logged at debug level, never sent.
+    #[error("unauthenticated ({0})")]
+    Unauthenticated(&'static str),
+    /// Bearer-key minting was attempted while `ADMIN_API_KEY` is unset.
+    #[error("admin minting is disabled")]
+    AdminDisabled,
+    /// A cross-site request from an origin not in `ALLOWED_ORIGINS`.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    /// The policy grants no room, or not a requested one.
+    #[error("{0}")]
+    RoomNotAllowed(String),
+    /// No such route.
+    #[error("not found")]
+    NotFound,
+    /// A method other than POST (or OPTIONS) on the token endpoint.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body is over the limit (bytes).
+    #[error("payload over {0} bytes")]
+    PayloadTooLarge(usize),
+    /// A non-empty body that is not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The client did not send its body in time.
+    #[error("request body timed out")]
+    RequestTimeout,
+    /// The session store or upstream failed: fail closed.
+    #[error("session backend unavailable: {0}")]
+    SessionBackendUnavailable(String),
+    /// Anything else; the cause is logged, the answer is opaque.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::Unauthenticated(_) | Self::AdminDisabled => "unauthenticated",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::RoomNotAllowed(_) => "room_not_allowed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RequestTimeout => "request_timeout",
+            Self::SessionBackendUnavailable(_) => "session_backend_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The human sentence sent to the client: never a cause, secret or token.
+    fn message(&self) -> String {
+        match self {
+            Self::InvalidRequest(m) | Self::RoomNotAllowed(m) => m.clone(),
+            Self::Unauthenticated(_) => "no valid session; log in and try again".into(),
+            Self::AdminDisabled => {
+                "bearer-key minting is disabled on this server (ADMIN_API_KEY is unset)".into()
+            }
+            Self::OriginNotAllowed => {
+                "this origin may not request tokens; add it to ALLOWED_ORIGINS".into()
+            }
+            Self::NotFound => "no such endpoint; tokens are at POST /api/realtime-token".into(),
+            Self::MethodNotAllowed => "use POST".into(),
+            Self::PayloadTooLarge(limit) => format!("the request body is over {limit} bytes"),
+            Self::UnsupportedMediaType => "send the body as application/json".into(),
+            Self::RequestTimeout => "the request body did not arrive in time".into(),
+            Self::SessionBackendUnavailable(_) => {
+                "the session store is unavailable; try again shortly".into()
+            }
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Unauthenticated(why) => Self::Unauthenticated(why),
+            SessionError::Unavailable(cause) => Self::SessionBackendUnavailable(cause),
+        }
+    }
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(e: PolicyError) -> Self {
+        match e {
+            PolicyError::InvalidRooms(m) => Self::InvalidRequest(m),
+            PolicyError::NoRooms | PolicyError::RoomNotAllowed(_) => {
+                Self::RoomNotAllowed(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<SignError> for ApiError {
+    fn from(e: SignError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated(_) | Self::AdminDisabled => StatusCode::UNAUTHORIZED,
+            Self::OriginNotAllowed | Self::RoomNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::SessionBackendUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => log::error!("internal error: {cause}"),
+            Self::SessionBackendUnavailable(cause) => {
+                log::warn!("session backend unavailable: {cause}")
+            }
+            Self::Unauthenticated(why) => log::debug!("unauthenticated: {why}"),
+            _ => {}
+        }
+        let message = self.message();
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        match self {
+            Self::MethodNotAllowed => {
+                res.insert_header((header::ALLOW, HeaderValue::from_static("POST, OPTIONS")));
+            }
+            Self::SessionBackendUnavailable(_) => {
+                res.insert_header((
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
+                ));
+            }
+            _ => {}
+        }
+        res.json(ErrorBody {
+            error: self.code(),
+            message: &message,
+        })
+    }
+}

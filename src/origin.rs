@@ -1,0 +1,118 @@
+//! The origin guard (CSRF protection) and the CORS headers for credentialed
+//! browser calls from `ALLOWED_ORIGINS`.
+
+use std::collections::HashSet;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// How long a browser may cache a preflight answer, in seconds.
+const PREFLIGHT_MAX_AGE: &str = "600";
+
+/// The exact origins allowed to call with credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    allowed: HashSet<String>,
+}
+
+impl Origins {
+    /// An allow-list of exact origins.
+    pub fn new(origins: &[String]) -> Self {
+        Self {
+            allowed: origins.iter().cloned().collect(),
+        }
+    }
+
+    /// The request's `Origin` when it is on the list.
+    fn allowed_origin<'r>(&self, req: &'r HttpRequest) -> Option<&'r HeaderValue> {
+        let origin = req.headers().get(header::ORIGIN)?;
+        self.allowed
+            .contains(origin.to_str().ok()?)
+            .then_some(origin)
+    }
+
+    /// Refuses a browser request from another site unless its origin is
+    /// allowed. `Sec-Fetch-Site` is trusted first, then `Origin` (exact
+    /// match, or the request's own host). No `Origin` at all (curl) passes.
+    pub fn check_request(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let headers = req.headers();
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        if matches!(site, Some("same-origin") | Some("none")) {
+            return Ok(());
+        }
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            // A browser sends Origin on every cross-site POST; its absence
+            // with a cross-site fetch marker is not a browser we trust.
+            return match site {
+                Some(_) => Err(ApiError::OriginNotAllowed),
+                None => Ok(()),
+            };
+        };
+        let origin = origin.to_str().map_err(|_| ApiError::OriginNotAllowed)?;
+        if self.allowed.contains(origin) || is_own_host(origin, req) {
+            return Ok(());
+        }
+        Err(ApiError::OriginNotAllowed)
+    }
+}
+
+/// True when `origin` names the host the request was sent to (same-origin
+/// call from a browser that does not send `Sec-Fetch-Site`).
+fn is_own_host(origin: &str, req: &HttpRequest) -> bool {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+}
+
+/// Middleware: adds CORS headers for allowed origins to every response,
+/// errors included, so a frontend can read a 401 and send the user to log in.
+pub async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let origin = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.origins.allowed_origin(req.request()).cloned());
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After"),
+        );
+    }
+    Ok(res)
+}
+
+/// `OPTIONS /api/realtime-token`: answers a CORS preflight from an allowed
+/// origin (the middleware adds the origin headers); others get 403.
+pub async fn preflight(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if state.origins.allowed_origin(&req).is_none() {
+        return Err(ApiError::OriginNotAllowed);
+    }
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE))
+        .finish())
+}

@@ -1,0 +1,441 @@
+//! Room policy: which room patterns a principal is granted.
+//!
+//! A room pattern is a name of safe characters (`A-Z a-z 0-9 - _ . : @`) with
+//! at most one trailing `*`, or `*` alone. Grants are templates such as
+//! `document-*`, `user-{sub}` or `org-{org}-*`; a substituted value that is
+//! not made only of safe characters drops that grant instead of widening it.
+
+use serde_json::Value;
+
+use crate::session::Principal;
+
+/// Longest room name or pattern accepted.
+pub const MAX_ROOM_LEN: usize = 128;
+/// Most rooms a request may ask for.
+pub const MAX_REQUESTED_ROOMS: usize = 64;
+/// Most grants one template may expand to (array attributes multiply).
+const MAX_EXPANSIONS: usize = 64;
+
+fn is_safe_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'@')
+}
+
+/// Checks that `pattern` is `*`, or safe characters with an optional trailing `*`.
+pub fn validate_room_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("a room name must not be empty".into());
+    }
+    if pattern.len() > MAX_ROOM_LEN {
+        return Err(format!(
+            "a room name is limited to {MAX_ROOM_LEN} characters"
+        ));
+    }
+    let literal = pattern.strip_suffix('*').unwrap_or(pattern);
+    if !literal.bytes().all(is_safe_byte) {
+        return Err(format!(
+            "room `{}` may use only letters, digits, `-_.:@` and one trailing `*`",
+            pattern.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+/// True when `room` is one of the rooms `pattern` grants: `*` matches every
+/// room, `prefix*` every room starting with `prefix`, anything else itself.
+///
+/// ```
+/// use realtime_token::room_matches;
+/// assert!(room_matches("document-*", "document-42"));
+/// assert!(!room_matches("document-*", "user-7"));
+/// assert!(room_matches("user-alice", "user-alice"));
+/// ```
+pub fn room_matches(pattern: &str, room: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => room.starts_with(prefix),
+        None => pattern == room,
+    }
+}
+
+/// True when every room matched by `requested` is matched by `granted`.
+pub fn pattern_covers(granted: &str, requested: &str) -> bool {
+    match granted.strip_suffix('*') {
+        Some(prefix) => requested
+            .strip_suffix('*')
+            .unwrap_or(requested)
+            .starts_with(prefix),
+        None => granted == requested,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Var(String),
+}
+
+/// A grant with optional `{placeholders}`, e.g. `org-{org}-*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    source: String,
+    parts: Vec<Part>,
+    wildcard: bool,
+}
+
+impl Template {
+    /// Parses and validates one template.
+    pub fn parse(source: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("room template `{}` {why}", source.escape_default());
+        if source.is_empty() {
+            return Err("empty room template".into());
+        }
+        let (body, wildcard) = match source.strip_suffix('*') {
+            Some(body) => (body, true),
+            None => (source, false),
+        };
+        let mut parts = Vec::new();
+        let mut rest = body;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('{') {
+                let end = after.find('}').ok_or_else(|| bad("has an unclosed `{`"))?;
+                let name = &after[..end];
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    return Err(bad(
+                        "has a placeholder that is not `{name}` of letters, digits, `_`",
+                    ));
+                }
+                parts.push(Part::Var(name.to_owned()));
+                rest = &after[end + 1..];
+            } else {
+                let end = rest.find('{').unwrap_or(rest.len());
+                let literal = &rest[..end];
+                if !literal.bytes().all(is_safe_byte) {
+                    return Err(bad("may use only letters, digits, `-_.:@`, `{placeholders}` and one trailing `*`"));
+                }
+                parts.push(Part::Literal(literal.to_owned()));
+                rest = &rest[end..];
+            }
+        }
+        if parts
+            .windows(2)
+            .any(|w| matches!(w, [Part::Var(_), Part::Var(_)]))
+        {
+            return Err(bad(
+                "has two placeholders in a row, which makes the grant ambiguous",
+            ));
+        }
+        let literal_len: usize = parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => l.len(),
+                Part::Var(_) => 1,
+            })
+            .sum();
+        if literal_len + usize::from(wildcard) > MAX_ROOM_LEN {
+            return Err(bad("is longer than a room name may be"));
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            parts,
+            wildcard,
+        })
+    }
+
+    /// Appends this template's grants for `principal` to `out`. A missing
+    /// or unsafe value drops the grant (and is logged), never widens it.
+    fn expand(&self, principal: &Principal, out: &mut Vec<String>) {
+        let mut rooms = vec![String::new()];
+        for part in &self.parts {
+            match part {
+                Part::Literal(l) => rooms.iter_mut().for_each(|r| r.push_str(l)),
+                Part::Var(name) => {
+                    let values = match substitution_values(principal, name) {
+                        Ok(values) => values,
+                        Err(why) => {
+                            log_dropped(&self.source, name, why);
+                            return;
+                        }
+                    };
+                    if rooms.len() * values.len() > MAX_EXPANSIONS {
+                        log_dropped(&self.source, name, "expands to too many rooms");
+                        return;
+                    }
+                    rooms = rooms
+                        .iter()
+                        .flat_map(|r| values.iter().map(move |v| format!("{r}{v}")))
+                        .collect();
+                }
+            }
+        }
+        for mut room in rooms {
+            if self.wildcard {
+                room.push('*');
+            }
+            if room.len() > MAX_ROOM_LEN {
+                log_dropped(&self.source, "-", "makes a room name that is too long");
+            } else if !out.contains(&room) {
+                out.push(room);
+            }
+        }
+    }
+}
+
+fn log_dropped(template: &str, var: &str, why: &str) {
+    // The value itself is never logged: it is user-controlled and may be large.
+    log::warn!("room grant `{template}` dropped: placeholder `{var}` {why}");
+}
+
+/// The values a placeholder stands for: `sub`, or a string, integer or array
+/// of those from the principal's attributes. Every value must be safe.
+fn substitution_values(principal: &Principal, name: &str) -> Result<Vec<String>, &'static str> {
+    fn one(value: &Value) -> Result<String, &'static str> {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            _ => return Err("is not a string or integer"),
+        };
+        if text.is_empty() {
+            return Err("is empty");
+        }
+        if text.len() > MAX_ROOM_LEN || !text.bytes().all(is_safe_byte) {
+            return Err("has characters outside the safe set or is too long");
+        }
+        Ok(text)
+    }
+    if name == "sub" {
+        return one(&Value::String(principal.sub.clone())).map(|v| vec![v]);
+    }
+    match principal.attributes.get(name) {
+        None | Some(Value::Null) => Err("is not in the session"),
+        Some(Value::Array(items)) if items.len() > MAX_EXPANSIONS => Err("has too many values"),
+        Some(Value::Array(items)) => items.iter().map(one).collect(),
+        Some(value) => one(value).map(|v| vec![v]),
+    }
+}
+
+/// Why a principal cannot have the rooms it asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The request's room list is malformed.
+    #[error("{0}")]
+    InvalidRooms(String),
+    /// The policy grants this principal no room at all.
+    #[error("no rooms are granted to this user")]
+    NoRooms,
+    /// A requested room is outside the policy.
+    #[error("room `{0}` is not allowed for this user")]
+    RoomNotAllowed(String),
+}
+
+/// The env-driven room policy: default grants plus grants by role.
+#[derive(Debug, Clone)]
+pub struct RoomPolicy {
+    defaults: Vec<Template>,
+    roles: Vec<(String, Vec<Template>)>,
+    role_attribute: String,
+}
+
+impl RoomPolicy {
+    /// A policy from parsed parts; see [`RoomPolicy::parse_templates`] and
+    /// [`RoomPolicy::parse_role_grants`].
+    pub fn new(
+        defaults: Vec<Template>,
+        roles: Vec<(String, Vec<Template>)>,
+        role_attribute: String,
+    ) -> Self {
+        Self {
+            defaults,
+            roles,
+            role_attribute,
+        }
+    }
+
+    /// Parses a comma-separated template list (`REALTIME_ROOMS`).
+    pub fn parse_templates(list: &str) -> Result<Vec<Template>, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(Template::parse)
+            .collect()
+    }
+
+    /// Parses `role=template,template;role=...` (`REALTIME_ROLE_ROOMS`).
+    pub fn parse_role_grants(spec: &str) -> Result<Vec<(String, Vec<Template>)>, String> {
+        spec.split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| {
+                let (role, templates) = entry
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{}` is not `role=rooms`", entry.escape_default()))?;
+                let role = role.trim();
+                if role.is_empty() || !role.bytes().all(is_safe_byte) {
+                    return Err(format!(
+                        "role name `{}` is not valid",
+                        role.escape_default()
+                    ));
+                }
+                Ok((role.to_owned(), Self::parse_templates(templates)?))
+            })
+            .collect()
+    }
+
+    /// Every room pattern granted to `principal`, without duplicates.
+    pub fn grants(&self, principal: &Principal) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.defaults {
+            t.expand(principal, &mut out);
+        }
+        if self.roles.is_empty() {
+            return out;
+        }
+        let has_role = |role: &str| match principal.attributes.get(&self.role_attribute) {
+            Some(Value::String(r)) => r == role,
+            Some(Value::Array(rs)) => rs.iter().any(|r| r.as_str() == Some(role)),
+            _ => false,
+        };
+        for (role, templates) in &self.roles {
+            if has_role(role) {
+                for t in templates {
+                    t.expand(principal, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// The rooms to put in the token: all grants, or the requested subset.
+    /// A requested room outside the grants is refused by name.
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        requested: Option<&[String]>,
+    ) -> Result<Vec<String>, PolicyError> {
+        if let Some(requested) = requested {
+            if requested.is_empty() {
+                return Err(PolicyError::InvalidRooms(
+                    "`rooms` must not be empty; omit it to get every granted room".into(),
+                ));
+            }
+            if requested.len() > MAX_REQUESTED_ROOMS {
+                return Err(PolicyError::InvalidRooms(format!(
+                    "at most {MAX_REQUESTED_ROOMS} rooms may be requested"
+                )));
+            }
+            for room in requested {
+                validate_room_pattern(room).map_err(PolicyError::InvalidRooms)?;
+            }
+        }
+        let granted = self.grants(principal);
+        if granted.is_empty() {
+            return Err(PolicyError::NoRooms);
+        }
+        let Some(requested) = requested else {
+            return Ok(granted);
+        };
+        let mut rooms: Vec<String> = Vec::with_capacity(requested.len());
+        for room in requested {
+            if !granted.iter().any(|g| pattern_covers(g, room)) {
+                return Err(PolicyError::RoomNotAllowed(room.clone()));
+            }
+            if !rooms.contains(room) {
+                rooms.push(room.clone());
+            }
+        }
+        Ok(rooms)
+    }
+
+    /// The configured templates, for `check-config`.
+    pub fn describe(&self) -> String {
+        let list = |ts: &[Template]| {
+            ts.iter()
+                .map(|t| t.source.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut out = format!("defaults [{}]", list(&self.defaults));
+        for (role, ts) in &self.roles {
+            out.push_str(&format!(
+                "; {}={role} → [{}]",
+                self.role_attribute,
+                list(ts)
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn principal(sub: &str, attrs: Value) -> Principal {
+        Principal {
+            sub: sub.into(),
+            attributes: attrs.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn policy(defaults: &str, roles: &str) -> RoomPolicy {
+        RoomPolicy::new(
+            RoomPolicy::parse_templates(defaults).unwrap(),
+            RoomPolicy::parse_role_grants(roles).unwrap(),
+            "roles".into(),
+        )
+    }
+
+    #[test]
+    fn matching_and_covering() {
+        assert!(room_matches("*", "anything"));
+        assert!(room_matches("doc-*", "doc-"));
+        assert!(!room_matches("doc-1", "doc-12"));
+        assert!(pattern_covers("doc-*", "doc-4*"));
+        assert!(pattern_covers("doc-*", "doc-4"));
+        assert!(!pattern_covers("doc-*", "*"));
+        assert!(!pattern_covers("doc-4", "doc-4*"));
+        assert!(pattern_covers("*", "*"));
+    }
+
+    #[test]
+    fn patterns_are_validated() {
+        for good in ["*", "doc-*", "user-a@b.c", "x:y_z"] {
+            assert!(validate_room_pattern(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "do*c",
+            "**",
+            "a b",
+            "a,b",
+            "../x",
+            "ü",
+            &"a".repeat(129),
+        ] {
+            assert!(validate_room_pattern(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn templates_substitute_safe_values_only() {
+        let p = policy("document-*,user-{sub},org-{org}-*", "admin=*");
+        let ok = principal("alice", json!({"org": "acme"}));
+        assert_eq!(p.grants(&ok), ["document-*", "user-alice", "org-acme-*"]);
+        for hostile in ["*", "a,b", "a b", "../x", "ａ", ""] {
+            let bad = principal(hostile, json!({"org": hostile, "roles": "user"}));
+            assert_eq!(p.grants(&bad), ["document-*"], "{hostile:?}");
+        }
+        let arrays = principal("bob", json!({"org": ["a", "b"], "roles": ["admin"]}));
+        assert_eq!(
+            p.grants(&arrays),
+            ["document-*", "user-bob", "org-a-*", "org-b-*", "*"]
+        );
+    }
+
+    #[test]
+    fn template_syntax_errors() {
+        for bad in ["doc-{", "doc-{}", "{a}{b}", "a*b", "a,b", "{a-b}"] {
+            assert!(Template::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

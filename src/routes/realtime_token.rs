@@ -1,0 +1,128 @@
+//! `POST /api/realtime-token`: session (or admin key) in, signed token out.
+
+use std::time::Duration;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::{self, BytesMut};
+use actix_web::{HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::admin::bearer_key;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::session::Principal;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 4096;
+/// Time allowed for the whole body to arrive once the headers are in.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The optional JSON body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// A subset of the granted rooms (least privilege).
+    pub rooms: Option<Vec<String>>,
+    /// The subject to mint for (admin key only).
+    pub sub: Option<String>,
+    /// Attributes for the policy (admin key only).
+    pub attributes: Option<Map<String, Value>>,
+}
+
+/// The handler: guard, read, authenticate, authorize, issue.
+pub async fn issue_token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.origins.check_request(&req)?;
+    let body = read_body(&req, payload).await?;
+    let principal = authenticate(&req, &state, &body).await?;
+    let rooms = state.policy.authorize(&principal, body.rooms.as_deref())?;
+    let issued = state.issuer.issue(&principal.sub, rooms)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(issued))
+}
+
+/// The admin key's subject and attributes, or the session's principal.
+async fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &TokenRequest,
+) -> Result<Principal, ApiError> {
+    let Some(key) = bearer_key(req) else {
+        if body.sub.is_some() || body.attributes.is_some() {
+            return Err(ApiError::InvalidRequest(
+                "`sub` and `attributes` may only be sent with the admin key".into(),
+            ));
+        }
+        return Ok(state.authenticator.authenticate(req).await?);
+    };
+    let admin = state.admin_key.as_ref().ok_or(ApiError::AdminDisabled)?;
+    if !admin.matches(key) {
+        return Err(ApiError::Unauthenticated("wrong admin key"));
+    }
+    let sub = body
+        .sub
+        .clone()
+        .ok_or_else(|| ApiError::InvalidRequest("admin minting needs `sub` in the body".into()))?;
+    Principal::new(sub, body.attributes.clone().unwrap_or_default())
+        .map_err(|why| ApiError::InvalidRequest(format!("`sub` is not valid: {why}")))
+}
+
+/// Reads the optional JSON body: bounded in size and time, JSON only.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<TokenRequest, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    }
+    if declared == Some(0) {
+        return Ok(TokenRequest::default());
+    }
+    let read = async {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::InvalidRequest(format!("could not read the body: {e}")))?;
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    let body = actix_web::rt::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .map_err(|_| ApiError::RequestTimeout)??;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(TokenRequest::default());
+    }
+    if !is_json(req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        let detail: String = e.to_string().chars().take(200).collect();
+        ApiError::InvalidRequest(format!(
+            "the body must be JSON like {{\"rooms\": [\"document-42\"]}}: {detail}"
+        ))
+    })
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}

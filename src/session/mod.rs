@@ -1,0 +1,88 @@
+//! Session authenticators: turn the caller's existing session into a
+//! [`Principal`], or say why not.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use serde_json::{Map, Value};
+
+use crate::config::{Config, SessionBackend};
+
+pub mod cookies;
+pub mod signed_cookie;
+
+pub use signed_cookie::SignedCookieAuthenticator;
+
+/// Longest accepted subject, in bytes.
+pub const MAX_SUB_LEN: usize = 256;
+
+/// The authenticated caller: a subject and the session attributes the room
+/// policy may read (e.g. `org`, `roles`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    /// The user id that becomes the token's `sub`.
+    pub sub: String,
+    /// Attributes from the session, for policy templates and role grants.
+    pub attributes: Map<String, Value>,
+}
+
+impl Principal {
+    /// A principal with a checked subject: non-empty, at most
+    /// [`MAX_SUB_LEN`] bytes, no control characters.
+    pub fn new(
+        sub: impl Into<String>,
+        attributes: Map<String, Value>,
+    ) -> Result<Self, &'static str> {
+        let sub = sub.into();
+        if sub.is_empty() {
+            return Err("the subject is empty");
+        }
+        if sub.len() > MAX_SUB_LEN {
+            return Err("the subject is too long");
+        }
+        if sub.chars().any(char::is_control) {
+            return Err("the subject has control characters");
+        }
+        Ok(Self { sub, attributes })
+    }
+}
+
+/// Why a session did not yield a principal. The two cases stay apart all
+/// the way to the status code: 401 versus 503.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No session, or a bad, expired or revoked one (logged at debug level).
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+    /// The session store or upstream failed; the cause is logged, never sent.
+    #[error("session backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The future an authenticator returns.
+pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, SessionError>> + 'a>>;
+
+/// The plug between this service and the app's sessions. Implement it to
+/// authenticate against anything; see `examples/custom_authenticator.rs`.
+pub trait SessionAuthenticator: Send + Sync + 'static {
+    /// Checks the request's session (cookies, headers) and answers who it is.
+    fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a>;
+
+    /// Checks that the backend is reachable (for readiness); stateless
+    /// backends are always ready.
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), SessionError>> + '_>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Builds the authenticator the configuration names.
+pub fn from_config(config: &Config) -> Arc<dyn SessionAuthenticator> {
+    match config.session.backend {
+        SessionBackend::SignedCookie => Arc::new(SignedCookieAuthenticator::new(
+            &config.session.cookie_name,
+            &config.session.secrets,
+        )),
+    }
+}

@@ -1,0 +1,184 @@
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::helpers::*;
+
+#[test]
+fn mint_prints_a_token_that_verifies() {
+    let out = run_cli(
+        &[],
+        &[
+            "mint",
+            "--sub",
+            "alice",
+            "--rooms",
+            "document-1,user-alice",
+            "--ttl",
+            "15m",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims = decode(stdout(&out).trim());
+    assert_eq!(claims.sub, "alice");
+    assert_eq!(claims.exp - claims.iat, 900);
+    assert_eq!(claims.permissions.rooms, ["document-1", "user-alice"]);
+}
+
+#[test]
+fn mint_defaults_to_the_policy_and_can_print_json() {
+    let out = run_cli(&[], &["mint", "--sub", "bob", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let claims = decode(body["token"].as_str().unwrap());
+    assert_eq!(claims.permissions.rooms, ["document-*", "user-bob"]);
+    assert_eq!(body["expiresAt"], claims.exp);
+}
+
+#[test]
+fn mint_refuses_bad_input() {
+    for args in [
+        &["mint", "--sub", "alice", "--rooms", "do*c"][..],
+        &["mint", "--sub", "alice", "--ttl", "forever"][..],
+        &["mint", "--sub", ""][..],
+    ] {
+        let out = run_cli(&[], args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stdout(&out).is_empty(), "no token printed for {args:?}");
+    }
+    let out = run_cli(
+        &[("JWT_SECRET", "short")],
+        &["mint", "--sub", "alice", "--rooms", "a"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("JWT_SECRET"));
+}
+
+#[test]
+fn verify_prints_claims_or_a_reason() {
+    let token = stdout(&run_cli(
+        &[],
+        &["mint", "--sub", "alice", "--rooms", "document-1"],
+    ))
+    .trim()
+    .to_owned();
+    let out = run_cli(&[], &["verify", &token]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["permissions"]["rooms"][0], "document-1");
+
+    let tampered = format!("{}x", &token[..token.len() - 1]);
+    let out = run_cli(&[], &["verify", &tampered]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("invalid token"), "{}", stderr(&out));
+
+    let other = "another-secret-0123456789abcdef-0123456789";
+    let out = run_cli(&[("JWT_SECRET", other)], &["verify", &token]);
+    assert!(stderr(&out).contains("signature does not match"));
+
+    let out = run_cli(&[("JWT_AUDIENCE", "someone-else")], &["verify", &token]);
+    assert!(stderr(&out).contains("audience"));
+
+    let out = run_cli(&[], &["verify", "not-a-token"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("malformed"));
+}
+
+#[test]
+fn check_config_redacts_secrets_and_fails_on_errors() {
+    let out = run_cli(&[("ADMIN_API_KEY", ADMIN_KEY)], &["check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("jwt issuer: test-app"), "{text}");
+    assert!(text.contains("self-check"), "{text}");
+    for secret in [JWT_SECRET, SESSION_SECRET, ADMIN_KEY] {
+        assert!(!text.contains(secret), "secret leaked");
+    }
+
+    let out = run_cli(&[("SESSION_SECRET", JWT_SECRET)], &["check-config"]);
+    assert!(stdout(&out).contains("warning: SESSION_SECRET equals the JWT secret"));
+
+    let out = run_cli(&[("TOKEN_TTL", "soon")], &["check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("TOKEN_TTL"));
+}
+
+/// Starts `realtime-token dev` on a free port and reads its curl line.
+fn start_dev() -> (std::process::Child, String) {
+    let mut child = bin()
+        .args(["dev"])
+        .env("PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.trim_start().starts_with("curl") {
+                let _ = tx.send(line.trim().to_owned());
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("dev mode prints a curl command");
+    (child, line)
+}
+
+#[tokio::test]
+async fn dev_mode_prints_a_curl_command_that_returns_a_token() {
+    let (mut child, line) = start_dev();
+    // curl -sS -X POST http://127.0.0.1:PORT/api/realtime-token -H 'Cookie: session=...'
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let cookie = line
+        .split("'Cookie: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('\'')
+        .to_owned();
+    let res = reqwest::Client::new()
+        .post(&url)
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap();
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body["token"].as_str().unwrap().starts_with("eyJ"));
+    assert_eq!(
+        body["rooms"],
+        serde_json::json!(["document-*", "user-dev-user"])
+    );
+    let log = stderr(&out);
+    assert!(log.contains("DEV MODE"), "{log}");
+    assert!(
+        !log.contains(body["token"].as_str().unwrap()),
+        "token in the log"
+    );
+}
+
+#[tokio::test]
+async fn healthcheck_probes_the_local_server() {
+    let app = spawn_app().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let ok = tokio::task::spawn_blocking(move || run_cli(&[], &["healthcheck", "--port", &port]))
+        .await
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let down = run_cli(&[], &["healthcheck", "--port", &port]);
+    assert!(!down.status.success());
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: the real server on 127.0.0.1:0, a real HTTP client.
+
+mod helpers;
+
+mod admin;
+mod cli;
+mod config;
+mod cors;
+mod http_errors;
+mod interop;
+mod policy;
+mod signed_cookie;
+mod token_endpoint;

@@ -1,0 +1,110 @@
+use realtime_token::session::cookies::{percent_encode, CookieSigner};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn no_cookie_is_401() {
+    let app = spawn_app().await;
+    let msg = expect_error(app.post_token(None).await, 401, "unauthenticated").await;
+    assert!(msg.contains("log in"));
+    // Another cookie name does not count either.
+    let other = app.cookie("alice").replacen("session=", "other=", 1);
+    expect_error(app.post_token(Some(&other)).await, 401, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn tampered_cookie_is_401() {
+    let app = spawn_app().await;
+    let good = app.cookie("alice");
+    let tampered = good.replacen("alice", "admin", 1);
+    assert_ne!(good, tampered);
+    expect_error(
+        app.post_token(Some(&tampered)).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn cookie_signed_with_an_unknown_secret_is_401() {
+    let app = spawn_app().await;
+    let signer = CookieSigner::new(["some-other-secret-0123456789abcdef"]);
+    let cookie = format!("session={}", percent_encode(&signer.sign("alice")));
+    expect_error(app.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn rotated_secret_is_still_accepted_until_removed() {
+    let both = format!("{SESSION_SECRET},{OLD_SESSION_SECRET}");
+    let app = spawn_app_with(&[("SESSION_SECRET", &both)]).await;
+    let old = CookieSigner::new([OLD_SESSION_SECRET]);
+    let cookie = format!("session={}", percent_encode(&old.sign("alice")));
+    let (_, claims) = expect_token(app.post_token(Some(&cookie)).await).await;
+    assert_eq!(claims.sub, "alice");
+
+    let app = spawn_app().await;
+    expect_error(app.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn unsigned_values_are_401() {
+    let app = spawn_app().await;
+    for cookie in [
+        "session=alice",
+        "session=s%3Aalice",
+        "session=",
+        "session=j%3A%7B%22sub%22%3A%22alice%22%7D",
+    ] {
+        expect_error(app.post_token(Some(cookie)).await, 401, "unauthenticated").await;
+    }
+}
+
+#[tokio::test]
+async fn json_cookie_carries_sub_and_attributes() {
+    let app = spawn_app_with(&[("REALTIME_ROOMS", "user-{sub},org-{org}-*")]).await;
+    let cookie = app.cookie(r#"j:{"sub":"carol","org":"acme"}"#);
+    let (_, claims) = expect_token(app.post_token(Some(&cookie)).await).await;
+    assert_eq!(claims.sub, "carol");
+    assert_eq!(claims.permissions.rooms, ["user-carol", "org-acme-*"]);
+}
+
+#[tokio::test]
+async fn json_cookie_without_a_string_sub_is_401() {
+    let app = spawn_app().await;
+    for value in [
+        r#"j:{"org":"acme"}"#,
+        r#"j:{"sub":""}"#,
+        r#"j:{"sub":42}"#,
+        r#"j:["alice"]"#,
+        "j:{broken",
+    ] {
+        let cookie = app.cookie(value);
+        expect_error(app.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+    }
+}
+
+#[tokio::test]
+async fn the_first_cookie_of_a_name_counts_as_in_express() {
+    let app = spawn_app().await;
+    let both = format!("{}; {}", app.cookie("alice"), app.cookie("mallory"));
+    let (_, claims) = expect_token(app.post_token(Some(&both)).await).await;
+    assert_eq!(claims.sub, "alice");
+    // A bad first cookie is not rescued by a good second one.
+    let bad_first = format!("session=s%3Ax.bad; {}", app.cookie("alice"));
+    expect_error(
+        app.post_token(Some(&bad_first)).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn raw_unencoded_cookie_is_accepted() {
+    // Some clients send the value without percent-encoding.
+    let app = spawn_app().await;
+    let cookie = format!("session={}", app.signer.sign("dave"));
+    let (_, claims) = expect_token(app.post_token(Some(&cookie)).await).await;
+    assert_eq!(claims.sub, "dave");
+}
