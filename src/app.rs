@@ -59,6 +59,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/healthz")
             .route(web::get().to(routes::health::healthz))
             .default_service(web::to(routes::method_not_allowed)),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(routes::health::readyz))
+            .default_service(web::to(routes::method_not_allowed)),
     );
 }
 
@@ -88,7 +93,8 @@ pub struct Application {
 impl Application {
     /// Binds `HOST:PORT` and builds the server with the configured backend.
     pub fn build(config: &Config) -> std::io::Result<Self> {
-        Self::build_with_authenticator(config, session::from_config(config))
+        let authenticator = session::from_config(config).map_err(std::io::Error::other)?;
+        Self::build_with_authenticator(config, authenticator)
     }
 
     /// Binds and builds the server with your own [`SessionAuthenticator`].

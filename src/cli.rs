@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use serde_json::Map;
 
 use crate::app::Application;
-use crate::config::{self, Config, ConfigErrors, DevDefaults};
+use crate::config::{self, Config, ConfigErrors, DevDefaults, SessionBackend};
 use crate::policy::validate_room_pattern;
 use crate::session::cookies::{percent_encode, CookieSigner};
 use crate::session::Principal;
@@ -119,10 +119,10 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async {
         let app = Application::build(config)?;
         log::info!(
-            "listening on {}:{} (session backend {:?}, rooms {}, {} allowed origin(s), admin minting {})",
+            "listening on {}:{} (session backend {}, rooms {}, {} allowed origin(s), admin minting {})",
             config.server.host,
             app.port(),
-            config.session.backend,
+            config.session.backend.name(),
             config.policy.describe(),
             config.allowed_origins.len(),
             if config.admin_api_key.is_some() { "on" } else { "off" },
@@ -319,11 +319,49 @@ pub fn describe(config: &Config) -> String {
         format!("jwt audience: {}", opt(&config.jwt.audience)),
         format!("token ttl: {} s", config.jwt.ttl.as_secs()),
         format!("rooms: {}", config.policy.describe()),
-        format!("session backend: {:?}", config.session.backend),
-        format!("session cookie: {}", config.session.cookie_name),
+        format!(
+            "session backend: {}",
+            describe_backend(&config.session.backend)
+        ),
+        format!(
+            "session cookie: {}{}",
+            config.session.cookie_name,
+            match config.session.backend {
+                SessionBackend::Upstream { .. } => " (the whole Cookie header is forwarded)",
+                SessionBackend::SignedCookie => " (signed)",
+                _ if config.session.cookie_signed => " (signed session id)",
+                _ => " (unsigned session id)",
+            }
+        ),
         format!(
             "session secrets: [redacted, {}]",
             config.session.secrets.len()
+        ),
+        format!("session subject: {}", config.session.subject_pointer),
+        format!(
+            "session attributes: {}",
+            config
+                .session
+                .attribute_pointers
+                .iter()
+                .map(|(n, p)| format!("{n}={p}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        format!(
+            "session lookup timeout: {:?}",
+            config.session.lookup_timeout
+        ),
+        format!(
+            "session cache: {}",
+            if config.session.cache_ttl.is_zero() {
+                "off".to_owned()
+            } else {
+                format!(
+                    "{:?}, at most {} sessions",
+                    config.session.cache_ttl, config.session.cache_size
+                )
+            }
         ),
         format!(
             "allowed origins: {}",
@@ -343,6 +381,43 @@ pub fn describe(config: &Config) -> String {
         ),
     ];
     lines.join("\n")
+}
+
+/// The backend with its location; URLs show only scheme, host and port.
+fn describe_backend(backend: &SessionBackend) -> String {
+    let location = |url: &str| {
+        reqwest::Url::parse(url)
+            .map(|u| {
+                format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or("?"),
+                    u.port_or_known_default().unwrap_or(0)
+                )
+            })
+            .unwrap_or_else(|_| "(unparsable URL)".into())
+    };
+    match backend {
+        SessionBackend::SignedCookie => "signed-cookie".into(),
+        SessionBackend::Redis { url, prefix } => {
+            format!("redis at {} (keys {prefix}<sid>)", location(url.expose()))
+        }
+        SessionBackend::Postgres { url, table } => {
+            format!("postgres at {} (table {table})", location(url.expose()))
+        }
+        SessionBackend::Upstream {
+            url,
+            method,
+            forward_headers,
+        } => format!(
+            "upstream {method} {} (forwarding Cookie{})",
+            location(url.expose()),
+            forward_headers
+                .iter()
+                .map(|h| format!(", {h}"))
+                .collect::<String>()
+        ),
+    }
 }
 
 fn healthcheck(port: Option<u16>) -> ExitCode {

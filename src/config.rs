@@ -82,19 +82,67 @@ pub struct JwtConfig {
 /// Which session backend is used and its settings.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// `SESSION_BACKEND`.
+    /// `SESSION_BACKEND` and its connection settings.
     pub backend: SessionBackend,
     /// `SESSION_COOKIE`: the session cookie's name.
     pub cookie_name: String,
+    /// `SESSION_COOKIE_SIGNED` (stores only): the cookie holds `s:<sid>.<sig>`.
+    pub cookie_signed: bool,
     /// `SESSION_SECRET`: the app's cookie-signing secrets, newest first.
     pub secrets: Vec<Secret>,
+    /// `SESSION_SUBJECT_POINTER`: JSON pointer to the user id in the session
+    /// (stores) or in the upstream's answer.
+    pub subject_pointer: String,
+    /// `SESSION_ATTRIBUTES`: `name=/json/pointer` pairs read for the policy.
+    pub attribute_pointers: Vec<(String, String)>,
+    /// `SESSION_LOOKUP_TIMEOUT`: bound on one store or upstream lookup.
+    pub lookup_timeout: Duration,
+    /// `SESSION_CACHE_TTL`: how long a positive lookup is reused; zero = off.
+    pub cache_ttl: Duration,
+    /// `SESSION_CACHE_SIZE`: most cached sessions.
+    pub cache_size: usize,
 }
 
 /// The built-in session backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionBackend {
     /// Stateless `s:<value>.<signature>` cookies (Express cookie-parser format).
     SignedCookie,
+    /// express-session + connect-redis: JSON at `<prefix><sid>`.
+    Redis {
+        /// `REDIS_URL` (may hold a password).
+        url: Secret,
+        /// `SESSION_REDIS_PREFIX`, default `sess:`.
+        prefix: String,
+    },
+    /// connect-pg-simple: `<table>(sid, sess json, expire timestamp)`.
+    Postgres {
+        /// `DATABASE_URL` (may hold a password).
+        url: Secret,
+        /// `SESSION_PG_TABLE`, default `session`.
+        table: String,
+    },
+    /// The app's own "who am I" endpoint.
+    Upstream {
+        /// `SESSION_UPSTREAM_URL` (may hold credentials).
+        url: Secret,
+        /// `SESSION_UPSTREAM_METHOD`: `GET` (default) or `POST`.
+        method: String,
+        /// `SESSION_UPSTREAM_HEADERS`: request headers forwarded besides `Cookie`.
+        forward_headers: Vec<String>,
+    },
+}
+
+impl SessionBackend {
+    /// The `SESSION_BACKEND` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SignedCookie => "signed-cookie",
+            Self::Redis { .. } => "redis",
+            Self::Postgres { .. } => "postgres",
+            Self::Upstream { .. } => "upstream",
+        }
+    }
 }
 
 /// One invalid setting: the variable and how to fix it.
@@ -329,43 +377,48 @@ fn check_secret_len(secret: &str) -> Result<(), String> {
 /// `d`, possibly combined (`1h30m`). Between 1 second and 24 hours.
 pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     let hint = "use e.g. `1h`, `15m`, `90s` or `3600`";
-    let secs =
-        parse_duration_secs(text).ok_or_else(|| format!("`{text}` is not a duration; {hint}"))?;
-    if secs == 0 || secs > MAX_TTL.as_secs() {
+    let ttl = parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration; {hint}"))?;
+    if ttl < Duration::from_secs(1) || ttl > MAX_TTL || ttl.subsec_millis() != 0 {
         return Err(format!(
-            "`{text}` is outside 1s..24h; tokens are meant to be short-lived ({hint})"
+            "`{text}` is outside 1s..24h in whole seconds; tokens are meant to be short-lived ({hint})"
         ));
     }
-    Ok(Duration::from_secs(secs))
+    Ok(ttl)
 }
 
-fn parse_duration_secs(text: &str) -> Option<u64> {
+/// Parses `3600` (seconds), `500ms`, `90s`, `15m`, `1h`, `2d` and sums like `1h30m`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().ok();
-    }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return None,
-        };
-        let n: u64 = digits.parse().ok()?;
-        digits.clear();
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    if !digits.is_empty() || total == 0 && text.is_empty() {
+    if text.is_empty() {
         return None;
     }
-    Some(total)
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok().map(Duration::from_secs);
+    }
+    let mut total_ms: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit_ms, len) = if rest.starts_with("ms") {
+            (1, 2)
+        } else {
+            match rest.bytes().next()? {
+                b's' => (1_000, 1),
+                b'm' => (60_000, 1),
+                b'h' => (3_600_000, 1),
+                b'd' => (86_400_000, 1),
+                _ => return None,
+            }
+        };
+        rest = &rest[len..];
+        total_ms = total_ms.checked_add(n.checked_mul(unit_ms)?)?;
+    }
+    Some(Duration::from_millis(total_ms))
 }
 
 fn read_policy(vars: &mut Vars) -> Option<RoomPolicy> {
@@ -395,25 +448,33 @@ fn read_policy(vars: &mut Vars) -> Option<RoomPolicy> {
 }
 
 fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
-    let backend = match vars.get("SESSION_BACKEND").as_deref() {
-        None | Some("signed-cookie") => Some(SessionBackend::SignedCookie),
-        Some(other) => {
-            vars.fail(
-                "SESSION_BACKEND",
-                format!("`{other}` is not a backend this build supports; use `signed-cookie`"),
-            );
-            None
-        }
-    };
+    let backend = read_backend(vars);
+    let is_store = matches!(
+        backend,
+        Some(SessionBackend::Redis { .. } | SessionBackend::Postgres { .. })
+    );
+    let is_upstream = matches!(backend, Some(SessionBackend::Upstream { .. }));
+    let default_cookie = if is_store { "connect.sid" } else { "session" };
     let cookie_name = vars
         .get("SESSION_COOKIE")
-        .unwrap_or_else(|| "session".into());
+        .unwrap_or_else(|| default_cookie.into());
     if !is_cookie_name(&cookie_name) {
         vars.fail(
             "SESSION_COOKIE",
             format!("`{cookie_name}` is not a valid cookie name; use letters, digits and `._-`"),
         );
     }
+    let cookie_signed = match vars.get("SESSION_COOKIE_SIGNED").as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            vars.fail(
+                "SESSION_COOKIE_SIGNED",
+                format!("`{other}` is not `true` or `false`"),
+            );
+            true
+        }
+    };
     let secrets: Vec<Secret> = vars
         .get("SESSION_SECRET")
         .map(|s| {
@@ -424,17 +485,234 @@ fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
                 .collect()
         })
         .unwrap_or_default();
-    if secrets.is_empty() {
+    let needs_secret =
+        !is_upstream && (cookie_signed || backend == Some(SessionBackend::SignedCookie));
+    if secrets.is_empty() && needs_secret {
         vars.fail(
             "SESSION_SECRET",
             "not set; set it to your app's cookie-signing secret (comma-separated, newest first, for rotation)",
         );
     }
+    let default_pointer = if is_upstream { "/id" } else { "/userId" };
+    let subject_pointer = vars
+        .get("SESSION_SUBJECT_POINTER")
+        .unwrap_or_else(|| default_pointer.into());
+    if !subject_pointer.starts_with('/') {
+        vars.fail(
+            "SESSION_SUBJECT_POINTER",
+            format!(
+                "`{subject_pointer}` is not a JSON pointer; use e.g. /userId or /passport/user"
+            ),
+        );
+    }
+    let attribute_pointers = read_attribute_pointers(vars);
+    let lookup_timeout = read_duration(
+        vars,
+        "SESSION_LOOKUP_TIMEOUT",
+        Duration::from_millis(500),
+        MAX_LOOKUP_TIMEOUT,
+    );
+    let default_cache = if is_upstream {
+        Duration::from_secs(2)
+    } else {
+        Duration::ZERO
+    };
+    let cache_ttl = match vars.get("SESSION_CACHE_TTL").as_deref() {
+        Some("0") | Some("off") => Duration::ZERO,
+        _ => read_duration(
+            vars,
+            "SESSION_CACHE_TTL",
+            default_cache,
+            Duration::from_secs(300),
+        ),
+    };
+    let cache_size = match vars.get("SESSION_CACHE_SIZE") {
+        None => 10_000,
+        Some(n) => vars
+            .check(
+                "SESSION_CACHE_SIZE",
+                n.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=10_000_000).contains(n))
+                    .ok_or_else(|| format!("`{n}` is not a count from 1 to 10000000")),
+            )
+            .unwrap_or(10_000),
+    };
     Some(SessionConfig {
         backend: backend?,
         cookie_name,
+        cookie_signed,
         secrets,
+        subject_pointer,
+        attribute_pointers,
+        lookup_timeout,
+        cache_ttl,
+        cache_size,
     })
+}
+
+/// Longest accepted session lookup timeout.
+pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn read_backend(vars: &mut Vars) -> Option<SessionBackend> {
+    let hint = "use signed-cookie, redis, postgres or upstream";
+    match vars.get("SESSION_BACKEND").as_deref() {
+        None | Some("signed-cookie") => Some(SessionBackend::SignedCookie),
+        Some("redis") => {
+            let url = required_url(
+                vars,
+                "REDIS_URL",
+                &["redis://", "rediss://"],
+                "redis://127.0.0.1:6379",
+            )?;
+            let prefix = vars
+                .get("SESSION_REDIS_PREFIX")
+                .unwrap_or_else(|| "sess:".into());
+            Some(SessionBackend::Redis { url, prefix })
+        }
+        Some("postgres") => {
+            let url = required_url(
+                vars,
+                "DATABASE_URL",
+                &["postgres://", "postgresql://"],
+                "postgres://user:password@127.0.0.1:5432/app",
+            )?;
+            let table = vars
+                .get("SESSION_PG_TABLE")
+                .unwrap_or_else(|| "session".into());
+            let valid = table.split('.').count() <= 2
+                && table.split('.').all(|part| {
+                    !part.is_empty()
+                        && !part.starts_with(|c: char| c.is_ascii_digit())
+                        && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+            if !valid {
+                vars.fail(
+                    "SESSION_PG_TABLE",
+                    format!("`{table}` is not a table name; use letters, digits, `_`, optionally `schema.table`"),
+                );
+                return None;
+            }
+            Some(SessionBackend::Postgres { url, table })
+        }
+        Some("upstream") => {
+            let url = required_url(
+                vars,
+                "SESSION_UPSTREAM_URL",
+                &["http://", "https://"],
+                "http://127.0.0.1:3000/api/me",
+            )?;
+            let method = vars
+                .get("SESSION_UPSTREAM_METHOD")
+                .unwrap_or_else(|| "GET".into())
+                .to_ascii_uppercase();
+            if method != "GET" && method != "POST" {
+                vars.fail(
+                    "SESSION_UPSTREAM_METHOD",
+                    format!("`{method}` is not GET or POST"),
+                );
+            }
+            let forward_headers: Vec<String> = vars
+                .get("SESSION_UPSTREAM_HEADERS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+            for h in &forward_headers {
+                let forbidden = matches!(
+                    h.as_str(),
+                    "authorization"
+                        | "host"
+                        | "content-length"
+                        | "transfer-encoding"
+                        | "connection"
+                );
+                if forbidden || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    vars.fail(
+                        "SESSION_UPSTREAM_HEADERS",
+                        format!("`{h}` cannot be forwarded; list plain header names (not Authorization, Host or hop-by-hop headers)"),
+                    );
+                }
+            }
+            Some(SessionBackend::Upstream {
+                url,
+                method,
+                forward_headers,
+            })
+        }
+        Some(other) => {
+            vars.fail(
+                "SESSION_BACKEND",
+                format!("`{other}` is not a backend; {hint}"),
+            );
+            None
+        }
+    }
+}
+
+fn required_url(
+    vars: &mut Vars,
+    var: &'static str,
+    schemes: &[&str],
+    example: &str,
+) -> Option<Secret> {
+    let Some(url) = vars.get(var) else {
+        vars.fail(
+            var,
+            format!("not set; this backend needs it, e.g. {var}={example}"),
+        );
+        return None;
+    };
+    if !schemes.iter().any(|s| url.starts_with(s)) {
+        vars.fail(
+            var,
+            format!(
+                "must start with {}; e.g. {var}={example}",
+                schemes.join(" or ")
+            ),
+        );
+        return None;
+    }
+    Some(Secret(url))
+}
+
+fn read_attribute_pointers(vars: &mut Vars) -> Vec<(String, String)> {
+    let Some(spec) = vars.get("SESSION_ATTRIBUTES") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((name, pointer))
+                if !name.trim().is_empty()
+                    && name.trim().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && pointer.trim().starts_with('/') =>
+            {
+                out.push((name.trim().to_owned(), pointer.trim().to_owned()));
+            }
+            _ => vars.fail(
+                "SESSION_ATTRIBUTES",
+                format!("`{pair}` is not `name=/json/pointer`; e.g. SESSION_ATTRIBUTES=org=/org,roles=/passport/roles"),
+            ),
+        }
+    }
+    out
+}
+
+fn read_duration(vars: &mut Vars, var: &'static str, default: Duration, max: Duration) -> Duration {
+    let Some(text) = vars.get(var) else {
+        return default;
+    };
+    let parsed = parse_duration(&text)
+        .filter(|d| !d.is_zero() && *d <= max)
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a duration up to {}s; use e.g. `500ms` or `2s`",
+                max.as_secs()
+            )
+        });
+    vars.check(var, parsed).unwrap_or(default)
 }
 
 fn is_cookie_name(name: &str) -> bool {
@@ -547,7 +825,11 @@ mod tests {
         assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_ttl("3600"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
-        for bad in ["", "h", "1x", "0", "25h", "-5", "1.5h", "m1"] {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        for bad in [
+            "", "h", "1x", "0", "25h", "-5", "1.5h", "m1", "1500ms", "1ms",
+        ] {
             assert!(parse_ttl(bad).is_err(), "{bad} accepted");
         }
     }

@@ -10,10 +10,16 @@ use serde_json::{Map, Value};
 
 use crate::config::{Config, SessionBackend};
 
+pub mod cache;
 pub mod cookies;
 pub mod signed_cookie;
+pub mod store;
+pub mod stores;
+pub mod upstream;
 
 pub use signed_cookie::SignedCookieAuthenticator;
+pub use stores::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
+pub use upstream::UpstreamAuthenticator;
 
 /// Longest accepted subject, in bytes.
 pub const MAX_SUB_LEN: usize = 256;
@@ -51,7 +57,7 @@ impl Principal {
 
 /// Why a session did not yield a principal. The two cases stay apart all
 /// the way to the status code: 401 versus 503.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SessionError {
     /// No session, or a bad, expired or revoked one (logged at debug level).
     #[error("unauthenticated: {0}")]
@@ -77,12 +83,24 @@ pub trait SessionAuthenticator: Send + Sync + 'static {
     }
 }
 
-/// Builds the authenticator the configuration names.
-pub fn from_config(config: &Config) -> Arc<dyn SessionAuthenticator> {
-    match config.session.backend {
+/// Builds the authenticator the configuration names. Store backends connect
+/// lazily, so this needs a Tokio runtime but not a reachable store.
+pub fn from_config(config: &Config) -> Result<Arc<dyn SessionAuthenticator>, String> {
+    let session = &config.session;
+    let timeout = session.lookup_timeout;
+    Ok(match &session.backend {
         SessionBackend::SignedCookie => Arc::new(SignedCookieAuthenticator::new(
-            &config.session.cookie_name,
-            &config.session.secrets,
+            &session.cookie_name,
+            &session.secrets,
         )),
-    }
+        SessionBackend::Redis { url, prefix } => Arc::new(StoreAuthenticator::new(
+            Box::new(RedisStore::new(url.expose(), prefix, timeout)?),
+            session,
+        )),
+        SessionBackend::Postgres { url, table } => Arc::new(StoreAuthenticator::new(
+            Box::new(PostgresStore::new(url.expose(), table, timeout)?),
+            session,
+        )),
+        SessionBackend::Upstream { .. } => Arc::new(UpstreamAuthenticator::new(session)?),
+    })
 }

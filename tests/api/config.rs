@@ -59,6 +59,28 @@ fn other_bad_values_name_their_variable() {
 }
 
 #[test]
+fn backend_settings_are_checked_before_start() {
+    error_for(&[("SESSION_BACKEND", "redis")], "REDIS_URL");
+    error_for(&[("SESSION_BACKEND", "redis"), ("REDIS_URL", "localhost:6379")], "REDIS_URL");
+    error_for(&[("SESSION_BACKEND", "postgres")], "DATABASE_URL");
+    let pg = [("SESSION_BACKEND", "postgres"), ("DATABASE_URL", "postgres://u@h/db")];
+    error_for(&[pg[0], pg[1], ("SESSION_PG_TABLE", "session; DROP TABLE users")], "SESSION_PG_TABLE");
+    error_for(&[("SESSION_BACKEND", "upstream")], "SESSION_UPSTREAM_URL");
+    let up = [("SESSION_BACKEND", "upstream"), ("SESSION_UPSTREAM_URL", "http://127.0.0.1:3000/me")];
+    error_for(&[up[0], up[1], ("SESSION_UPSTREAM_HEADERS", "Authorization")], "SESSION_UPSTREAM_HEADERS");
+    error_for(&[up[0], up[1], ("SESSION_UPSTREAM_METHOD", "DELETE")], "SESSION_UPSTREAM_METHOD");
+    error_for(&[("SESSION_LOOKUP_TIMEOUT", "forever")], "SESSION_LOOKUP_TIMEOUT");
+    error_for(&[("SESSION_LOOKUP_TIMEOUT", "1h")], "SESSION_LOOKUP_TIMEOUT");
+    error_for(&[("SESSION_CACHE_TTL", "1d")], "SESSION_CACHE_TTL");
+    error_for(&[("SESSION_ATTRIBUTES", "org")], "SESSION_ATTRIBUTES");
+    error_for(&[("SESSION_SUBJECT_POINTER", "userId")], "SESSION_SUBJECT_POINTER");
+    error_for(&[("SESSION_COOKIE_SIGNED", "yes")], "SESSION_COOKIE_SIGNED");
+    // The upstream backend needs no session secret; the URL's password stays out of Debug.
+    let config = config_with(&[up[0], ("SESSION_UPSTREAM_URL", "http://u:hunter2@127.0.0.1/me"), ("SESSION_SECRET", "")]).unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
 fn all_errors_are_reported_at_once() {
     let errors = config_with(&[
         ("JWT_SECRET", "x"),
@@ -88,4 +110,27 @@ fn the_server_refuses_to_start_without_configuration() {
     let err = stderr(&out);
     assert!(err.contains("JWT_SECRET"), "{err}");
     assert!(err.contains("realtime-token dev"), "{err}");
+}
+
+#[test]
+fn env_example_filled_in_with_secrets_is_a_valid_configuration() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".env.example");
+    let mut vars: std::collections::HashMap<String, String> = dotenvy::from_path_iter(&path)
+        .unwrap()
+        .map(|item| item.unwrap())
+        .collect();
+    vars.insert("JWT_SECRET".into(), JWT_SECRET.into());
+    vars.insert("SESSION_SECRET".into(), SESSION_SECRET.into());
+    let config = realtime_token::Config::from_lookup(&|k| vars.get(k).cloned()).expect("valid");
+    assert_eq!(config.jwt.ttl.as_secs(), 3600);
+    assert_eq!(config.session.cookie_name, "session");
+    assert!(config.admin_api_key.is_none());
+    // Every variable the code reads is in the example file.
+    let src = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config.rs")).unwrap();
+    for name in src.split('"').filter(|w| w.len() > 3 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') && w.contains('_')) {
+        if name == "TEST_JWT_SECRET" {
+            continue;
+        }
+        assert!(vars.contains_key(name), "{name} is missing from .env.example");
+    }
 }

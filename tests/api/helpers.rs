@@ -176,3 +176,108 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The Redis the tests use (`.ci/run` exports `REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The PostgreSQL the tests use (`.ci/run` exports `DATABASE_URL`).
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A name no other test uses (per-test key prefixes and tables).
+pub fn unique(prefix: &str) -> String {
+    use rand::RngCore as _;
+    format!("{prefix}{:016x}", rand::thread_rng().next_u64())
+}
+
+/// `connect.sid=<s:sid.sig, percent-encoded>` signed with the test secret.
+pub fn express_cookie(sid: &str) -> String {
+    let signer = CookieSigner::new([SESSION_SECRET]);
+    format!("connect.sid={}", percent_encode(&signer.sign(sid)))
+}
+
+/// What [`FaultProxy`] does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// Forward to the target.
+    Up,
+    /// Close every connection at once (the store is down).
+    Down,
+    /// Accept and never answer (the store hangs).
+    Hang,
+}
+
+/// A TCP proxy in front of a real server, to take it "down" and back up
+/// without stopping the server other tests share.
+pub struct FaultProxy {
+    pub port: u16,
+    mode: std::sync::Arc<std::sync::Mutex<ProxyMode>>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl FaultProxy {
+    pub async fn start(target: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mode = std::sync::Arc::new(std::sync::Mutex::new(ProxyMode::Up));
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let target = target.to_owned();
+        let (m, l) = (mode.clone(), live.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let mode = *m.lock().unwrap();
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    match mode {
+                        ProxyMode::Down => drop(inbound),
+                        ProxyMode::Hang => {
+                            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                            drop(inbound);
+                        }
+                        ProxyMode::Up => {
+                            if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await
+                            {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                                    .await;
+                            }
+                        }
+                    }
+                });
+                l.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { port, mode, live }
+    }
+
+    /// Switches mode; every open connection is cut.
+    pub fn set(&self, mode: ProxyMode) {
+        *self.mode.lock().unwrap() = mode;
+        for task in self.live.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// Sends requests every 100 ms until one answers `status`, for up to `secs`.
+pub async fn eventually_status(
+    app: &TestApp,
+    cookie: &str,
+    status: u16,
+    secs: u64,
+) -> reqwest::Response {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let res = app.post_token(Some(cookie)).await;
+        if res.status().as_u16() == status || std::time::Instant::now() > deadline {
+            return res;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -9,5 +9,8 @@ mod cors;
 mod http_errors;
 mod interop;
 mod policy;
+mod sessions_postgres;
+mod sessions_redis;
+mod sessions_upstream;
 mod signed_cookie;
 mod token_endpoint;

@@ -1,0 +1,195 @@
+//! The `upstream` backend: asks the app's own "who am I" endpoint, with the
+//! caller's `Cookie` header (and only the headers configured), never the
+//! path, query, body or `Authorization`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header::COOKIE;
+use actix_web::HttpRequest;
+use futures_util::future::FutureExt as _;
+use serde_json::Value;
+
+use super::cache::{cache_key, LookupCache};
+use super::store::SessionReader;
+use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
+use crate::config::{SessionBackend, SessionConfig};
+
+/// Largest upstream answer read.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+struct Inner {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    method: reqwest::Method,
+    reader: SessionReader,
+}
+
+/// Forwarded header name/value pairs.
+type Forwarded = Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>;
+
+impl Inner {
+    async fn lookup(self: Arc<Self>, headers: Forwarded) -> Result<Principal, SessionError> {
+        let unavailable = SessionError::Unavailable;
+        let mut request = self.client.request(self.method.clone(), self.url.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("upstream: {}", e.without_url())))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(SessionError::Unauthenticated(
+                "the upstream says the session is not logged in",
+            ));
+        }
+        if status.is_redirection() {
+            return Err(unavailable(format!(
+                "upstream answered {status} (a redirect); point SESSION_UPSTREAM_URL at an endpoint that answers 401 when logged out"
+            )));
+        }
+        if !status.is_success() {
+            return Err(unavailable(format!("upstream answered {status}")));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| unavailable(format!("upstream: {}", e.without_url())))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(unavailable("upstream answer is too large".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let doc: Value = serde_json::from_slice(&body)
+            .map_err(|_| unavailable("upstream answered 2xx without JSON".into()))?;
+        self.reader
+            .principal(&doc)
+            .map_err(|why| unavailable(format!("upstream answered 2xx but {why}")))
+    }
+}
+
+/// Authenticates by asking `SESSION_UPSTREAM_URL`.
+pub struct UpstreamAuthenticator {
+    inner: Arc<Inner>,
+    forward: Vec<reqwest::header::HeaderName>,
+    cache: Option<LookupCache>,
+}
+
+impl UpstreamAuthenticator {
+    /// From the session settings; `Err` when the backend is not `upstream`
+    /// or the URL does not parse.
+    pub fn new(config: &SessionConfig) -> Result<Self, String> {
+        let SessionBackend::Upstream {
+            url,
+            method,
+            forward_headers,
+        } = &config.backend
+        else {
+            return Err("not an upstream backend".into());
+        };
+        let url =
+            reqwest::Url::parse(url.expose()).map_err(|e| format!("SESSION_UPSTREAM_URL: {e}"))?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| format!("SESSION_UPSTREAM_METHOD: {e}"))?;
+        let forward = forward_headers
+            .iter()
+            .map(|h| reqwest::header::HeaderName::from_bytes(h.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("SESSION_UPSTREAM_HEADERS: {e}"))?;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.lookup_timeout)
+            .connect_timeout(config.lookup_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("realtime-token/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("SESSION_UPSTREAM_URL: {e}"))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                url,
+                method,
+                reader: SessionReader::new(config),
+            }),
+            forward,
+            cache: (!config.cache_ttl.is_zero()).then(|| {
+                LookupCache::new(config.cache_ttl, config.cache_size, config.lookup_timeout)
+            }),
+        })
+    }
+
+    /// The `Cookie` header (all of them joined) and the configured headers.
+    fn forwarded(&self, req: &HttpRequest) -> Forwarded {
+        let mut out = Forwarded::new();
+        let cookies: Vec<&[u8]> = req
+            .headers()
+            .get_all(COOKIE)
+            .map(|v| v.as_bytes())
+            .collect();
+        if !cookies.is_empty() {
+            if let Ok(value) = reqwest::header::HeaderValue::from_bytes(&cookies.join(&b"; "[..])) {
+                out.push((reqwest::header::COOKIE, value));
+            }
+        }
+        for name in &self.forward {
+            let value = req
+                .headers()
+                .get(name.as_str())
+                .and_then(|v| reqwest::header::HeaderValue::from_bytes(v.as_bytes()).ok());
+            if let Some(value) = value {
+                out.push((name.clone(), value));
+            }
+        }
+        out
+    }
+}
+
+impl SessionAuthenticator for UpstreamAuthenticator {
+    fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
+        let headers = self.forwarded(req);
+        if headers.is_empty() {
+            return Box::pin(std::future::ready(Err(SessionError::Unauthenticated(
+                "no session cookie",
+            ))));
+        }
+        let inner = self.inner.clone();
+        match &self.cache {
+            None => Box::pin(inner.lookup(headers)),
+            Some(cache) => {
+                let parts: Vec<&[u8]> = headers
+                    .iter()
+                    .flat_map(|(n, v)| [n.as_str().as_bytes(), v.as_bytes()])
+                    .collect();
+                let key = cache_key(&parts);
+                Box::pin(cache.get_or_lookup(key, move || inner.lookup(headers).boxed()))
+            }
+        }
+    }
+
+    fn ready(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SessionError>> + '_>> {
+        Box::pin(async move {
+            // Without a session the upstream should answer 401: any answer
+            // below 500 shows it is up.
+            let response = self
+                .inner
+                .client
+                .request(self.inner.method.clone(), self.inner.url.clone())
+                .send()
+                .await
+                .map_err(|e| SessionError::Unavailable(format!("upstream: {}", e.without_url())))?;
+            if response.status().is_server_error() {
+                return Err(SessionError::Unavailable(format!(
+                    "upstream answered {}",
+                    response.status()
+                )));
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,282 @@
+//! The `upstream` backend against a real HTTP server started in the test.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// What the fake "who am I" endpoint answers.
+#[derive(Clone)]
+enum Answer {
+    Json(serde_json::Value),
+    Status(u16),
+    Garbage,
+    Hang,
+    Redirect,
+    Slow(serde_json::Value, Duration),
+}
+
+/// A request the upstream received: its URI and headers.
+type Seen = (String, Vec<(String, String)>);
+
+#[derive(Clone)]
+struct Upstream {
+    answer: Arc<Mutex<Answer>>,
+    hits: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    port: u16,
+}
+
+impl Upstream {
+    async fn start(answer: Answer) -> Self {
+        let state = Upstream {
+            answer: Arc::new(Mutex::new(answer)),
+            hits: Arc::new(AtomicUsize::new(0)),
+            seen: Arc::new(Mutex::new(Vec::new())),
+            port: 0,
+        };
+        let data = web::Data::new(state.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(whoami))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Upstream { port, ..state }
+    }
+
+    fn set(&self, answer: Answer) {
+        *self.answer.lock().unwrap() = answer;
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/me", self.port)
+    }
+}
+
+async fn whoami(req: HttpRequest, state: web::Data<Upstream>) -> HttpResponse {
+    state.hits.fetch_add(1, Ordering::SeqCst);
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    state
+        .seen
+        .lock()
+        .unwrap()
+        .push((req.uri().to_string(), headers));
+    let answer = state.answer.lock().unwrap().clone();
+    match answer {
+        Answer::Json(v) => HttpResponse::Ok().json(v),
+        Answer::Status(s) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(s).unwrap()).body("nope")
+        }
+        Answer::Garbage => HttpResponse::Ok()
+            .content_type("application/json")
+            .body("<html>oops"),
+        Answer::Hang => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            HttpResponse::Ok().finish()
+        }
+        Answer::Redirect => HttpResponse::Found()
+            .insert_header(("Location", "/login"))
+            .finish(),
+        Answer::Slow(v, d) => {
+            tokio::time::sleep(d).await;
+            HttpResponse::Ok().json(v)
+        }
+    }
+}
+
+async fn app_for(upstream: &Upstream, extra: &[(&str, &str)]) -> TestApp {
+    let url = upstream.url();
+    let mut env = vec![
+        ("SESSION_BACKEND", "upstream"),
+        ("SESSION_UPSTREAM_URL", url.as_str()),
+        ("SESSION_LOOKUP_TIMEOUT", "300ms"),
+        ("SESSION_CACHE_TTL", "off"),
+    ];
+    env.extend_from_slice(extra);
+    spawn_app_with(&env).await
+}
+
+#[tokio::test]
+async fn a_2xx_with_a_subject_yields_a_token_and_only_the_cookie_is_forwarded() {
+    let upstream = Upstream::start(Answer::Json(json!({"id": "u-1", "org": "acme"}))).await;
+    let app = app_for(
+        &upstream,
+        &[
+            ("SESSION_ATTRIBUTES", "org=/org"),
+            ("REALTIME_ROOMS", "user-{sub},org-{org}-*"),
+        ],
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url("/api/realtime-token?next=/secret"))
+        .header("Cookie", "app_session=abc; theme=dark")
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .header("X-Private", "do-not-forward")
+        .send()
+        .await
+        .unwrap();
+    let (_, claims) = expect_token(res).await;
+    assert_eq!(claims.sub, "u-1");
+    assert_eq!(claims.permissions.rooms, ["user-u-1", "org-acme-*"]);
+
+    let seen = upstream.seen.lock().unwrap().clone();
+    let (uri, headers) = &seen[0];
+    assert_eq!(uri, "/api/me", "path and query are fixed");
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        get("cookie").as_deref(),
+        Some("app_session=abc; theme=dark")
+    );
+    assert_eq!(get("authorization"), None);
+    assert_eq!(get("x-private"), None);
+}
+
+#[tokio::test]
+async fn configured_headers_are_forwarded_too() {
+    let upstream = Upstream::start(Answer::Json(json!({"id": "u-2"}))).await;
+    let app = app_for(
+        &upstream,
+        &[("SESSION_UPSTREAM_HEADERS", "X-Session-Token")],
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url("/api/realtime-token"))
+        .header("X-Session-Token", "tok-1")
+        .send()
+        .await
+        .unwrap();
+    expect_token(res).await;
+    let seen = upstream.seen.lock().unwrap().clone();
+    assert!(seen[0]
+        .1
+        .iter()
+        .any(|(k, v)| k == "x-session-token" && v == "tok-1"));
+}
+
+#[tokio::test]
+async fn upstream_answers_map_to_401_or_503_and_never_a_token() {
+    let upstream = Upstream::start(Answer::Status(401)).await;
+    let app = app_for(&upstream, &[]).await;
+    let cookie = "app_session=abc";
+    let cases = [
+        (Answer::Status(401), 401, "unauthenticated"),
+        (Answer::Status(403), 401, "unauthenticated"),
+        (Answer::Status(500), 503, "session_backend_unavailable"),
+        (Answer::Status(502), 503, "session_backend_unavailable"),
+        (Answer::Status(429), 503, "session_backend_unavailable"),
+        (Answer::Status(404), 503, "session_backend_unavailable"),
+        (Answer::Garbage, 503, "session_backend_unavailable"),
+        (
+            Answer::Json(json!({"name": "no id here"})),
+            503,
+            "session_backend_unavailable",
+        ),
+        (
+            Answer::Json(json!({"id": ""})),
+            503,
+            "session_backend_unavailable",
+        ),
+        (Answer::Redirect, 503, "session_backend_unavailable"),
+        (Answer::Hang, 503, "session_backend_unavailable"),
+    ];
+    for (answer, status, code) in cases {
+        upstream.set(answer);
+        expect_error(app.post_token(Some(cookie)).await, status, code).await;
+    }
+    // And it recovers by itself.
+    upstream.set(Answer::Json(json!({"id": "u-3"})));
+    expect_token(app.post_token(Some(cookie)).await).await;
+}
+
+#[tokio::test]
+async fn no_cookie_is_401_without_asking_the_upstream() {
+    let upstream = Upstream::start(Answer::Json(json!({"id": "u-4"}))).await;
+    let app = app_for(&upstream, &[]).await;
+    expect_error(app.post_token(None).await, 401, "unauthenticated").await;
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_503_and_readyz_says_so() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/api/me",
+        closed.local_addr().unwrap().port()
+    );
+    drop(closed);
+    let app = spawn_app_with(&[
+        ("SESSION_BACKEND", "upstream"),
+        ("SESSION_UPSTREAM_URL", &url),
+    ])
+    .await;
+    expect_error(
+        app.post_token(Some("app_session=abc")).await,
+        503,
+        "session_backend_unavailable",
+    )
+    .await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    expect_error(ready, 503, "session_backend_unavailable").await;
+}
+
+#[tokio::test]
+async fn with_the_cache_a_burst_for_one_session_makes_one_lookup() {
+    let upstream = Upstream::start(Answer::Slow(
+        json!({"id": "u-5"}),
+        Duration::from_millis(200),
+    ))
+    .await;
+    let app = app_for(
+        &upstream,
+        &[
+            ("SESSION_CACHE_TTL", "5s"),
+            ("SESSION_LOOKUP_TIMEOUT", "2s"),
+            ("WORKERS", "2"),
+        ],
+    )
+    .await;
+    let burst = (0..24).map(|_| app.post_token(Some("app_session=burst")));
+    for res in futures_util::future::join_all(burst).await {
+        expect_token(res).await;
+    }
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), 1);
+    // Another session is looked up on its own.
+    expect_token(app.post_token(Some("app_session=other")).await).await;
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn errors_are_never_cached() {
+    let upstream = Upstream::start(Answer::Status(500)).await;
+    let app = app_for(&upstream, &[("SESSION_CACHE_TTL", "30s")]).await;
+    expect_error(
+        app.post_token(Some("app_session=x")).await,
+        503,
+        "session_backend_unavailable",
+    )
+    .await;
+    upstream.set(Answer::Json(json!({"id": "u-6"})));
+    expect_token(app.post_token(Some("app_session=x")).await).await;
+}
