@@ -1,0 +1,208 @@
+//! End to end in headless Chromium: a frontend on `http://localhost:<port>` logs
+//! in (signed `session` cookie), fetches a token cross-origin with credentials
+//! and verifies it in the page with jose; the README's caching `authToken`
+//! makes one request for two calls; pages on disallowed origins cannot get a
+//! token; a browser without the cookie reads a 401. The driver is
+//! `tests/browser/driver.mjs` (Playwright with the system Chromium).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// The driver bounds itself at 30 s; this is the backstop.
+const DRIVER_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn browser_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn chromium() -> &'static str {
+    "/usr/bin/chromium"
+}
+
+/// Installs playwright-core, jose and cookie-signature from the lock file.
+fn ensure_node_modules(dir: &Path) {
+    if ["playwright-core", "jose", "cookie-signature"]
+        .iter()
+        .all(|m| dir.join("node_modules").join(m).exists())
+    {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(dir)
+        .status()
+        .expect("npm must be installed for the browser test");
+    assert!(status.success(), "npm ci failed in tests/browser");
+}
+
+/// Sends each stdout line of the driver down a channel.
+fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the driver to exit (killing it at `deadline`); returns its exit
+/// status, remaining stdout lines and stderr.
+fn finish(
+    mut child: Child,
+    rx: mpsc::Receiver<String>,
+    deadline: Instant,
+) -> (Option<i32>, Vec<String>, String) {
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status, rx.iter().collect(), err.join().unwrap())
+}
+
+#[tokio::test]
+async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
+    assert!(
+        Path::new(chromium()).exists(),
+        "the browser test needs Debian's chromium at {} (apt-get install -y chromium)",
+        chromium()
+    );
+    let (mut child, rx) = {
+        tokio::task::spawn_blocking(move || {
+            let dir = browser_dir();
+            ensure_node_modules(&dir);
+            let mut child = Command::new("node")
+                .arg("driver.mjs")
+                .current_dir(&dir)
+                .env("SESSION_SECRET", SESSION_SECRET)
+                .env("TEST_JWT_SECRET", JWT_SECRET)
+                .env("JWT_ISSUER", ISSUER)
+                .env("JWT_AUDIENCE", AUDIENCE)
+                .env("CHROMIUM", chromium())
+                .env("DEADLINE_MS", "30000")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("node must be installed for the browser test");
+            let rx = lines(child.stdout.take().unwrap());
+            (child, rx)
+        })
+        .await
+        .unwrap()
+    };
+    let deadline = Instant::now() + DRIVER_TIMEOUT;
+
+    // The driver's servers are listening: start the service for its origin.
+    let (first, rx) = tokio::task::spawn_blocking(move || {
+        let first = rx.recv_timeout(Duration::from_secs(30));
+        (first, rx)
+    })
+    .await
+    .unwrap();
+    let Ok(first) = first else {
+        let (status, _, stderr) = finish(child, rx, Instant::now());
+        panic!("the driver printed no ports (exit {status:?}): {stderr}");
+    };
+    let ports: Value = serde_json::from_str(&first).expect("ports line");
+    let front_origin = format!("http://localhost:{}", ports["frontPort"]);
+    let app = spawn_app_with(&[("ALLOWED_ORIGINS", &front_origin)]).await;
+    let service_port = app.base.rsplit(':').next().unwrap().to_owned();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{service_port}").unwrap();
+    }
+
+    let started = Instant::now();
+    let (status, lines, stderr) = tokio::task::spawn_blocking(move || finish(child, rx, deadline))
+        .await
+        .unwrap();
+    eprintln!("browser driver ran {:?}", started.elapsed());
+    let out: Value = lines
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no result from the driver (exit {status:?}): {stderr}"));
+    let ctx = format!("driver output: {out:#}\nstderr: {stderr}");
+    assert!(out["error"].is_null(), "{ctx}");
+
+    // 1-3: the token, fetched with the cookie and verified in the page.
+    let logged_in = &out["loggedIn"];
+    assert_eq!(logged_in["status"], 200, "{ctx}");
+    assert_eq!(logged_in["verifiedInPage"], true, "{ctx}");
+    assert_eq!(logged_in["alg"], "HS256", "{ctx}");
+    assert_eq!(logged_in["sub"], "alice", "{ctx}");
+    assert_eq!(logged_in["iss"], ISSUER, "{ctx}");
+    assert_eq!(logged_in["aud"], AUDIENCE, "{ctx}");
+    assert_eq!(
+        logged_in["rooms"],
+        serde_json::json!(["document-*", "user-alice"]),
+        "{ctx}"
+    );
+    assert_eq!(logged_in["expiresAtIsExp"], true, "{ctx}");
+    assert_eq!(logged_in["wrongSecretRejected"], true, "{ctx}");
+    assert_eq!(logged_in["cookieSent"], true, "{ctx}");
+    assert_eq!(logged_in["cookieVisibleToScript"], false, "{ctx}");
+    assert_eq!(logged_in["allowOrigin"], front_origin.as_str(), "{ctx}");
+
+    // 4: the caching authToken.
+    let cache = &out["cache"];
+    assert_eq!(cache["requestsForTwoCalls"], 1, "{ctx}");
+    assert_eq!(cache["sameToken"], true, "{ctx}");
+    assert_eq!(cache["tokenVerified"], true, "{ctx}");
+    assert_eq!(cache["requestsAfterExpiry"], 1, "{ctx}");
+
+    // 5: disallowed origins: cross-site, and same-site with the cookie attached.
+    let disallowed = out["disallowed"].as_array().expect("disallowed");
+    assert_eq!(disallowed.len(), 2, "{ctx}");
+    for d in disallowed {
+        assert_eq!(d["fetchRejected"], true, "{ctx}");
+        assert_eq!(d["errorName"], "TypeError", "{ctx}");
+        assert!(d["readableStatus"].is_null(), "{ctx}");
+        assert_eq!(d["requests"], 1, "{ctx}");
+        // The browser got the 403 but CORS kept it from the page.
+        assert_eq!(d["wireStatus"], 403, "{ctx}");
+        assert_eq!(d["corsError"], "MissingAllowOriginHeader", "{ctx}");
+        assert_eq!(d["nodeStatus"], 403, "{ctx}");
+        assert_eq!(d["nodeError"], "origin_not_allowed", "{ctx}");
+        assert!(d["nodeAllowOrigin"].is_null(), "{ctx}");
+    }
+    // Cross-site: SameSite=Lax keeps the cookie home. Same site, other port:
+    // the cookie goes along and only the origin guard refuses.
+    assert_eq!(disallowed[0]["cookieSent"], false, "{ctx}");
+    assert_eq!(disallowed[1]["cookieSent"], true, "{ctx}");
+
+    // 6: no cookie: a readable 401.
+    let anon = &out["noCookie"];
+    assert_eq!(anon["cookies"], 0, "{ctx}");
+    assert_eq!(anon["readable"], true, "{ctx}");
+    assert_eq!(anon["status"], 401, "{ctx}");
+    assert_eq!(anon["error"], "unauthenticated", "{ctx}");
+    assert_eq!(anon["hasToken"], false, "{ctx}");
+    assert_eq!(anon["authTokenError"], "token request failed: 401", "{ctx}");
+    assert_eq!(anon["cookieSent"], false, "{ctx}");
+
+    assert_eq!(out["ok"], true, "{ctx}");
+    assert_eq!(status, Some(0), "{ctx}");
+}
