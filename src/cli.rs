@@ -312,9 +312,20 @@ pub fn describe(config: &Config) -> String {
                 .map_or("one per core".into(), |w| w.to_string())
         ),
         format!(
-            "jwt secret: [redacted, {} bytes]",
-            config.jwt.secret.expose().len()
+            "jwt keys: {} (the first signs)",
+            config
+                .jwt
+                .keys
+                .iter()
+                .map(|k| format!(
+                    "{} [redacted, {} bytes]",
+                    k.kid.as_deref().unwrap_or("(no kid)"),
+                    k.secret.expose().len()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
+        format!("jwt leeway: {} s", config.jwt.leeway.as_secs()),
         format!("jwt issuer: {}", opt(&config.jwt.issuer)),
         format!("jwt audience: {}", opt(&config.jwt.audience)),
         format!("token ttl: {} s", config.jwt.ttl.as_secs()),

@@ -69,14 +69,33 @@ pub struct ServerConfig {
 /// Token signing settings.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
-    /// `JWT_SECRET` (or `TEST_JWT_SECRET`): HS256 key, raw UTF-8 bytes.
-    pub secret: Secret,
+    /// HS256 keys, the signing key first: `JWT_KEYS` (with key ids), then
+    /// `JWT_SECRET` (or `TEST_JWT_SECRET`, without an id). Never empty.
+    pub keys: Vec<JwtKey>,
+    /// `JWT_LEEWAY`: clock skew tolerated on `exp` when verifying.
+    pub leeway: Duration,
     /// `JWT_ISSUER`: the `iss` claim when set.
     pub issuer: Option<String>,
     /// `JWT_AUDIENCE`: the `aud` claim when set.
     pub audience: Option<String>,
     /// `TOKEN_TTL`: token lifetime, default one hour.
     pub ttl: Duration,
+}
+
+/// One HS256 key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtKey {
+    /// The `kid` header value, when the key has an id.
+    pub kid: Option<String>,
+    /// The secret: raw UTF-8 bytes, at least 32 of them.
+    pub secret: Secret,
+}
+
+impl JwtConfig {
+    /// The key new tokens are signed with.
+    pub fn signing_key(&self) -> &JwtKey {
+        &self.keys[0]
+    }
 }
 
 /// Which session backend is used and its settings.
@@ -248,18 +267,14 @@ impl Config {
     /// Warnings about settings that are valid but probably unintended.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self
-            .session
-            .secrets
-            .iter()
-            .any(|s| s.expose() == self.jwt.secret.expose())
-        {
+        let is_jwt_secret = |s: &Secret| self.jwt.keys.iter().any(|k| k.secret == *s);
+        if self.session.secrets.iter().any(is_jwt_secret) {
             out.push(
                 "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
             );
         }
         if let Some(key) = &self.admin_api_key {
-            if key.expose() == self.jwt.secret.expose() {
+            if is_jwt_secret(key) {
                 out.push("ADMIN_API_KEY equals the JWT secret: use a different value".into());
             }
         }
@@ -333,13 +348,22 @@ fn read_server(vars: &mut Vars) -> ServerConfig {
 }
 
 fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
+    let keys = read_jwt_keys(vars);
     let (var, secret) = match (vars.get("JWT_SECRET"), vars.get("TEST_JWT_SECRET")) {
         (Some(s), _) => ("JWT_SECRET", Some(s)),
         (None, Some(s)) => ("TEST_JWT_SECRET", Some(s)),
         (None, None) => ("JWT_SECRET", None),
     };
-    let secret = match secret {
-        None => {
+    let plain = match secret {
+        // With JWT_KEYS set, the plain secret still verifies (kid-less) tokens.
+        Some(s) => vars.check(
+            var,
+            check_secret_len(&s).map(|_| JwtKey {
+                kid: None,
+                secret: Secret(s),
+            }),
+        ),
+        None if keys.as_ref().is_some_and(Vec::is_empty) => {
             vars.fail(
                 "JWT_SECRET",
                 "not set; set JWT_SECRET (or TEST_JWT_SECRET) to the realtime server's secret, \
@@ -347,20 +371,84 @@ fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
             );
             None
         }
-        Some(s) => vars.check(var, check_secret_len(&s).map(|_| Secret(s))),
+        None => None,
     };
     let ttl = match vars.get("TOKEN_TTL") {
         None => Some(Duration::from_secs(3600)),
         Some(t) => vars.check("TOKEN_TTL", parse_ttl(&t)),
     };
+    let leeway = match vars.get("JWT_LEEWAY").as_deref() {
+        None => Duration::from_secs(30),
+        Some("0") => Duration::ZERO,
+        Some(_) => read_duration(
+            vars,
+            "JWT_LEEWAY",
+            Duration::from_secs(30),
+            Duration::from_secs(300),
+        ),
+    };
     let issuer = vars.get("JWT_ISSUER");
     let audience = vars.get("JWT_AUDIENCE");
+    let mut keys = keys?;
+    keys.extend(plain);
+    if keys.is_empty() {
+        return None;
+    }
     Some(JwtConfig {
-        secret: secret?,
+        keys,
+        leeway,
         issuer,
         audience,
         ttl: ttl?,
     })
+}
+
+/// `JWT_KEYS=kid1:secret1,kid2:secret2`, the first signs.
+fn read_jwt_keys(vars: &mut Vars) -> Option<Vec<JwtKey>> {
+    let Some(list) = vars.get("JWT_KEYS") else {
+        return Some(Vec::new());
+    };
+    let mut keys: Vec<JwtKey> = Vec::new();
+    for (i, entry) in list
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
+        let Some((kid, secret)) = entry.split_once(':') else {
+            vars.fail("JWT_KEYS", format!("entry {} is not `kid:secret`; e.g. JWT_KEYS=2026-11:<secret>,2026-10:<old secret>", i + 1));
+            return None;
+        };
+        let kid = kid.trim();
+        if kid.is_empty()
+            || kid.len() > 64
+            || !kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            vars.fail(
+                "JWT_KEYS",
+                format!(
+                    "key id `{}` must be 1-64 letters, digits, `._-`",
+                    kid.escape_default()
+                ),
+            );
+            return None;
+        }
+        if keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
+            vars.fail("JWT_KEYS", format!("key id `{kid}` appears twice"));
+            return None;
+        }
+        if let Err(e) = check_secret_len(secret.trim()) {
+            vars.fail("JWT_KEYS", format!("the secret of `{kid}` {e}"));
+            return None;
+        }
+        keys.push(JwtKey {
+            kid: Some(kid.to_owned()),
+            secret: Secret::new(secret.trim()),
+        });
+    }
+    Some(keys)
 }
 
 fn check_secret_len(secret: &str) -> Result<(), String> {
@@ -777,7 +865,8 @@ impl DevDefaults {
     pub fn generate(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
         let set = |k: &str| lookup(k).is_some_and(|v| !v.trim().is_empty());
         let mut vars = HashMap::new();
-        let ephemeral_jwt_secret = !set("JWT_SECRET") && !set("TEST_JWT_SECRET");
+        let ephemeral_jwt_secret =
+            !set("JWT_SECRET") && !set("TEST_JWT_SECRET") && !set("JWT_KEYS");
         if ephemeral_jwt_secret {
             vars.insert("JWT_SECRET", random_secret());
         }

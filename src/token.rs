@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::config::JwtConfig;
 use crate::policy::room_matches;
 
-/// Clock skew tolerated on `exp` when verifying, in seconds.
-pub const DEFAULT_LEEWAY_SECS: u64 = 30;
-
 /// The token's `permissions` claim, exactly as the SDK documents it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permissions {
@@ -123,9 +120,12 @@ impl fmt::Debug for TokenIssuer {
 impl TokenIssuer {
     /// An issuer for this configuration.
     pub fn new(config: &JwtConfig) -> Self {
+        let signing = config.signing_key();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = signing.kid.clone();
         Self {
-            key: EncodingKey::from_secret(config.secret.expose().as_bytes()),
-            header: Header::new(Algorithm::HS256),
+            key: EncodingKey::from_secret(signing.secret.expose().as_bytes()),
+            header,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl: config.ttl,
@@ -197,30 +197,53 @@ pub enum VerifyError {
     /// A claim has the wrong type.
     #[error("the `{0}` claim has the wrong type")]
     BadClaim(String),
+    /// The `kid` names no configured key (e.g. a removed one).
+    #[error("the token's key id `{0}` is not configured")]
+    UnknownKey(String),
 }
 
 /// Verifies tokens: HS256 pinned; `exp` and `sub` required; `iss`/`aud`
-/// required and checked when configured.
+/// required and checked when configured; any configured key (by `kid`).
+///
+/// ```
+/// use realtime_token::config::jwt_from_lookup;
+/// use realtime_token::{TokenIssuer, TokenVerifier};
+///
+/// let env = |k: &str| match k {
+///     "JWT_SECRET" => Some("a-secret-of-at-least-32-bytes-0123456789".to_owned()),
+///     "JWT_AUDIENCE" => Some("realtime-sdk".to_owned()),
+///     _ => None,
+/// };
+/// let jwt = jwt_from_lookup(&env).unwrap();
+/// let issued = TokenIssuer::new(&jwt).issue("alice", vec!["document-*".into()]).unwrap();
+///
+/// let claims = TokenVerifier::new(&jwt).verify(&issued.token).unwrap();
+/// assert_eq!(claims.sub, "alice");
+/// assert!(claims.can_join("document-42"));
+/// assert!(!claims.can_join("user-bob"));
+/// ```
 pub struct TokenVerifier {
-    key: DecodingKey,
+    keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
 }
 
 impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<_> = self.keys.iter().map(|(kid, _)| kid).collect();
         f.debug_struct("TokenVerifier")
-            .field("key", &"[redacted]")
+            .field("keys", &kids)
             .field("validation", &self.validation)
             .finish()
     }
 }
 
 impl TokenVerifier {
-    /// A verifier with the same settings the issuer signs with.
+    /// A verifier with the same settings the issuer signs with, accepting
+    /// every configured key.
     pub fn new(config: &JwtConfig) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         let mut required = vec!["exp", "sub"];
-        validation.leeway = DEFAULT_LEEWAY_SECS;
+        validation.leeway = config.leeway.as_secs();
         match &config.issuer {
             Some(iss) => {
                 validation.set_issuer(&[iss]);
@@ -237,10 +260,17 @@ impl TokenVerifier {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        Self {
-            key: DecodingKey::from_secret(config.secret.expose().as_bytes()),
-            validation,
-        }
+        let keys = config
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    k.kid.clone(),
+                    DecodingKey::from_secret(k.secret.expose().as_bytes()),
+                )
+            })
+            .collect();
+        Self { keys, validation }
     }
 
     /// The same verifier with another leeway for `exp`, in seconds.
@@ -249,14 +279,39 @@ impl TokenVerifier {
         self
     }
 
-    /// Checks `token` and returns its claims.
+    /// Checks `token` and returns its claims. A token with a `kid` is
+    /// checked with that key only; one without, with each key in turn.
     pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
-        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
-            .map_err(map_error)?;
-        if data.claims.sub.is_empty() {
+        let token = token.trim();
+        let header = jsonwebtoken::decode_header(token).map_err(map_error)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(VerifyError::WrongAlgorithm);
+        }
+        let candidates: Vec<&DecodingKey> = match &header.kid {
+            Some(kid) => {
+                let key = self
+                    .keys
+                    .iter()
+                    .find(|(k, _)| k.as_deref() == Some(kid.as_str()))
+                    .ok_or_else(|| VerifyError::UnknownKey(kid.chars().take(64).collect()))?;
+                vec![&key.1]
+            }
+            None => self.keys.iter().map(|(_, key)| key).collect(),
+        };
+        let mut outcome = Err(VerifyError::BadSignature);
+        for key in candidates {
+            outcome =
+                jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(map_error);
+            // Only a signature mismatch means another key might fit.
+            if !matches!(outcome, Err(VerifyError::BadSignature)) {
+                break;
+            }
+        }
+        let claims = outcome?.claims;
+        if claims.sub.is_empty() {
             return Err(VerifyError::MissingClaim("sub".into()));
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 }
 

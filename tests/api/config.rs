@@ -19,7 +19,7 @@ fn short_secret_is_refused_naming_the_variable_and_fix() {
 #[test]
 fn test_jwt_secret_is_the_fallback() {
     let config = config_with(&[("JWT_SECRET", ""), ("TEST_JWT_SECRET", JWT_SECRET)]).unwrap();
-    assert_eq!(config.jwt.secret.expose(), JWT_SECRET);
+    assert_eq!(config.jwt.signing_key().secret.expose(), JWT_SECRET);
     let msg = error_for(
         &[("JWT_SECRET", ""), ("TEST_JWT_SECRET", "short")],
         "TEST_JWT_SECRET",
@@ -61,22 +61,61 @@ fn other_bad_values_name_their_variable() {
 #[test]
 fn backend_settings_are_checked_before_start() {
     error_for(&[("SESSION_BACKEND", "redis")], "REDIS_URL");
-    error_for(&[("SESSION_BACKEND", "redis"), ("REDIS_URL", "localhost:6379")], "REDIS_URL");
+    error_for(
+        &[
+            ("SESSION_BACKEND", "redis"),
+            ("REDIS_URL", "localhost:6379"),
+        ],
+        "REDIS_URL",
+    );
     error_for(&[("SESSION_BACKEND", "postgres")], "DATABASE_URL");
-    let pg = [("SESSION_BACKEND", "postgres"), ("DATABASE_URL", "postgres://u@h/db")];
-    error_for(&[pg[0], pg[1], ("SESSION_PG_TABLE", "session; DROP TABLE users")], "SESSION_PG_TABLE");
+    let pg = [
+        ("SESSION_BACKEND", "postgres"),
+        ("DATABASE_URL", "postgres://u@h/db"),
+    ];
+    error_for(
+        &[
+            pg[0],
+            pg[1],
+            ("SESSION_PG_TABLE", "session; DROP TABLE users"),
+        ],
+        "SESSION_PG_TABLE",
+    );
     error_for(&[("SESSION_BACKEND", "upstream")], "SESSION_UPSTREAM_URL");
-    let up = [("SESSION_BACKEND", "upstream"), ("SESSION_UPSTREAM_URL", "http://127.0.0.1:3000/me")];
-    error_for(&[up[0], up[1], ("SESSION_UPSTREAM_HEADERS", "Authorization")], "SESSION_UPSTREAM_HEADERS");
-    error_for(&[up[0], up[1], ("SESSION_UPSTREAM_METHOD", "DELETE")], "SESSION_UPSTREAM_METHOD");
-    error_for(&[("SESSION_LOOKUP_TIMEOUT", "forever")], "SESSION_LOOKUP_TIMEOUT");
-    error_for(&[("SESSION_LOOKUP_TIMEOUT", "1h")], "SESSION_LOOKUP_TIMEOUT");
+    let up = [
+        ("SESSION_BACKEND", "upstream"),
+        ("SESSION_UPSTREAM_URL", "http://127.0.0.1:3000/me"),
+    ];
+    error_for(
+        &[up[0], up[1], ("SESSION_UPSTREAM_HEADERS", "Authorization")],
+        "SESSION_UPSTREAM_HEADERS",
+    );
+    error_for(
+        &[up[0], up[1], ("SESSION_UPSTREAM_METHOD", "DELETE")],
+        "SESSION_UPSTREAM_METHOD",
+    );
+    error_for(
+        &[("SESSION_LOOKUP_TIMEOUT", "forever")],
+        "SESSION_LOOKUP_TIMEOUT",
+    );
+    error_for(
+        &[("SESSION_LOOKUP_TIMEOUT", "1h")],
+        "SESSION_LOOKUP_TIMEOUT",
+    );
     error_for(&[("SESSION_CACHE_TTL", "1d")], "SESSION_CACHE_TTL");
     error_for(&[("SESSION_ATTRIBUTES", "org")], "SESSION_ATTRIBUTES");
-    error_for(&[("SESSION_SUBJECT_POINTER", "userId")], "SESSION_SUBJECT_POINTER");
+    error_for(
+        &[("SESSION_SUBJECT_POINTER", "userId")],
+        "SESSION_SUBJECT_POINTER",
+    );
     error_for(&[("SESSION_COOKIE_SIGNED", "yes")], "SESSION_COOKIE_SIGNED");
     // The upstream backend needs no session secret; the URL's password stays out of Debug.
-    let config = config_with(&[up[0], ("SESSION_UPSTREAM_URL", "http://u:hunter2@127.0.0.1/me"), ("SESSION_SECRET", "")]).unwrap();
+    let config = config_with(&[
+        up[0],
+        ("SESSION_UPSTREAM_URL", "http://u:hunter2@127.0.0.1/me"),
+        ("SESSION_SECRET", ""),
+    ])
+    .unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
 }
 
@@ -126,11 +165,19 @@ fn env_example_filled_in_with_secrets_is_a_valid_configuration() {
     assert_eq!(config.session.cookie_name, "session");
     assert!(config.admin_api_key.is_none());
     // Every variable the code reads is in the example file.
-    let src = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config.rs")).unwrap();
-    for name in src.split('"').filter(|w| w.len() > 3 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') && w.contains('_')) {
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config.rs"),
+    )
+    .unwrap();
+    for name in src.split('"').filter(|w| {
+        w.len() > 3 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') && w.contains('_')
+    }) {
         if name == "TEST_JWT_SECRET" {
             continue;
         }
-        assert!(vars.contains_key(name), "{name} is missing from .env.example");
+        assert!(
+            vars.contains_key(name),
+            "{name} is missing from .env.example"
+        );
     }
 }

@@ -10,6 +10,7 @@ mod cors;
 mod http_errors;
 mod interop;
 mod policy;
+mod rotation;
 mod sessions_postgres;
 mod sessions_redis;
 mod sessions_upstream;
