@@ -38,7 +38,6 @@ impl SessionAuthenticator for MapAuthenticator {
 }
 
 fn main() -> ExitCode {
-    realtime_token::telemetry::init_logging();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(errors) => {
@@ -46,6 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    realtime_token::telemetry::init_logging(config.ops.log_format);
     let attributes = json!({"team": "blue"})
         .as_object()
         .cloned()

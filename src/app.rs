@@ -14,10 +14,13 @@ use futures_util::FutureExt as _;
 use crate::admin::AdminKey;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::origin::{self, Origins};
 use crate::policy::RoomPolicy;
+use crate::ratelimit::RateLimits;
 use crate::routes;
 use crate::session::{self, SessionAuthenticator};
+use crate::telemetry::{self, LogFormat};
 use crate::token::TokenIssuer;
 
 /// Everything a request handler needs, shared by all workers.
@@ -32,17 +35,34 @@ pub struct AppState {
     pub origins: Origins,
     /// Set when bearer-key minting is enabled.
     pub admin_key: Option<AdminKey>,
+    /// Per-client and per-subject rate limits.
+    pub limits: RateLimits,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Metrics,
+    /// Access log line format.
+    pub log_format: LogFormat,
 }
 
 impl AppState {
-    /// State for `config` with the given authenticator.
-    pub fn new(config: &Config, authenticator: Arc<dyn SessionAuthenticator>) -> Self {
+    /// State for `config` with the given authenticator and metrics.
+    pub fn new(
+        config: &Config,
+        authenticator: Arc<dyn SessionAuthenticator>,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             issuer: TokenIssuer::new(&config.jwt),
             policy: config.policy.clone(),
             authenticator,
             origins: Origins::new(&config.allowed_origins),
             admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
+            limits: RateLimits::new(
+                config.limits.per_client,
+                config.limits.per_subject,
+                config.limits.trusted_proxies.clone(),
+            ),
+            metrics,
+            log_format: config.ops.log_format,
         }
     }
 }
@@ -67,6 +87,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Registers `GET /metrics`.
+pub fn metrics_route(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/metrics")
+            .route(web::get().to(routes::metrics::metrics))
+            .default_service(web::to(routes::method_not_allowed)),
+    );
+}
+
 /// Middleware: a panic in a handler or authenticator becomes a JSON 500
 /// instead of a dropped connection. (The request cannot be kept for a
 /// response of our own: cloning it breaks routing, so the error goes back
@@ -87,14 +116,20 @@ async fn catch_panic(
 /// A bound, ready-to-run server.
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    metrics_server: Option<Server>,
 }
 
 impl Application {
     /// Binds `HOST:PORT` and builds the server with the configured backend.
+    /// Call it inside an actix (or Tokio) runtime: store backends start
+    /// their connection tasks there.
     pub fn build(config: &Config) -> std::io::Result<Self> {
-        let authenticator = session::from_config(config).map_err(std::io::Error::other)?;
-        Self::build_with_authenticator(config, authenticator)
+        let metrics = Metrics::new();
+        let authenticator =
+            session::from_config(config, &metrics).map_err(std::io::Error::other)?;
+        Self::build_with(config, authenticator, metrics)
     }
 
     /// Binds and builds the server with your own [`SessionAuthenticator`].
@@ -102,39 +137,89 @@ impl Application {
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
     ) -> std::io::Result<Self> {
-        let address = (config.server.host.as_str(), config.server.port);
-        let listener = TcpListener::bind(address).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "HOST/PORT: cannot listen on {}:{}: {e}; choose a free PORT or another HOST",
-                    config.server.host, config.server.port
-                ),
-            )
-        })?;
+        Self::build_with(config, authenticator, Metrics::new())
+    }
+
+    fn build_with(
+        config: &Config,
+        authenticator: Arc<dyn SessionAuthenticator>,
+        metrics: Metrics,
+    ) -> std::io::Result<Self> {
+        let listener = bind(&config.server.host, config.server.port, "HOST/PORT")?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(config, authenticator));
+        let metrics_listener = match &config.ops.metrics_addr {
+            Some(addr) => {
+                let addr: std::net::SocketAddr = addr
+                    .parse()
+                    .map_err(|_| std::io::Error::other("METRICS_ADDR: not ip:port"))?;
+                Some(bind(&addr.ip().to_string(), addr.port(), "METRICS_ADDR")?)
+            }
+            None => None,
+        };
+        let metrics_port = match &metrics_listener {
+            Some(l) => Some(l.local_addr()?.port()),
+            None => None,
+        };
+        let metrics_on_main_port = metrics_listener.is_none();
+        let state = web::Data::new(AppState::new(config, authenticator, metrics));
+        let metrics_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .configure(routes)
+                .configure(|cfg| {
+                    if metrics_on_main_port {
+                        metrics_route(cfg);
+                    }
+                })
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(catch_panic))
                 .wrap(from_fn(origin::cors))
+                .wrap(from_fn(telemetry::access_log))
                 .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
         })
+        // Slow clients: headers must arrive within 5 s (the body has its own
+        // bound in the handler), idle keep-alive connections close after 5 s.
         .client_request_timeout(Duration::from_secs(5))
-        .shutdown_timeout(10);
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(Duration::from_secs(5))
+        .max_connection_rate(1024)
+        .shutdown_timeout(config.ops.shutdown_timeout.as_secs().max(1));
         if let Some(workers) = config.server.workers {
             server = server.workers(workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Self { port, server })
+        let metrics_server = match metrics_listener {
+            None => None,
+            Some(listener) => Some(
+                HttpServer::new(move || {
+                    App::new()
+                        .app_data(metrics_state.clone())
+                        .configure(metrics_route)
+                        .default_service(web::to(routes::not_found))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)?
+                .run(),
+            ),
+        };
+        Ok(Self {
+            port,
+            metrics_port,
+            server,
+            metrics_server,
+        })
     }
 
     /// The port actually bound (useful with `PORT=0`).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics port, when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// A handle to stop the server.
@@ -144,6 +229,23 @@ impl Application {
 
     /// Serves until the server is stopped (SIGINT/SIGTERM or the handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some(metrics_server) = self.metrics_server else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics_server.handle();
+        let metrics_task = tokio::spawn(metrics_server);
+        let result = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics_task.await;
+        result
     }
+}
+
+fn bind(host: &str, port: u16, vars: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind((host, port)).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("{vars}: cannot listen on {host}:{port}: {e}; choose a free port or another address"),
+        )
+    })
 }

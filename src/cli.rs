@@ -14,7 +14,7 @@ use crate::config::{self, Config, ConfigErrors, DevDefaults, SessionBackend};
 use crate::policy::validate_room_pattern;
 use crate::session::cookies::{percent_encode, CookieSigner};
 use crate::session::Principal;
-use crate::telemetry::init_logging;
+use crate::telemetry::{flush_logs, init_logging};
 use crate::token::{unix_now, TokenIssuer, TokenVerifier};
 
 /// Exit code for a configuration error.
@@ -99,11 +99,11 @@ fn report_config_errors(errors: &ConfigErrors) -> ExitCode {
 }
 
 fn serve() -> ExitCode {
-    init_logging();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(errors) => return report_config_errors(&errors),
     };
+    init_logging(config.ops.log_format);
     run(&config, |_| {})
 }
 
@@ -114,6 +114,7 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
     }
     if let Err(e) = self_check(config) {
         log::error!("start-up self-check failed: {e}");
+        flush_logs(Duration::from_secs(2));
         return ExitCode::FAILURE;
     }
     let result = actix_web::rt::System::new().block_on(async {
@@ -127,16 +128,24 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
             config.allowed_origins.len(),
             if config.admin_api_key.is_some() { "on" } else { "off" },
         );
+        if let Some(port) = app.metrics_port() {
+            log::info!("metrics on {}:{port}/metrics", config.ops.metrics_addr.as_deref().unwrap_or("?"));
+        }
         on_bound(app.port());
         app.run_until_stopped().await
     });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match result {
+        Ok(()) => {
+            log::info!("stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             log::error!("{e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    flush_logs(Duration::from_secs(2));
+    code
 }
 
 /// Mints and verifies one token with the configured settings.
@@ -154,13 +163,13 @@ fn self_check(config: &Config) -> Result<(), String> {
 }
 
 fn dev() -> ExitCode {
-    init_logging();
     config::load_dotenv();
     let defaults = DevDefaults::generate(&env_lookup);
     let config = match defaults.config(&env_lookup) {
         Ok(config) => config,
         Err(errors) => return report_config_errors(&errors),
     };
+    init_logging(config.ops.log_format);
     log::warn!("DEV MODE: random session secret, a printed login cookie; never expose this instance or use it in production");
     if defaults.ephemeral_jwt_secret {
         log::warn!("DEV MODE: the JWT secret is random for this run, so only this process can verify its tokens; set TEST_JWT_SECRET to share one with your realtime server");

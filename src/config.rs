@@ -8,7 +8,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use rand::RngCore as _;
 
+use ipnet::IpNet;
+
 use crate::policy::RoomPolicy;
+use crate::ratelimit::{parse_trusted_proxies, Rate};
+use crate::telemetry::LogFormat;
 
 /// Shortest accepted HS256 secret and admin key, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -53,6 +57,32 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Enables bearer-key minting for any subject when set (`ADMIN_API_KEY`).
     pub admin_api_key: Option<Secret>,
+    /// Rate limits and the proxies trusted to name the client.
+    pub limits: LimitsConfig,
+    /// Logs, metrics and shutdown.
+    pub ops: OpsConfig,
+}
+
+/// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`) and `TRUSTED_PROXIES`.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Per client address; default `600/m`; `None` = off.
+    pub per_client: Option<Rate>,
+    /// Per subject; default `60/m`; `None` = off.
+    pub per_subject: Option<Rate>,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// Operational settings.
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `METRICS_ADDR`: serve `/metrics` on this `host:port` instead of the main port.
+    pub metrics_addr: Option<String>,
+    /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM.
+    pub shutdown_timeout: Duration,
 }
 
 /// Bind address and worker count.
@@ -250,6 +280,8 @@ impl Config {
         let session = read_session(&mut vars);
         let allowed_origins = read_origins(&mut vars);
         let admin_api_key = read_admin_key(&mut vars);
+        let limits = read_limits(&mut vars);
+        let ops = read_ops(&mut vars);
         if !vars.errors.is_empty() {
             return Err(ConfigErrors(vars.errors));
         }
@@ -261,6 +293,8 @@ impl Config {
             session: session.expect("session config"),
             allowed_origins,
             admin_api_key,
+            limits,
+            ops,
         })
     }
 
@@ -845,6 +879,69 @@ fn check_origin(origin: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+fn read_limits(vars: &mut Vars) -> LimitsConfig {
+    let mut rate = |var: &'static str, default: Rate| match vars.get(var) {
+        None => Some(default),
+        Some(text) => vars.check(var, Rate::parse(&text)).unwrap_or(Some(default)),
+    };
+    let per_client = rate(
+        "RATE_LIMIT_IP",
+        Rate {
+            count: 600,
+            period: Duration::from_secs(60),
+        },
+    );
+    let per_subject = rate(
+        "RATE_LIMIT_SUBJECT",
+        Rate {
+            count: 60,
+            period: Duration::from_secs(60),
+        },
+    );
+    let trusted_proxies = match vars.get("TRUSTED_PROXIES") {
+        None => Vec::new(),
+        Some(list) => vars
+            .check("TRUSTED_PROXIES", parse_trusted_proxies(&list))
+            .unwrap_or_default(),
+    };
+    LimitsConfig {
+        per_client,
+        per_subject,
+        trusted_proxies,
+    }
+}
+
+fn read_ops(vars: &mut Vars) -> OpsConfig {
+    let log_format = match vars.get("LOG_FORMAT").as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            vars.fail("LOG_FORMAT", format!("`{other}` is not `text` or `json`"));
+            LogFormat::Text
+        }
+    };
+    let metrics_addr = vars.get("METRICS_ADDR");
+    if let Some(addr) = &metrics_addr {
+        if addr.parse::<std::net::SocketAddr>().is_err() {
+            vars.fail(
+                "METRICS_ADDR",
+                format!("`{addr}` is not `ip:port`; e.g. METRICS_ADDR=127.0.0.1:9100"),
+            );
+        }
+    }
+    let shutdown_timeout = read_duration(
+        vars,
+        "SHUTDOWN_TIMEOUT",
+        Duration::from_secs(10),
+        Duration::from_secs(300),
+    );
+    OpsConfig {
+        log_format,
+        metrics_addr,
+        shutdown_timeout,
+    }
 }
 
 fn read_admin_key(vars: &mut Vars) -> Option<Secret> {

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// The client did not send its body in time.
     #[error("request body timed out")]
     RequestTimeout,
+    /// Over a rate limit; the client may retry after this many seconds.
+    #[error("rate limited for {0} s")]
+    RateLimited(u64),
     /// The session store or upstream failed: fail closed.
     #[error("session backend unavailable: {0}")]
     SessionBackendUnavailable(String),
@@ -74,6 +77,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RequestTimeout => "request_timeout",
+            Self::RateLimited(_) => "rate_limited",
             Self::SessionBackendUnavailable(_) => "session_backend_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -95,6 +99,7 @@ impl ApiError {
             Self::PayloadTooLarge(limit) => format!("the request body is over {limit} bytes"),
             Self::UnsupportedMediaType => "send the body as application/json".into(),
             Self::RequestTimeout => "the request body did not arrive in time".into(),
+            Self::RateLimited(secs) => format!("too many token requests; retry in {secs} s"),
             Self::SessionBackendUnavailable(_) => {
                 "the session store is unavailable; try again shortly".into()
             }
@@ -140,6 +145,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::SessionBackendUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -166,6 +172,9 @@ impl ResponseError for ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
                 ));
+            }
+            Self::RateLimited(secs) => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from((*secs).max(1))));
             }
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! One module per endpoint.
 
 pub mod health;
+pub mod metrics;
 pub mod realtime_token;
 
 use actix_web::HttpResponse;

@@ -1,10 +1,10 @@
 //! `POST /api/realtime-token`: session (or admin key) in, signed token out.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{self, BytesMut};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use crate::admin::bearer_key;
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::session::Principal;
+use crate::session::{Principal, SessionError};
+use crate::telemetry::LoggedSubject;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -38,10 +39,15 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     state.origins.check_request(&req)?;
+    state.limits.check_client(&req)?;
     let body = read_body(&req, payload).await?;
     let principal = authenticate(&req, &state, &body).await?;
+    req.extensions_mut()
+        .insert(LoggedSubject(principal.sub.clone()));
+    state.limits.check_subject(&principal.sub)?;
     let rooms = state.policy.authorize(&principal, body.rooms.as_deref())?;
     let issued = state.issuer.issue(&principal.sub, rooms)?;
+    state.metrics.token_issued();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(issued))
@@ -59,7 +65,14 @@ async fn authenticate(
                 "`sub` and `attributes` may only be sent with the admin key".into(),
             ));
         }
-        return Ok(state.authenticator.authenticate(req).await?);
+        let started = Instant::now();
+        let result = state.authenticator.authenticate(req).await;
+        let outcome = match &result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(matches!(e, SessionError::Unavailable(_))),
+        };
+        state.metrics.session_lookup(outcome, started.elapsed());
+        return Ok(result?);
     };
     let admin = state.admin_key.as_ref().ok_or(ApiError::AdminDisabled)?;
     if !admin.matches(key) {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use futures_util::future::{BoxFuture, FutureExt as _, Shared};
 use sha2::{Digest, Sha256};
 
+use prometheus::IntCounter;
+
 use super::{Principal, SessionError};
 
 type Lookup = Shared<BoxFuture<'static, Result<Principal, SessionError>>>;
@@ -47,6 +49,7 @@ pub struct LookupCache {
     // A pending lookup older than this is abandoned and started afresh.
     stale_after: Duration,
     slots: Arc<Mutex<HashMap<CacheKey, Slot>>>,
+    hits: IntCounter,
 }
 
 impl std::fmt::Debug for LookupCache {
@@ -60,13 +63,15 @@ impl std::fmt::Debug for LookupCache {
 
 impl LookupCache {
     /// Keeps positive results for `ttl`, at most `capacity` of them;
-    /// lookups take at most `lookup_timeout`.
-    pub fn new(ttl: Duration, capacity: usize, lookup_timeout: Duration) -> Self {
+    /// lookups take at most `lookup_timeout`; answers from the cache count
+    /// in `hits`.
+    pub fn new(ttl: Duration, capacity: usize, lookup_timeout: Duration, hits: IntCounter) -> Self {
         Self {
             ttl,
             capacity,
             stale_after: lookup_timeout + Duration::from_millis(100),
             slots: Arc::new(Mutex::new(HashMap::new())),
+            hits,
         }
     }
 
@@ -82,7 +87,8 @@ impl LookupCache {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             match slots.get(&key) {
                 Some(Slot::Ready { principal, until }) if *until > now => {
-                    return Ok(principal.clone())
+                    self.hits.inc();
+                    return Ok(principal.clone());
                 }
                 Some(Slot::Pending { lookup, started })
                     if now.duration_since(*started) < self.stale_after =>
@@ -143,6 +149,10 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    fn hits() -> IntCounter {
+        IntCounter::new("hits", "test").unwrap()
+    }
+
     fn counting(
         calls: &Arc<AtomicUsize>,
         result: Result<&'static str, SessionError>,
@@ -158,7 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_lookups_coalesce_and_positive_results_are_kept() {
-        let cache = LookupCache::new(Duration::from_secs(60), 10, Duration::from_secs(1));
+        let cache = LookupCache::new(Duration::from_secs(60), 10, Duration::from_secs(1), hits());
         let calls = Arc::new(AtomicUsize::new(0));
         let key = cache_key(&[b"sid-1"]);
         let all = futures_util::future::join_all(
@@ -176,7 +186,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_are_shared_but_not_kept() {
-        let cache = LookupCache::new(Duration::from_secs(60), 10, Duration::from_secs(1));
+        let cache = LookupCache::new(Duration::from_secs(60), 10, Duration::from_secs(1), hits());
         let calls = Arc::new(AtomicUsize::new(0));
         let key = cache_key(&[b"sid-2"]);
         let all = futures_util::future::join_all((0..5).map(|_| {
@@ -202,7 +212,7 @@ mod tests {
 
     #[tokio::test]
     async fn zero_ttl_coalesces_without_keeping() {
-        let cache = LookupCache::new(Duration::ZERO, 10, Duration::from_secs(1));
+        let cache = LookupCache::new(Duration::ZERO, 10, Duration::from_secs(1), hits());
         let calls = Arc::new(AtomicUsize::new(0));
         let key = cache_key(&[b"sid-3"]);
         cache

@@ -9,6 +9,7 @@ use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
 use crate::config::{Config, SessionBackend};
+use crate::metrics::Metrics;
 
 pub mod cache;
 pub mod cookies;
@@ -85,7 +86,10 @@ pub trait SessionAuthenticator: Send + Sync + 'static {
 
 /// Builds the authenticator the configuration names. Store backends connect
 /// lazily, so this needs a Tokio runtime but not a reachable store.
-pub fn from_config(config: &Config) -> Result<Arc<dyn SessionAuthenticator>, String> {
+pub fn from_config(
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let session = &config.session;
     let timeout = session.lookup_timeout;
     Ok(match &session.backend {
@@ -96,11 +100,16 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn SessionAuthenticator>, Str
         SessionBackend::Redis { url, prefix } => Arc::new(StoreAuthenticator::new(
             Box::new(RedisStore::new(url.expose(), prefix, timeout)?),
             session,
+            metrics.cache_hits.clone(),
         )),
         SessionBackend::Postgres { url, table } => Arc::new(StoreAuthenticator::new(
             Box::new(PostgresStore::new(url.expose(), table, timeout)?),
             session,
+            metrics.cache_hits.clone(),
         )),
-        SessionBackend::Upstream { .. } => Arc::new(UpstreamAuthenticator::new(session)?),
+        SessionBackend::Upstream { .. } => Arc::new(UpstreamAuthenticator::new(
+            session,
+            metrics.cache_hits.clone(),
+        )?),
     })
 }

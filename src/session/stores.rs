@@ -8,6 +8,8 @@ use actix_web::HttpRequest;
 use futures_util::future::{BoxFuture, FutureExt as _};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use prometheus::IntCounter;
+
 use super::cache::{cache_key, LookupCache};
 use super::store::{SessionIdCookie, SessionReader};
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
@@ -56,7 +58,11 @@ pub struct StoreAuthenticator {
 
 impl StoreAuthenticator {
     /// An authenticator over `store` with the session settings.
-    pub fn new(store: Box<dyn SessionStore>, config: &SessionConfig) -> Self {
+    pub fn new(
+        store: Box<dyn SessionStore>,
+        config: &SessionConfig,
+        cache_hits: IntCounter,
+    ) -> Self {
         Self {
             cookie: SessionIdCookie::new(config),
             inner: Arc::new(Inner {
@@ -65,7 +71,12 @@ impl StoreAuthenticator {
                 timeout: config.lookup_timeout,
             }),
             cache: (!config.cache_ttl.is_zero()).then(|| {
-                LookupCache::new(config.cache_ttl, config.cache_size, config.lookup_timeout)
+                LookupCache::new(
+                    config.cache_ttl,
+                    config.cache_size,
+                    config.lookup_timeout,
+                    cache_hits,
+                )
             }),
         }
     }

@@ -10,6 +10,8 @@ use actix_web::HttpRequest;
 use futures_util::future::FutureExt as _;
 use serde_json::Value;
 
+use prometheus::IntCounter;
+
 use super::cache::{cache_key, LookupCache};
 use super::store::SessionReader;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
@@ -82,7 +84,7 @@ pub struct UpstreamAuthenticator {
 impl UpstreamAuthenticator {
     /// From the session settings; `Err` when the backend is not `upstream`
     /// or the URL does not parse.
-    pub fn new(config: &SessionConfig) -> Result<Self, String> {
+    pub fn new(config: &SessionConfig, cache_hits: IntCounter) -> Result<Self, String> {
         let SessionBackend::Upstream {
             url,
             method,
@@ -117,7 +119,12 @@ impl UpstreamAuthenticator {
             }),
             forward,
             cache: (!config.cache_ttl.is_zero()).then(|| {
-                LookupCache::new(config.cache_ttl, config.cache_size, config.lookup_timeout)
+                LookupCache::new(
+                    config.cache_ttl,
+                    config.cache_size,
+                    config.lookup_timeout,
+                    cache_hits,
+                )
             }),
         })
     }

@@ -9,6 +9,7 @@ mod config;
 mod cors;
 mod http_errors;
 mod interop;
+mod operations;
 mod policy;
 mod rotation;
 mod sessions_postgres;

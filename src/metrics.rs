@@ -1,0 +1,155 @@
+//! Prometheus metrics: tokens issued, rejections by error code, session
+//! lookups and their latency, cache hits, HTTP request durations.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Latency buckets in seconds: from 50 µs (a cookie check) to 2.5 s.
+const BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5,
+];
+
+/// All the service's metrics, registered in their own registry (one per
+/// server, so several servers in one process do not mix counts).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    tokens_issued: IntCounter,
+    rejections: IntCounterVec,
+    lookup_ok: Histogram,
+    lookup_unauthenticated: Histogram,
+    lookup_unavailable: Histogram,
+    /// Session lookups answered from the cache.
+    pub cache_hits: IntCounter,
+    http: HistogramVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let tokens_issued =
+            IntCounter::new("realtime_token_tokens_issued_total", "Tokens issued.").unwrap();
+        let rejections = IntCounterVec::new(
+            Opts::new(
+                "realtime_token_rejections_total",
+                "Requests answered with an error, by stable error code.",
+            ),
+            &["code"],
+        )
+        .unwrap();
+        let lookups = HistogramVec::new(
+            HistogramOpts::new(
+                "realtime_token_session_lookup_seconds",
+                "Session checks by the configured backend, by outcome.",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["outcome"],
+        )
+        .unwrap();
+        let cache_hits = IntCounter::new(
+            "realtime_token_session_cache_hits_total",
+            "Session lookups answered from the in-process cache.",
+        )
+        .unwrap();
+        let http = HistogramVec::new(
+            HistogramOpts::new(
+                "realtime_token_http_request_seconds",
+                "HTTP requests by route and status.",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["route", "status"],
+        )
+        .unwrap();
+        for collector in [
+            Box::new(tokens_issued.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(rejections.clone()),
+            Box::new(lookups.clone()),
+            Box::new(cache_hits.clone()),
+            Box::new(http.clone()),
+        ] {
+            registry.register(collector).expect("unique metric names");
+        }
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("process metrics");
+        Self {
+            registry,
+            tokens_issued,
+            rejections,
+            lookup_ok: lookups.with_label_values(&["ok"]),
+            lookup_unauthenticated: lookups.with_label_values(&["unauthenticated"]),
+            lookup_unavailable: lookups.with_label_values(&["unavailable"]),
+            cache_hits,
+            http,
+        }
+    }
+
+    /// Counts one issued token.
+    pub fn token_issued(&self) {
+        self.tokens_issued.inc();
+    }
+
+    /// Counts one error answer by its stable code.
+    pub fn rejected(&self, code: &str) {
+        self.rejections.with_label_values(&[code]).inc();
+    }
+
+    /// Records one session check.
+    pub fn session_lookup(&self, outcome: Result<(), bool>, took: Duration) {
+        let histogram = match outcome {
+            Ok(()) => &self.lookup_ok,
+            Err(true) => &self.lookup_unavailable,
+            Err(false) => &self.lookup_unauthenticated,
+        };
+        histogram.observe(took.as_secs_f64());
+    }
+
+    /// Records one HTTP request.
+    pub fn http_request(&self, route: &str, status: u16, took: Duration) {
+        let buf = itoa_status(status);
+        let status = std::str::from_utf8(&buf).unwrap_or("000");
+        self.http
+            .with_label_values(&[route, status])
+            .observe(took.as_secs_f64());
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding does not fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// A status code as three ASCII digits, without allocating.
+fn itoa_status(status: u16) -> [u8; 3] {
+    let s = status.min(999);
+    [
+        b'0' + (s / 100) as u8,
+        b'0' + (s / 10 % 10) as u8,
+        b'0' + (s % 10) as u8,
+    ]
+}

@@ -1,0 +1,462 @@
+//! Operating it: rate limits, metrics, access log, graceful shutdown, hardening.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::*;
+
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn subjects_over_their_limit_get_429_with_retry_after_and_recover() {
+    let app = spawn_app_with(&[("RATE_LIMIT_SUBJECT", "2/s"), ("RATE_LIMIT_IP", "off")]).await;
+    let alice = app.cookie("alice");
+    for _ in 0..2 {
+        expect_token(app.post_token(Some(&alice)).await).await;
+    }
+    let res = app.post_token(Some(&alice)).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    expect_error(res, 429, "rate_limited").await;
+    // Another subject is not affected.
+    expect_token(app.post_token(Some(&app.cookie("bob"))).await).await;
+    // After the window, alice is served again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    expect_token(app.post_token(Some(&alice)).await).await;
+}
+
+#[tokio::test]
+async fn a_flood_from_one_address_does_not_limit_another() {
+    let app = spawn_app_with(&[("RATE_LIMIT_IP", "3/m"), ("RATE_LIMIT_SUBJECT", "off")]).await;
+    let url = app.url("/api/realtime-token");
+    let flood = client_from("127.0.0.1");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        // No cookie at all: the address limit applies before any session lookup.
+        statuses.push(flood.post(&url).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429]);
+    let res = flood
+        .post(&url)
+        .header("Cookie", app.cookie("alice"))
+        .send()
+        .await
+        .unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    expect_error(res, 429, "rate_limited").await;
+
+    let other = client_from("127.0.0.2");
+    let res = other
+        .post(&url)
+        .header("Cookie", app.cookie("alice"))
+        .send()
+        .await
+        .unwrap();
+    expect_token(res).await;
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_from_untrusted_peers_and_honoured_from_trusted_ones() {
+    let app = spawn_app_with(&[("RATE_LIMIT_IP", "2/m"), ("RATE_LIMIT_SUBJECT", "off")]).await;
+    let url = app.url("/api/realtime-token");
+    let client = reqwest::Client::new();
+    // Untrusted peer: a fresh X-Forwarded-For each time does not escape the limit.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let res = client
+            .post(&url)
+            .header("X-Forwarded-For", format!("10.0.0.{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_IP", "2/m"),
+        ("RATE_LIMIT_SUBJECT", "off"),
+        ("TRUSTED_PROXIES", "127.0.0.0/8"),
+    ])
+    .await;
+    let url = app.url("/api/realtime-token");
+    let send = |xff: &'static str| client.post(&url).header("X-Forwarded-For", xff).send();
+    // The proxy appends the client's address; the nearest untrusted hop counts.
+    assert_eq!(send("10.0.0.1").await.unwrap().status(), 401);
+    assert_eq!(send("6.6.6.6, 10.0.0.1").await.unwrap().status(), 401);
+    assert_eq!(send("10.0.0.1").await.unwrap().status(), 429);
+    assert_eq!(send("10.0.0.2").await.unwrap().status(), 401);
+    // RFC 7239 Forwarded works too.
+    let res = client
+        .post(&url)
+        .header("Forwarded", "for=\"[2001:db8::1]:4711\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+fn metric(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_counters_move_as_requests_are_made() {
+    let app = spawn_app().await;
+    let scrape = || async {
+        app.client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = scrape().await;
+    expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
+    expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
+    expect_error(app.post_token(None).await, 401, "unauthenticated").await;
+    let res = app
+        .post_json(&app.cookie("alice"), json!({"rooms": ["secret"]}))
+        .await;
+    expect_error(res, 403, "room_not_allowed").await;
+    let after = scrape().await;
+
+    let delta = |m: &str| metric(&after, m) - metric(&before, m);
+    assert_eq!(delta("realtime_token_tokens_issued_total"), 2.0, "{after}");
+    assert_eq!(
+        delta("realtime_token_rejections_total{code=\"unauthenticated\"}"),
+        1.0
+    );
+    assert_eq!(
+        delta("realtime_token_rejections_total{code=\"room_not_allowed\"}"),
+        1.0
+    );
+    assert_eq!(
+        delta("realtime_token_session_lookup_seconds_count{outcome=\"ok\"}"),
+        3.0
+    );
+    assert_eq!(
+        delta("realtime_token_session_lookup_seconds_count{outcome=\"unauthenticated\"}"),
+        1.0
+    );
+    assert_eq!(
+        delta("realtime_token_http_request_seconds_count{route=\"/api/realtime-token\",status=\"200\"}"),
+        2.0
+    );
+    assert!(after.contains("process_resident_memory_bytes"));
+}
+
+#[tokio::test]
+async fn metrics_can_move_to_their_own_address() {
+    let config = config_with(&[("METRICS_ADDR", "127.0.0.1:0")]).unwrap();
+    let app = realtime_token::Application::build(&config).unwrap();
+    let (port, metrics_port) = (app.port(), app.metrics_port().expect("metrics port"));
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let main = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status(), 404);
+    let own = client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(own
+        .text()
+        .await
+        .unwrap()
+        .contains("realtime_token_tokens_issued_total"));
+    let token = client
+        .post(format!(
+            "http://127.0.0.1:{metrics_port}/api/realtime-token"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 404, "the metrics port serves only /metrics");
+}
+
+#[tokio::test]
+async fn the_access_log_has_one_line_per_request_and_no_secrets() {
+    let server =
+        tokio::task::spawn_blocking(|| ServerProcess::start(&[("ADMIN_API_KEY", ADMIN_KEY)]))
+            .await
+            .unwrap();
+    let client = reqwest::Client::new();
+    let signer = realtime_token::session::cookies::CookieSigner::new([SESSION_SECRET]);
+    let cookie_value = realtime_token::session::cookies::percent_encode(&signer.sign("alice"));
+    let res = client
+        .post(server.url("/api/realtime-token?debug=1"))
+        .header("Cookie", format!("session={cookie_value}"))
+        .header("X-Request-Id", "req-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "req-42");
+    let token = res.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Admin minting: the bearer key is a secret and must not be logged either.
+    let res = client
+        .post(server.url("/api/realtime-token"))
+        .header("Authorization", format!("Bearer {ADMIN_KEY}"))
+        .header("Cookie", format!("session={cookie_value}"))
+        .json(&json!({"sub": "job-1", "rooms": ["document-1"]}))
+        .send()
+        .await
+        .unwrap();
+    let admin_token = res.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = client
+        .post(server.url("/api/realtime-token"))
+        .header("Cookie", "session=s%3Aforged.bad")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    server.terminate();
+    let (code, server) = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        (server.wait_exit(15), server)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0));
+    let log = server.log_text();
+
+    let access: Vec<&str> = log.lines().filter(|l| l.contains(" access] ")).collect();
+    assert_eq!(access.len(), 3, "{log}");
+    assert!(access[0].contains("POST /api/realtime-token 200"), "{log}");
+    assert!(
+        access[0].contains("sub=alice") && access[0].contains("rid=req-42"),
+        "{log}"
+    );
+    assert!(access[1].contains("sub=job-1"), "{log}");
+    assert!(
+        access[2].contains(" 401 ") && access[2].contains("error=unauthenticated"),
+        "{log}"
+    );
+    for secret in [
+        cookie_value.as_str(),
+        "forged.bad",
+        &token,
+        &admin_token,
+        ADMIN_KEY,
+        JWT_SECRET,
+        SESSION_SECRET,
+        "eyJ",
+        "debug=1",
+    ] {
+        assert!(
+            !log.contains(secret),
+            "{secret} leaked into the log:\n{log}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_log_lines_parse() {
+    let server = tokio::task::spawn_blocking(|| ServerProcess::start(&[("LOG_FORMAT", "json")]))
+        .await
+        .unwrap();
+    let res = reqwest::Client::new()
+        .post(server.url("/api/realtime-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    server.terminate();
+    let server = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.wait_exit(15);
+        server
+    })
+    .await
+    .unwrap();
+    let log = server.log_text();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let access = lines
+        .iter()
+        .find(|l| l["target"] == "access")
+        .expect("an access line");
+    assert_eq!(access["status"], 401);
+    assert_eq!(access["route"], "/api/realtime-token");
+    assert_eq!(access["error"], "unauthenticated");
+    assert!(access["ms"].is_number() && access["request_id"].is_string());
+}
+
+/// A "who am I" upstream that takes `delay` to answer.
+async fn slow_upstream(delay: Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        App::new().default_service(web::to(move || async move {
+            tokio::time::sleep(delay).await;
+            HttpResponse::Ok().json(json!({"id": "slow-user"}))
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}/me")
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    let upstream = slow_upstream(Duration::from_millis(1500)).await;
+    let env = [
+        ("SESSION_BACKEND", "upstream"),
+        ("SESSION_UPSTREAM_URL", upstream.as_str()),
+        ("SESSION_LOOKUP_TIMEOUT", "5s"),
+        ("SESSION_CACHE_TTL", "off"),
+    ];
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let server = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ServerProcess::start(&env)
+    })
+    .await
+    .unwrap();
+    let url = server.url("/api/realtime-token");
+    let in_flight = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .header("Cookie", "app=1")
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server.terminate();
+    let res = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(decode(body["token"].as_str().unwrap()).sub, "slow-user");
+    let (code, server) = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        (server.wait_exit(15), server)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{}", server.log_text());
+    // Stopped: new connections are refused.
+    assert!(reqwest::Client::new()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn every_response_has_nosniff() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        ("GET", "/healthz"),
+        ("GET", "/nope"),
+        ("GET", "/api/realtime-token"),
+        ("POST", "/api/realtime-token"),
+    ] {
+        let res = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers()["x-content-type-options"],
+            "nosniff",
+            "{method} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_headers_are_refused_and_the_service_keeps_serving() {
+    let app = spawn_app().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // One huge header: over actix's 128 KiB head limit.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/realtime-token HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(140 * 1024)
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text}"
+    );
+    // Too many headers.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let head = format!("POST /api/realtime-token HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    let _ = stream.write_all(head.as_bytes()).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 4"), "{text}");
+    assert!(!text.contains("token\""));
+    // Still serving.
+    expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let app = spawn_app().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(b"POST /api/realtime-token HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the server closes the connection within its header timeout"
+    );
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
+}
