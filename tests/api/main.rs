@@ -7,6 +7,8 @@ mod browser;
 mod cli;
 mod config;
 mod cors;
+mod faults;
+mod hostile;
 mod http_errors;
 mod interop;
 mod operations;

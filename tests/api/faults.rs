@@ -1,0 +1,113 @@
+//! Faults under load (the short CI version of `scripts/faults.sh`): the session
+//! store goes away during a load run and comes back. Every answer meanwhile is
+//! 200 or 503, never 401; tokens flow again by themselves once it is back
+//! (`scripts/faults.sh` measures how soon; this test only bounds it loosely).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands as _;
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_under_load_is_503_only_and_recovers_by_itself() {
+    let prefix = unique("rt-fault:") + ":";
+    let mut conn = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = conn
+        .set_ex(
+            format!("{prefix}sid-load"),
+            r#"{"cookie":{},"userId":"alice"}"#,
+            120,
+        )
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start("127.0.0.1:6379").await;
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let app = spawn_app_with(&[
+        ("SESSION_BACKEND", "redis"),
+        ("REDIS_URL", &url),
+        ("SESSION_REDIS_PREFIX", &prefix),
+        ("SESSION_LOOKUP_TIMEOUT", "200ms"),
+        ("RATE_LIMIT_IP", "off"),
+        ("RATE_LIMIT_SUBJECT", "off"),
+        ("WORKERS", "2"),
+    ])
+    .await;
+    let cookie = express_cookie("sid-load");
+    let start = Instant::now();
+    let results: Arc<Mutex<Vec<(Duration, Duration, u16)>>> = Arc::default();
+    let stop_at = start + Duration::from_millis(3600);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, url, cookie, results) = (
+            app.client.clone(),
+            app.url("/api/realtime-token"),
+            cookie.clone(),
+            results.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < stop_at {
+                let sent = start.elapsed();
+                let status = client
+                    .post(&url)
+                    .header("Cookie", &cookie)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                results
+                    .lock()
+                    .unwrap()
+                    .push((sent, start.elapsed(), status));
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let down_at = start.elapsed();
+    proxy.set(ProxyMode::Down);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let up_at = start.elapsed();
+    proxy.set(ProxyMode::Up);
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    let results = results.lock().unwrap().clone();
+    let count =
+        |f: &dyn Fn(&(Duration, Duration, u16)) -> bool| results.iter().filter(|r| f(r)).count();
+    assert!(
+        count(&|r| r.2 == 200) > 50,
+        "load ran: {} requests",
+        results.len()
+    );
+    let unexpected: Vec<_> = results
+        .iter()
+        .filter(|r| r.2 != 200 && r.2 != 503)
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "only 200 or 503 allowed: {unexpected:?}"
+    );
+    // Sent after the outage began (and answered before it ended): never a token.
+    let during = count(&|r| r.0 > down_at + Duration::from_millis(50) && r.1 < up_at && r.2 == 200);
+    assert_eq!(during, 0, "tokens were issued while Redis was down");
+    assert!(
+        count(&|r| r.0 > down_at && r.1 < up_at && r.2 == 503) > 0,
+        "the outage was seen"
+    );
+    // Recovery without a restart, and no refusal after the first token.
+    let first_ok = results
+        .iter()
+        .filter(|r| r.0 >= up_at && r.2 == 200)
+        .map(|r| r.1)
+        .min()
+        .expect("tokens flow again");
+    eprintln!("recovered {:?} after Redis returned", first_ok - up_at);
+    let late_failures = count(&|r| r.0 > first_ok + Duration::from_millis(50) && r.2 != 200);
+    assert_eq!(late_failures, 0);
+}
