@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::session::{Principal, SessionError};
 use prometheus::{
     Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
     Registry, TextEncoder,
@@ -115,12 +116,12 @@ impl Metrics {
         self.rejections.with_label_values(&[code]).inc();
     }
 
-    /// Records one session check.
-    pub fn session_lookup(&self, outcome: Result<(), bool>, took: Duration) {
-        let histogram = match outcome {
-            Ok(()) => &self.lookup_ok,
-            Err(true) => &self.lookup_unavailable,
-            Err(false) => &self.lookup_unauthenticated,
+    /// Records one session check and its outcome.
+    pub fn session_lookup(&self, result: &Result<Principal, SessionError>, took: Duration) {
+        let histogram = match result {
+            Ok(_) => &self.lookup_ok,
+            Err(SessionError::Unavailable(_)) => &self.lookup_unavailable,
+            Err(SessionError::Unauthenticated(_)) => &self.lookup_unauthenticated,
         };
         histogram.observe(took.as_secs_f64());
     }

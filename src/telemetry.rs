@@ -173,11 +173,11 @@ pub async fn access_log(
     let rid = request_id(&req);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().clone();
+    let logging = log::log_enabled!(target: ACCESS_TARGET, log::Level::Info);
     let ip = state
         .as_ref()
-        .and_then(|s| s.limits.client_ip(req.request()))
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "-".into());
+        .filter(|_| logging)
+        .and_then(|s| s.limits.client_ip(req.request()));
     let result = next.call(req).await;
     let took = started.elapsed();
     let (route, status, code, sub) = match &result {
@@ -207,7 +207,8 @@ pub async fn access_log(
             state.metrics.rejected(code);
         }
     }
-    if log::log_enabled!(target: ACCESS_TARGET, log::Level::Info) {
+    if logging {
+        let ip = ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let rid = rid.to_str().unwrap_or("-");
         let ms = took.as_secs_f64() * 1000.0;
         let sub = sub.as_deref().unwrap_or("-");

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::admin::bearer_key;
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::session::{Principal, SessionError};
+use crate::session::Principal;
 use crate::telemetry::LoggedSubject;
 
 /// Largest request body accepted, in bytes.
@@ -67,11 +67,7 @@ async fn authenticate(
         }
         let started = Instant::now();
         let result = state.authenticator.authenticate(req).await;
-        let outcome = match &result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(matches!(e, SessionError::Unavailable(_))),
-        };
-        state.metrics.session_lookup(outcome, started.elapsed());
+        state.metrics.session_lookup(&result, started.elapsed());
         return Ok(result?);
     };
     let admin = state.admin_key.as_ref().ok_or(ApiError::AdminDisabled)?;
