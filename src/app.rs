@@ -126,7 +126,7 @@ impl Application {
     /// Call it inside an actix (or Tokio) runtime: store backends start
     /// their connection tasks there.
     pub fn build(config: &Config) -> std::io::Result<Self> {
-        let metrics = Metrics::new();
+        let metrics = Metrics::for_config(config);
         let authenticator =
             session::from_config(config, &metrics).map_err(std::io::Error::other)?;
         Self::build_with(config, authenticator, metrics)
@@ -137,7 +137,7 @@ impl Application {
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
     ) -> std::io::Result<Self> {
-        Self::build_with(config, authenticator, Metrics::new())
+        Self::build_with(config, authenticator, Metrics::for_config(config))
     }
 
     fn build_with(
@@ -160,7 +160,7 @@ impl Application {
             Some(l) => Some(l.local_addr()?.port()),
             None => None,
         };
-        let metrics_on_main_port = metrics_listener.is_none();
+        let metrics_on_main_port = metrics_listener.is_none() && config.ops.metrics;
         let state = web::Data::new(AppState::new(config, authenticator, metrics));
         let metrics_state = state.clone();
         let mut server = HttpServer::new(move || {

@@ -79,6 +79,8 @@ pub struct LimitsConfig {
 pub struct OpsConfig {
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// `METRICS`: collect and serve metrics (default `on`).
+    pub metrics: bool,
     /// `METRICS_ADDR`: serve `/metrics` on this `host:port` instead of the main port.
     pub metrics_addr: Option<String>,
     /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM.
@@ -922,7 +924,15 @@ fn read_ops(vars: &mut Vars) -> OpsConfig {
             LogFormat::Text
         }
     };
-    let metrics_addr = vars.get("METRICS_ADDR");
+    let metrics = match vars.get("METRICS").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            vars.fail("METRICS", format!("`{other}` is not `on` or `off`"));
+            true
+        }
+    };
+    let metrics_addr = vars.get("METRICS_ADDR").filter(|_| metrics);
     if let Some(addr) = &metrics_addr {
         if addr.parse::<std::net::SocketAddr>().is_err() {
             vars.fail(
@@ -939,6 +949,7 @@ fn read_ops(vars: &mut Vars) -> OpsConfig {
     );
     OpsConfig {
         log_format,
+        metrics,
         metrics_addr,
         shutdown_timeout,
     }

@@ -28,6 +28,7 @@ pub struct Metrics {
     /// Session lookups answered from the cache.
     pub cache_hits: IntCounter,
     http: HistogramVec,
+    enabled: bool,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,21 +104,51 @@ impl Metrics {
             lookup_unavailable: lookups.with_label_values(&["unavailable"]),
             cache_hits,
             http,
+            enabled: true,
         }
+    }
+
+    /// Recording metrics, or not with `METRICS=off`.
+    pub fn for_config(config: &crate::config::Config) -> Self {
+        if config.ops.metrics {
+            Self::new()
+        } else {
+            Self::disabled()
+        }
+    }
+
+    /// Metrics that record nothing (`METRICS=off`).
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::new()
+        }
+    }
+
+    /// False when built with [`Metrics::disabled`].
+    pub fn enabled(&self) -> bool {
+        self.enabled
     }
 
     /// Counts one issued token.
     pub fn token_issued(&self) {
-        self.tokens_issued.inc();
+        if self.enabled {
+            self.tokens_issued.inc();
+        }
     }
 
     /// Counts one error answer by its stable code.
     pub fn rejected(&self, code: &str) {
-        self.rejections.with_label_values(&[code]).inc();
+        if self.enabled {
+            self.rejections.with_label_values(&[code]).inc();
+        }
     }
 
     /// Records one session check and its outcome.
     pub fn session_lookup(&self, result: &Result<Principal, SessionError>, took: Duration) {
+        if !self.enabled {
+            return;
+        }
         let histogram = match result {
             Ok(_) => &self.lookup_ok,
             Err(SessionError::Unavailable(_)) => &self.lookup_unavailable,
@@ -128,6 +159,9 @@ impl Metrics {
 
     /// Records one HTTP request.
     pub fn http_request(&self, route: &str, status: u16, took: Duration) {
+        if !self.enabled {
+            return;
+        }
         let buf = itoa_status(status);
         let status = std::str::from_utf8(&buf).unwrap_or("000");
         self.http

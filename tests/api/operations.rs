@@ -460,3 +460,11 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     );
     expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
 }
+
+#[tokio::test]
+async fn metrics_can_be_switched_off() {
+    let app = spawn_app_with(&[("METRICS", "off")]).await;
+    expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    expect_error(res, 404, "not_found").await;
+}
