@@ -2,9 +2,7 @@
 //! access log middleware, and helpers that keep secrets out of log lines.
 
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -31,29 +29,52 @@ pub enum LogFormat {
 /// The access log's `log` target; `RUST_LOG=access=off` silences it alone.
 pub const ACCESS_TARGET: &str = "access";
 
-/// Lines waiting for the writer thread before logging applies backpressure.
-const QUEUE_LINES: usize = 65_536;
+/// Bytes buffered before the writer thread is woken early.
+const WAKE_BYTES: usize = 64 * 1024;
+/// Bytes buffered before a logging thread waits for the writer (nothing is dropped).
+const MAX_BYTES: usize = 8 * 1024 * 1024;
+/// How often the writer thread writes out what has accumulated.
+const WRITE_EVERY: Duration = Duration::from_millis(20);
 
+#[derive(Default)]
+struct Buffer {
+    bytes: Vec<u8>,
+    writing: bool,
+}
+
+/// Log records on their way to stderr. Logging threads append under a short
+/// lock and never wake the writer per line (a wake-up per record costs more
+/// than the record); the writer thread writes out every few milliseconds.
 struct Sink {
-    tx: SyncSender<Vec<u8>>,
-    pending: Arc<AtomicUsize>,
+    buffer: Mutex<Buffer>,
+    wake_writer: Condvar,
+    written: Condvar,
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 
-/// A `Write` that hands each log record to a background thread, so a
-/// request never waits on stderr.
+impl Sink {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
+        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The `Write` env_logger writes each record to.
 struct QueueWriter;
 
 impl std::io::Write for QueueWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+    fn write(&mut self, record: &[u8]) -> std::io::Result<usize> {
         let sink = SINK.get().expect("logging initialised");
-        sink.pending.fetch_add(1, Ordering::SeqCst);
-        // A full queue blocks rather than dropping lines.
-        if sink.tx.send(buf.to_vec()).is_err() {
-            sink.pending.fetch_sub(1, Ordering::SeqCst);
+        let mut buffer = sink.lock();
+        while buffer.bytes.len() > MAX_BYTES {
+            sink.wake_writer.notify_one();
+            buffer = sink.written.wait(buffer).unwrap_or_else(|p| p.into_inner());
         }
-        Ok(buf.len())
+        buffer.bytes.extend_from_slice(record);
+        if buffer.bytes.len() >= WAKE_BYTES {
+            sink.wake_writer.notify_one();
+        }
+        Ok(record.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -61,34 +82,49 @@ impl std::io::Write for QueueWriter {
     }
 }
 
-fn writer_thread(rx: Receiver<Vec<u8>>, pending: Arc<AtomicUsize>) {
-    let stderr = std::io::stderr();
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stderr.lock());
-    while let Ok(line) = rx.recv() {
-        let _ = out.write_all(&line);
-        let mut written = 1;
-        while let Ok(line) = rx.try_recv() {
-            let _ = out.write_all(&line);
-            written += 1;
+fn writer_thread(sink: &'static Sink) {
+    let mut out = std::io::stderr();
+    let mut spare = Vec::new();
+    loop {
+        let mut buffer = sink.lock();
+        if buffer.bytes.len() < WAKE_BYTES {
+            // Woken early by a full buffer or a flush; else write in batches.
+            buffer = sink
+                .wake_writer
+                .wait_timeout(buffer, WRITE_EVERY)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
-        let _ = out.flush();
-        pending.fetch_sub(written, Ordering::SeqCst);
+        std::mem::swap(&mut buffer.bytes, &mut spare);
+        buffer.writing = !spare.is_empty();
+        drop(buffer);
+        if !spare.is_empty() {
+            let _ = out.write_all(&spare);
+            let _ = out.flush();
+            spare.clear();
+            sink.lock().writing = false;
+            sink.written.notify_all();
+        }
     }
 }
 
 /// Initialises logging with `info` as the default level (`RUST_LOG`
-/// overrides). Records go to stderr through a background thread.
+/// overrides). Records go to stderr through a background writer thread.
 pub fn init_logging(format: LogFormat) {
-    if SINK.get().is_none() {
-        let (tx, rx) = sync_channel(QUEUE_LINES);
-        let pending = Arc::new(AtomicUsize::new(0));
-        let for_thread = pending.clone();
-        if SINK.set(Sink { tx, pending }).is_ok() {
-            std::thread::Builder::new()
-                .name("log-writer".into())
-                .spawn(move || writer_thread(rx, for_thread))
-                .expect("spawn the log writer");
+    let mut first = false;
+    let sink = SINK.get_or_init(|| {
+        first = true;
+        Sink {
+            buffer: Mutex::new(Buffer::default()),
+            wake_writer: Condvar::new(),
+            written: Condvar::new(),
         }
+    });
+    if first {
+        std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || writer_thread(sink))
+            .expect("spawn the log writer");
     }
     let env = env_logger::Env::default().default_filter_or("info");
     let mut builder = env_logger::Builder::from_env(env);
@@ -116,12 +152,18 @@ pub fn init_logging(format: LogFormat) {
     let _ = builder.try_init();
 }
 
-/// Waits (up to `limit`) until every queued log line is written.
+/// Waits (up to `limit`) until every buffered log line is written.
 pub fn flush_logs(limit: Duration) {
     let Some(sink) = SINK.get() else { return };
     let deadline = Instant::now() + limit;
-    while sink.pending.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
+    let mut buffer = sink.lock();
+    while (!buffer.bytes.is_empty() || buffer.writing) && Instant::now() < deadline {
+        sink.wake_writer.notify_one();
+        buffer = sink
+            .written
+            .wait_timeout(buffer, Duration::from_millis(10))
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
     }
 }
 

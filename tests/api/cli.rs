@@ -1,5 +1,5 @@
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::helpers::*;
@@ -130,7 +130,7 @@ fn start_dev() -> (std::process::Child, String) {
 
 #[tokio::test]
 async fn dev_mode_prints_a_curl_command_that_returns_a_token() {
-    let (mut child, line) = start_dev();
+    let (child, line) = start_dev();
     // curl -sS -X POST http://127.0.0.1:PORT/api/realtime-token -H 'Cookie: session=...'
     let url = line
         .split_whitespace()
@@ -151,8 +151,14 @@ async fn dev_mode_prints_a_curl_command_that_returns_a_token() {
         .unwrap();
     let status = res.status();
     let body: serde_json::Value = res.json().await.unwrap();
-    child.kill().unwrap();
+    // SIGTERM: a graceful stop also flushes the log.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
     let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
     assert_eq!(status, 200, "{body}");
     assert!(body["token"].as_str().unwrap().starts_with("eyJ"));
     assert_eq!(

@@ -1,0 +1,565 @@
+#!/usr/bin/env bash
+# Reproducible load benchmark for realtime-token (see bench/README.md).
+#
+#   bench/run.sh [--no-peers] [--exact-status] [--soak MINUTES]
+#
+# env: DURATION (seconds per row, default 8), WARMUP (seconds of discarded
+# load before each row, default 1, 0 = none), PEER_DIR (node peer folder).
+#
+# Builds the release binary, starts it on 127.0.0.1 with a fixed
+# configuration, loads it with wrk (-t1 -c32) and prints a Markdown report on
+# stdout (progress goes to stderr). Everything is bounded in time; every
+# process it starts is stopped on exit. No timing assertions.
+set -euo pipefail
+
+usage() {
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+PEERS=1
+EXACT=0
+SOAK=0
+ORIG_ARGS=("$@")
+while (($#)); do
+    case $1 in
+        --no-peers) PEERS=0 ;;
+        --exact-status) EXACT=1 ;;
+        --soak)
+            [[ $# -ge 2 ]] || { echo "--soak needs MINUTES" >&2; exit 2; }
+            SOAK=$2
+            shift
+            ;;
+        --soak=*) SOAK=${1#--soak=} ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+DURATION=${DURATION:-8}
+WARMUP=${WARMUP:-1}
+valid_int() { [[ $1 =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
+if ! valid_int "$DURATION" 1 600; then echo "DURATION must be whole seconds, 1..600" >&2; exit 2; fi
+if ! valid_int "$WARMUP" 0 60; then echo "WARMUP must be whole seconds, 0..60" >&2; exit 2; fi
+if ! valid_int "$SOAK" 0 240; then echo "--soak MINUTES must be a whole number, 1..240" >&2; exit 2; fi
+
+# ---------------------------------------------------------------- constants
+readonly JWT_SECRET=0123456789abcdef0123456789abcdef0123456789abcdef
+readonly SESSION_SECRET=sess-secret-0123456789abcdef0123456789
+readonly ORIGIN=http://localhost:3000
+readonly REDIS_URL=redis://127.0.0.1:6379
+readonly REDIS_SID=bench-sid-1
+readonly REDIS_KEY="sess:$REDIS_SID"
+readonly REDIS_DOC='{"cookie":{"originalMaxAge":86400000,"httpOnly":true,"path":"/"},"userId":"alice"}'
+readonly WRK_THREADS=1 WRK_CONNECTIONS=32
+# The fixed service configuration (the process gets nothing else but PATH).
+# The rate limits are set so high that they never trigger but the limiter still
+# does its bookkeeping: the defaults (60/min per subject) would turn a
+# one-user load test into 429s. Builds without a limiter ignore the two.
+readonly BASE_ENV=(
+    "JWT_SECRET=$JWT_SECRET"
+    "SESSION_SECRET=$SESSION_SECRET"
+    "REALTIME_ROOMS=document-*"
+    "HOST=127.0.0.1"
+    "ALLOWED_ORIGINS=$ORIGIN"
+    "RATE_LIMIT_IP=1000000000/s"
+    "RATE_LIMIT_SUBJECT=1000000000/s"
+)
+readonly REDIS_ENV=(
+    "SESSION_BACKEND=redis"
+    "REDIS_URL=$REDIS_URL"
+    "SESSION_COOKIE=connect.sid"
+)
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$SCRIPT_DIR")
+readonly SCRIPT_DIR REPO
+readonly LUA="$SCRIPT_DIR/post.lua"
+readonly BIN="$REPO/target/release/realtime-token"
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+now_ns() { date +%s%N; }
+
+# ------------------------------------------------------- processes, cleanup
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench.XXXXXX")
+PIDS=()
+REDIS_SEEDED=0
+
+alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+# Stops one process we started and its direct children (node cluster workers).
+stop_pid() {
+    local pid=$1 kids i
+    kids=$(pgrep -P "$pid" 2>/dev/null || true)
+    # shellcheck disable=SC2086 # $kids is a list of pids
+    kill -TERM "$pid" $kids 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -KILL "$pid" $kids 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local keep=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+# Runs a long command (build, npm ci, wrk) in the background and waits for it,
+# so that a signal reaches our trap at once and the command is stopped too.
+bounded() {
+    local p rc=0
+    "$@" &
+    p=$!
+    PIDS+=("$p")
+    wait "$p" || rc=$?
+    local keep=() q
+    for q in "${PIDS[@]}"; do [[ $q == "$p" ]] || keep+=("$q"); done
+    PIDS=("${keep[@]}")
+    return "$rc"
+}
+
+cleanup() {
+    local rc=$? p
+    trap - EXIT INT TERM
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+    if ((REDIS_SEEDED)); then
+        timeout 5 redis-cli -h 127.0.0.1 -p 6379 del "$REDIS_KEY" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+port_free() { ! (: </dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+
+free_port() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' && return
+    fi
+    local p i
+    for ((i = 0; i < 200; i++)); do
+        p=$((20000 + RANDOM % 40000))
+        port_free "$p" && { echo "$p"; return; }
+    done
+    die "no free port found"
+}
+
+# The express/cookie-parser signed value, percent-encoded: s%3A<value>.<sig>
+signed_cookie_value() {
+    local sig
+    sig=$(printf '%s' "$1" | openssl dgst -sha256 -hmac "$SESSION_SECRET" -binary | base64 | tr -d '=')
+    printf 's:%s.%s' "$1" "$sig" | sed -e 's/:/%3A/g' -e 's/+/%2B/g' -e 's#/#%2F#g'
+}
+
+# status METHOD URL [COOKIE] -> prints the HTTP status code (000 = no answer)
+status() {
+    local args=(-s -o /dev/null -w '%{http_code}' --max-time 5 -X "$1")
+    [[ $1 == POST ]] && args+=(-H "Origin: $ORIGIN")
+    [[ -n ${3:-} ]] && args+=(-H "Cookie: $3")
+    curl "${args[@]}" "$2" || true
+}
+
+expect_status() { # WANT METHOD URL [COOKIE]
+    local got
+    got=$(status "$2" "$3" "${4:-}")
+    [[ $got == "$1" ]] || die "$2 $3 answered $got, expected $1"
+}
+
+mib() { # FIELD PID -> value in MiB from /proc/PID/status
+    awk -v f="$1:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$2/status" 2>/dev/null || echo "?"
+}
+
+mib_tree() { # FIELD PID -> sum over PID and its direct children, in MiB
+    local total=0 p v
+    for p in "$2" $(pgrep -P "$2" 2>/dev/null || true); do
+        v=$(awk -v f="$1:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+        total=$((total + ${v:-0}))
+    done
+    awk -v k="$total" 'BEGIN { printf "%.1f", k / 1024 }'
+}
+
+# Starts the service with BASE_ENV plus "$@", from an empty temp dir (no .env),
+# waits for GET /healthz = 200. Sets SVC_PID, SVC_PORT, STARTUP_MS.
+start_service() {
+    local name=$1 port t0 deadline code
+    shift
+    port=$(free_port)
+    mkdir -p "$TMP/run"
+    t0=$(now_ns)
+    (cd "$TMP/run" && exec env -i PATH="$PATH" "${BASE_ENV[@]}" "PORT=$port" "$@" "$BIN" serve) \
+        >"$TMP/$name.log" 2>&1 &
+    SVC_PID=$!
+    PIDS+=("$SVC_PID")
+    deadline=$((t0 + 15 * 1000000000))
+    while :; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/healthz" || true)
+        [[ $code == 200 ]] && break
+        if ! alive "$SVC_PID"; then
+            tail -n 20 "$TMP/$name.log" >&2 || true
+            die "$name exited before answering /healthz"
+        fi
+        (($(now_ns) < deadline)) || die "$name did not answer /healthz within 15 s"
+    done
+    STARTUP_MS=$((($(now_ns) - t0) / 1000000))
+    SVC_PORT=$port
+    log "$name: pid $SVC_PID, port $port, first 200 from /healthz after $STARTUP_MS ms"
+}
+
+# Starts a node peer script with its env; waits until it answers HTTP at all.
+start_peer() { # NAME DIR PORT SCRIPT ENV...
+    local name=$1 dir=$2 port=$3 script=$4 deadline code
+    shift 4
+    (cd "$dir" && exec env -i PATH="$PATH" "JWT_SECRET=$JWT_SECRET" \
+        "SESSION_SECRET=$SESSION_SECRET" "PORT=$port" "$@" node "$script") \
+        >"$TMP/$name.log" 2>&1 &
+    PEER_PID=$!
+    PIDS+=("$PEER_PID")
+    deadline=$(($(now_ns) + 20 * 1000000000))
+    while :; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/" || true)
+        [[ $code != 000 ]] && break
+        if ! alive "$PEER_PID"; then
+            tail -n 20 "$TMP/$name.log" >&2 || true
+            log "$name exited before listening"
+            return 1
+        fi
+        (($(now_ns) < deadline)) || { log "$name did not listen within 20 s"; return 1; }
+        sleep 0.05
+    done
+    sleep 1 # let every cluster worker come up
+    log "$name: pid $PEER_PID, port $port"
+}
+
+# Row results, keyed by row id.
+declare -A R_LABEL R_RPS R_P50 R_P99 R_BAD R_TOTAL R_NOTE
+ROWS=()
+WRK_CMDS=()
+
+# http_count BASE ROUTE STATUS -> how many requests the service has answered
+# on ROUTE with STATUS so far, from its own /metrics (0 when absent).
+http_count() {
+    curl -s --max-time 5 "$1/metrics" |
+        awk -v want="realtime_token_http_request_seconds_count{route=\"$2\",status=\"$3\"}" \
+            '$1 == want { n = $2 } END { printf "%d", n + 0 }'
+}
+
+# run_wrk ID LABEL EXPECT METHOD URL [COOKIE]
+#   EXPECT: the status every response should have (200 or 401).
+# wrk's own counter only knows "status >= 400", which cannot tell the expected
+# 401 from a 403 or 429. For our service (env METRICS_BASE and ROUTE set) the
+# exact count comes from its own /metrics before and after the row, which costs
+# wrk nothing; for the peers, rows expecting an error status are counted in
+# Lua (that costs wrk CPU: ~10% fewer requests/s on 2 cores).
+run_wrk() {
+    local id=$1 label=$2 expect=$3 method=$4 url=$5 cookie=${6:-}
+    local out="$TMP/wrk-$id.txt" origin="" exact=$EXACT
+    local metrics_base=${METRICS_BASE:-} route=${ROUTE:-} before=0
+    [[ -n $metrics_base ]] && exact=0
+    ((expect >= 300)) && [[ -z $metrics_base ]] && exact=1
+    [[ $method == POST ]] && origin=$ORIGIN
+    local cmd=(wrk "-t$WRK_THREADS" "-c$WRK_CONNECTIONS" "-d${DURATION}s" --latency -s "$LUA" "$url")
+    local envs=("METHOD=$method" "COOKIE=$cookie" "ORIGIN=$origin" "EXPECT_STATUS=$expect" "EXACT_STATUS=$exact")
+    if ((WARMUP > 0)); then
+        bounded env "${envs[@]}" timeout $((WARMUP + 20)) \
+            wrk "-t$WRK_THREADS" "-c$WRK_CONNECTIONS" "-d${WARMUP}s" -s "$LUA" "$url" >/dev/null 2>&1 ||
+            die "wrk warm-up for '$label' failed"
+    fi
+    [[ -n $metrics_base ]] && before=$(http_count "$metrics_base" "$route" "$expect")
+    log "load: $label ($DURATION s)"
+    bounded env "${envs[@]}" timeout $((DURATION + 30)) "${cmd[@]}" >"$out" 2>&1 || {
+        cat "$out" >&2
+        die "wrk failed for '$label'"
+    }
+    WRK_CMDS+=("$(printf '%q ' "${envs[@]}" "${cmd[@]}")")
+    local total non2xx sockerr bad
+    total=$(awk '/ requests in / { print $1; exit }' "$out")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF; exit }' "$out")
+    sockerr=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10; exit }' "$out")
+    non2xx=${non2xx:-0} sockerr=${sockerr:-0} total=${total:-0}
+    if [[ -n $metrics_base ]]; then
+        # Requests wrk sent that the service did not answer with EXPECT.
+        local answered
+        answered=$(($(http_count "$metrics_base" "$route" "$expect") - before))
+        bad=$((total > answered ? total - answered : 0))
+    elif ((exact)); then
+        bad=$(awk '/^unexpected_status/ { print $2; exit }' "$out")
+        bad=${bad:-?}
+    else
+        bad=$non2xx # wrk counts statuses >= 400 in "Non-2xx or 3xx"
+    fi
+    if [[ $bad != "?" && $sockerr -gt 0 ]]; then
+        R_NOTE[$id]=" (+$sockerr socket errors)"
+    else
+        R_NOTE[$id]=""
+    fi
+    R_LABEL[$id]=$label
+    R_RPS[$id]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2; exit }' "$out")
+    R_P50[$id]=$(awk '$1 == "50%" { print $2; exit }' "$out")
+    R_P99[$id]=$(awk '$1 == "99%" { print $2; exit }' "$out")
+    R_BAD[$id]=$bad
+    R_TOTAL[$id]=$total
+    ROWS+=("$id")
+}
+
+na_row() { # ID LABEL WHY
+    R_LABEL[$1]=$2
+    R_RPS[$1]="n/a ($3)"
+    ROWS+=("$1")
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
+
+print_row() {
+    local id=$1 base=${R_RPS[healthz]:-0}
+    if [[ ${R_RPS[$id]} == n/a* ]]; then
+        printf '| %s | %s | | | | |\n' "${R_LABEL[$id]}" "${R_RPS[$id]}"
+        return
+    fi
+    printf '| %s | %s | %s | %s | %s of %s%s | %s |\n' "${R_LABEL[$id]}" "${R_RPS[$id]}" \
+        "${R_P50[$id]}" "${R_P99[$id]}" "${R_BAD[$id]}" "${R_TOTAL[$id]}" "${R_NOTE[$id]}" \
+        "$(ratio "${R_RPS[$id]}" "$base")"
+}
+
+ensure_wrk() {
+    command -v wrk >/dev/null 2>&1 && return
+    log "installing wrk"
+    bounded timeout 600 apt-get install -y wrk >&2 ||
+        { bounded timeout 600 apt-get update >&2 && bounded timeout 600 apt-get install -y wrk >&2; } ||
+        die "could not install wrk"
+}
+
+find_peer_dir() {
+    local d
+    for d in "${PEER_DIR:-}" /work/shared/bench/node-peer "$REPO/../shared/bench/node-peer"; do
+        [[ -n $d && -f $d/stateless.mjs ]] && { (cd "$d" && pwd); return; }
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- prepare
+for tool in curl openssl awk; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
+done
+ensure_wrk
+
+log "building: cargo build --release --locked"
+bounded env -C "$REPO" timeout 3600 cargo build --release --locked >&2 ||
+    die "release build failed"
+[[ -x $BIN ]] || die "no binary at $BIN"
+
+COOKIE_ALICE="session=$(signed_cookie_value alice)"
+COOKIE_BAD="session=s%3Aalice.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+COOKIE_REDIS="connect.sid=$(signed_cookie_value "$REDIS_SID")"
+
+# The exact command line, as it could be typed again.
+CMDLINE="DURATION=$DURATION WARMUP=$WARMUP "
+((SOAK)) && CMDLINE=""
+CMDLINE+=$(printf '%q' "${BASH_SOURCE[0]}")
+((${#ORIG_ARGS[@]})) && CMDLINE+=" $(printf '%q ' "${ORIG_ARGS[@]}")"
+CMDLINE=${CMDLINE% }
+
+GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null) ]]; then
+    GIT_REV+=" + uncommitted changes in src/ or Cargo.*"
+fi
+
+print_header() {
+    echo "# realtime-token benchmark"
+    echo
+    echo "- command: \`$CMDLINE\`"
+    echo "- date: $DATE_START (start)"
+    echo "- nproc: $(nproc); load average at start: $LOADAVG_START"
+    echo "- commit: $GIT_REV"
+    local load="${DURATION}s per row after ${WARMUP}s discarded warm-up"
+    ((SOAK)) && load="1-minute slices, no warm-up"
+    echo "- $(wrk -v 2>&1 | head -n 1 | sed 's/ Copyright.*//'), -t$WRK_THREADS -c$WRK_CONNECTIONS, $load, 127.0.0.1 only"
+    echo "- service env (plus PATH and PORT, nothing else; run from an empty dir): \`${BASE_ENV[*]}\`"
+}
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+DATE_START=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
+
+# ---------------------------------------------------------------- soak mode
+if ((SOAK > 0)); then
+    start_service service
+    expect_status 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$COOKIE_ALICE"
+    print_header
+    echo "- mode: soak, POST /api/realtime-token (valid signed cookie), $SOAK x 60 s"
+    echo "- start-up (spawn to first 200 from /healthz): $STARTUP_MS ms"
+    echo "- VmRSS idle before load: $(mib VmRSS "$SVC_PID") MiB"
+    echo
+    echo "| minute | requests/s | p50 | p99 | unexpected statuses | VmRSS MiB |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+    declare -A RSS_AT
+    DURATION=60 WARMUP=0
+    for ((m = 1; m <= SOAK; m++)); do
+        run_wrk "soak$m" "$m" 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$COOKIE_ALICE"
+        alive "$SVC_PID" || die "the service died during minute $m"
+        RSS_AT[$m]=$(mib VmRSS "$SVC_PID")
+        printf '| %s | %s | %s | %s | %s of %s%s | %s |\n' "$m" "${R_RPS[soak$m]}" "${R_P50[soak$m]}" \
+            "${R_P99[soak$m]}" "${R_BAD[soak$m]}" "${R_TOTAL[soak$m]}" "${R_NOTE[soak$m]}" "${RSS_AT[$m]}"
+    done
+    echo
+    echo "- peak RSS (VmHWM): $(mib VmHWM "$SVC_PID") MiB"
+    if ((SOAK >= 5)); then
+        echo "- VmRSS minute 2 -> minute 5: ${RSS_AT[2]} -> ${RSS_AT[5]} MiB ($(awk -v a="${RSS_AT[2]}" -v b="${RSS_AT[5]}" 'BEGIN { printf "%+.1f", b - a }') MiB)"
+    fi
+    if ((SOAK > 2 && SOAK != 5)); then
+        echo "- VmRSS minute 2 -> minute $SOAK: ${RSS_AT[2]} -> ${RSS_AT[$SOAK]} MiB"
+    fi
+    echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- wrk command (each minute): \`${WRK_CMDS[0]% }\`"
+    exit 0
+fi
+
+# ---------------------------------------------------------------- our service
+(cd "$TMP" && env -i PATH="$PATH" "${BASE_ENV[@]}" timeout 20 "$BIN" check-config) >"$TMP/config.txt" 2>&1 ||
+    { cat "$TMP/config.txt" >&2; die "check-config failed for the fixed configuration"; }
+
+start_service service
+MAIN_STARTUP_MS=$STARTUP_MS
+BASE="http://127.0.0.1:$SVC_PORT"
+expect_status 200 GET "$BASE/healthz"
+expect_status 200 POST "$BASE/api/realtime-token" "$COOKIE_ALICE"
+expect_status 401 POST "$BASE/api/realtime-token" "$COOKIE_BAD"
+
+export METRICS_BASE=$BASE
+ROUTE=/healthz run_wrk healthz "GET /healthz" 200 GET "$BASE/healthz"
+export ROUTE=/api/realtime-token
+run_wrk token "POST /api/realtime-token, signed cookie" 200 POST "$BASE/api/realtime-token" "$COOKIE_ALICE"
+run_wrk bad "POST /api/realtime-token, bad cookie (expect 401)" 401 POST "$BASE/api/realtime-token" "$COOKIE_BAD"
+MAIN_HWM=$(mib VmHWM "$SVC_PID")
+MAIN_LOG_LINES=$(wc -l <"$TMP/service.log")
+stop_pid "$SVC_PID"
+
+# The same endpoint with the access log and metrics off: their cost.
+start_service service-quiet RUST_LOG=warn METRICS=off
+unset METRICS_BASE ROUTE
+run_wrk quiet "POST /api/realtime-token, signed cookie, access log + metrics off" 200 POST \
+    "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$COOKIE_ALICE"
+stop_pid "$SVC_PID"
+
+# The Redis backend, when this build has one.
+REDIS_LABEL="POST /api/realtime-token, redis session"
+REDIS_HWM="" REDIS_STARTUP_MS=""
+redis_ok() { [[ $(timeout 5 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]]; }
+if ! (cd "$TMP" && env -i PATH="$PATH" "${BASE_ENV[@]}" "${REDIS_ENV[@]}" timeout 20 "$BIN" check-config) \
+    >"$TMP/config-redis.txt" 2>&1; then
+    na_row redis "$REDIS_LABEL" "backend not in this build"
+elif ! command -v redis-cli >/dev/null 2>&1 || ! redis_ok; then
+    na_row redis "$REDIS_LABEL" "no redis answering on 127.0.0.1:6379"
+else
+    timeout 5 redis-cli -h 127.0.0.1 -p 6379 set "$REDIS_KEY" "$REDIS_DOC" EX 3600 >/dev/null
+    REDIS_SEEDED=1
+    start_service service-redis "${REDIS_ENV[@]}"
+    REDIS_STARTUP_MS=$STARTUP_MS
+    expect_status 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$COOKIE_REDIS"
+    METRICS_BASE="http://127.0.0.1:$SVC_PORT" ROUTE=/api/realtime-token \
+        run_wrk redis "$REDIS_LABEL" 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$COOKIE_REDIS"
+    REDIS_HWM=$(mib VmHWM "$SVC_PID")
+    stop_pid "$SVC_PID"
+fi
+
+# ---------------------------------------------------------------- node peers
+PEER_ROWS=()
+PEER_NOTES=()
+if ((PEERS)); then
+    if ! PEER_SRC=$(find_peer_dir); then
+        PEER_NOTES+=("node peers skipped: no node-peer folder found")
+    elif ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        PEER_NOTES+=("node peers skipped: node or npm not installed")
+    else
+        PEER_DIR_COPY="$TMP/node-peer"
+        cp -R "$PEER_SRC" "$PEER_DIR_COPY"
+        chmod -R u+w "$PEER_DIR_COPY"
+        log "npm ci in a copy of $PEER_SRC"
+        if ! bounded env -C "$PEER_DIR_COPY" timeout 600 npm ci --no-audit --no-fund >"$TMP/npm.log" 2>&1; then
+            tail -n 20 "$TMP/npm.log" >&2 || true
+            PEER_NOTES+=("node peers skipped: npm ci failed")
+        else
+            mkcookie() { (cd "$PEER_DIR_COPY" && env -i PATH="$PATH" "SESSION_SECRET=$SESSION_SECRET" timeout 20 node mkcookie.mjs "$1"); }
+            NODE_V=$(node --version)
+            PEER_NOTES+=("node $NODE_V; peer sources: $PEER_SRC (npm ci in a temp copy)")
+
+            # stateless.mjs, 2 cluster workers
+            port=8091
+            port_free "$port" || port=$(free_port)
+            NODE_COOKIE="session=$(mkcookie alice)"
+            if [[ $NODE_COOKIE != "$COOKIE_ALICE" ]]; then
+                PEER_NOTES+=("note: mkcookie.mjs and this script disagree on alice's cookie")
+            fi
+            if start_peer node-stateless "$PEER_DIR_COPY" "$port" stateless.mjs WORKERS=2; then
+                expect_status 200 POST "http://127.0.0.1:$port/api/realtime-token" "$NODE_COOKIE"
+                run_wrk node1 "node stateless.mjs, WORKERS=2, signed cookie" 200 POST \
+                    "http://127.0.0.1:$port/api/realtime-token" "$NODE_COOKIE"
+                PEER_NOTES+=("stateless.mjs peak RSS (VmHWM, primary + workers): $(mib_tree VmHWM "$PEER_PID") MiB")
+                PEER_ROWS+=(node1)
+                stop_pid "$PEER_PID"
+            else
+                PEER_NOTES+=("stateless.mjs did not start")
+            fi
+
+            # express-redis.mjs, 1 process
+            if command -v redis-cli >/dev/null 2>&1 && redis_ok; then
+                timeout 5 redis-cli -h 127.0.0.1 -p 6379 set "$REDIS_KEY" "$REDIS_DOC" EX 3600 >/dev/null
+                REDIS_SEEDED=1
+                port=8092
+                port_free "$port" || port=$(free_port)
+                NODE_RCOOKIE="connect.sid=$(mkcookie "$REDIS_SID")"
+                if start_peer node-express-redis "$PEER_DIR_COPY" "$port" express-redis.mjs "REDIS_URL=$REDIS_URL"; then
+                    expect_status 200 POST "http://127.0.0.1:$port/api/realtime-token" "$NODE_RCOOKIE"
+                    run_wrk node2 "node express-redis.mjs, 1 process, redis session" 200 POST \
+                        "http://127.0.0.1:$port/api/realtime-token" "$NODE_RCOOKIE"
+                    PEER_NOTES+=("express-redis.mjs peak RSS (VmHWM): $(mib_tree VmHWM "$PEER_PID") MiB")
+                    PEER_ROWS+=(node2)
+                    stop_pid "$PEER_PID"
+                else
+                    PEER_NOTES+=("express-redis.mjs did not start")
+                fi
+            else
+                PEER_NOTES+=("express-redis.mjs skipped: redis-cli ping on 127.0.0.1:6379 failed")
+            fi
+        fi
+    fi
+fi
+
+# ---------------------------------------------------------------- report
+print_header
+echo
+echo "| row | requests/s | p50 | p99 | unexpected statuses | ratio to /healthz |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for id in healthz token redis bad quiet "${PEER_ROWS[@]}"; do print_row "$id"; done
+echo
+echo "- peak RSS of the service (VmHWM, after rows 1, 2 and 4): $MAIN_HWM MiB"
+[[ -n $REDIS_HWM ]] && echo "- peak RSS of the redis-backed instance (VmHWM): $REDIS_HWM MiB"
+echo "- start-up (spawn to first 200 from /healthz, curl polling): $MAIN_STARTUP_MS ms"
+[[ -n $REDIS_STARTUP_MS ]] && echo "- start-up, redis-backed instance: $REDIS_STARTUP_MS ms"
+echo "- access log lines written by the service (default RUST_LOG=info) during the run: $MAIN_LOG_LINES"
+echo "- cost of the access log + metrics on the token row: $(awk -v on="${R_RPS[token]}" -v off="${R_RPS[quiet]}" 'BEGIN { if (off > 0) printf "%.1f%%", (1 - on / off) * 100; else print "?" }') fewer requests/s than with both off"
+echo "- unexpected statuses: our rows from the service's own /metrics (requests wrk sent minus those answered with the expected status); node rows from wrk's \"Non-2xx or 3xx\" count$( ((EXACT)) && echo " (per response in Lua: --exact-status)")"
+for id in "${PEER_ROWS[@]}"; do
+    echo "- our signed-cookie token row / ${R_LABEL[$id]}: $(ratio "${R_RPS[token]}" "${R_RPS[$id]}")x"
+done
+for note in "${PEER_NOTES[@]}"; do echo "- $note"; done
+echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "<details><summary>configuration and wrk commands</summary>"
+echo
+echo '```'
+echo "# realtime-token check-config, fixed env (PORT is picked per run)"
+cat "$TMP/config.txt"
+if [[ -n $REDIS_HWM ]]; then
+    echo
+    echo "# realtime-token check-config, fixed env + ${REDIS_ENV[*]}"
+    cat "$TMP/config-redis.txt"
+fi
+echo
+echo "# wrk commands, one per row"
+for c in "${WRK_CMDS[@]}"; do echo "${c% }"; done
+echo '```'
+echo
+echo "</details>"
