@@ -5,6 +5,7 @@
 //! waiting, never kept.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,8 @@ use sha2::{Digest, Sha256};
 
 use prometheus::IntCounter;
 
-use super::{Principal, SessionError};
+use super::{AuthFuture, Principal, SessionError};
+use crate::config::SessionConfig;
 
 type Lookup = Shared<BoxFuture<'static, Result<Principal, SessionError>>>;
 
@@ -62,6 +64,18 @@ impl std::fmt::Debug for LookupCache {
 }
 
 impl LookupCache {
+    /// The cache the session settings ask for (`SESSION_CACHE_TTL` > 0), or none.
+    pub fn from_config(config: &SessionConfig, hits: IntCounter) -> Option<Self> {
+        (!config.cache_ttl.is_zero()).then(|| {
+            Self::new(
+                config.cache_ttl,
+                config.cache_size,
+                config.lookup_timeout,
+                hits,
+            )
+        })
+    }
+
     /// Keeps positive results for `ttl`, at most `capacity` of them;
     /// lookups take at most `lookup_timeout`; answers from the cache count
     /// in `hits`.
@@ -140,6 +154,27 @@ impl LookupCache {
                     until: now + self.ttl,
                 },
             );
+        }
+    }
+}
+
+/// Looks `credential` up through `cache` when there is one (its key made
+/// by `key`, only then), else directly.
+pub fn through<'a, C, F>(
+    cache: Option<&'a LookupCache>,
+    credential: C,
+    key: impl FnOnce(&C) -> CacheKey,
+    lookup: impl FnOnce(C) -> F + Send + 'static,
+) -> AuthFuture<'a>
+where
+    C: Send + 'static,
+    F: Future<Output = Result<Principal, SessionError>> + Send + 'static,
+{
+    match cache {
+        None => Box::pin(lookup(credential)),
+        Some(cache) => {
+            let key = key(&credential);
+            Box::pin(cache.get_or_lookup(key, move || lookup(credential).boxed()))
         }
     }
 }

@@ -12,7 +12,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use prometheus::IntCounter;
 
-use super::cache::{cache_key, LookupCache};
+use super::cache::{self, cache_key, LookupCache};
 use super::store::{SessionIdCookie, SessionReader};
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use crate::config::SessionConfig;
@@ -72,14 +72,7 @@ impl StoreAuthenticator {
                 reader: SessionReader::new(config),
                 timeout: config.lookup_timeout,
             }),
-            cache: (!config.cache_ttl.is_zero()).then(|| {
-                LookupCache::new(
-                    config.cache_ttl,
-                    config.cache_size,
-                    config.lookup_timeout,
-                    cache_hits,
-                )
-            }),
+            cache: LookupCache::from_config(config, cache_hits),
         }
     }
 }
@@ -91,13 +84,12 @@ impl SessionAuthenticator for StoreAuthenticator {
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         let inner = self.inner.clone();
-        match &self.cache {
-            None => Box::pin(inner.lookup(sid)),
-            Some(cache) => {
-                let key = cache_key(&[sid.as_bytes()]);
-                Box::pin(cache.get_or_lookup(key, move || inner.lookup(sid).boxed()))
-            }
-        }
+        cache::through(
+            self.cache.as_ref(),
+            sid,
+            |sid| cache_key(&[sid.as_bytes()]),
+            |sid| inner.lookup(sid),
+        )
     }
 
     fn ready(

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use actix_web::http::header::COOKIE;
 use actix_web::HttpRequest;
-use futures_util::future::FutureExt as _;
 use serde_json::Value;
 
 use prometheus::IntCounter;
 
-use super::cache::{cache_key, LookupCache};
+use super::cache::{self, cache_key, LookupCache};
 use super::store::SessionReader;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use crate::config::{SessionBackend, SessionConfig};
@@ -118,14 +117,7 @@ impl UpstreamAuthenticator {
                 reader: SessionReader::new(config),
             }),
             forward,
-            cache: (!config.cache_ttl.is_zero()).then(|| {
-                LookupCache::new(
-                    config.cache_ttl,
-                    config.cache_size,
-                    config.lookup_timeout,
-                    cache_hits,
-                )
-            }),
+            cache: LookupCache::from_config(config, cache_hits),
         })
     }
 
@@ -164,17 +156,18 @@ impl SessionAuthenticator for UpstreamAuthenticator {
             ))));
         }
         let inner = self.inner.clone();
-        match &self.cache {
-            None => Box::pin(inner.lookup(headers)),
-            Some(cache) => {
+        cache::through(
+            self.cache.as_ref(),
+            headers,
+            |headers| {
                 let parts: Vec<&[u8]> = headers
                     .iter()
                     .flat_map(|(n, v)| [n.as_str().as_bytes(), v.as_bytes()])
                     .collect();
-                let key = cache_key(&parts);
-                Box::pin(cache.get_or_lookup(key, move || inner.lookup(headers).boxed()))
-            }
-        }
+                cache_key(&parts)
+            },
+            |headers| inner.lookup(headers),
+        )
     }
 
     fn ready(
