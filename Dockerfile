@@ -10,6 +10,8 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && cargo build --release --locked \
     && rm -rf src
 COPY src ./src
+# Served at GET /openapi.yaml (compiled in with include_str!).
+COPY openapi.yaml ./
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin realtime-token
 
 FROM debian:bookworm-slim

@@ -4,11 +4,11 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, DefaultHeaders, Next};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpServer, ResponseError};
 use futures_util::FutureExt as _;
 
 use crate::admin::AdminKey;
@@ -73,43 +73,51 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/api/realtime-token")
             .route(web::post().to(routes::realtime_token::issue_token))
             .route(web::method(Method::OPTIONS).to(origin::preflight))
-            .default_service(web::to(routes::method_not_allowed)),
+            .default_service(web::to(routes::post_only))
+            // Here, after routing, so that a panic is answered like any
+            // other error (with the CORS, request id and nosniff headers).
+            .wrap(from_fn(catch_panic)),
     )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(routes::health::healthz))
-            .default_service(web::to(routes::method_not_allowed)),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(routes::health::readyz))
-            .default_service(web::to(routes::method_not_allowed)),
-    );
+    .service(get_resource("/healthz", routes::health::healthz))
+    .service(get_resource("/readyz", routes::health::readyz))
+    .service(get_resource("/openapi.yaml", routes::openapi::openapi));
 }
 
 /// Registers `GET /metrics`.
 pub fn metrics_route(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/metrics")
-            .route(web::get().to(routes::metrics::metrics))
-            .default_service(web::to(routes::method_not_allowed)),
-    );
+    cfg.service(get_resource("/metrics", routes::metrics::metrics));
+}
+
+/// A resource answering GET and HEAD with `handler`, 405 otherwise.
+fn get_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(routes::get_only))
 }
 
 /// Middleware: a panic in a handler or authenticator becomes a JSON 500
-/// instead of a dropped connection. (The request cannot be kept for a
-/// response of our own: cloning it breaks routing, so the error goes back
-/// up and actix renders it with [`ApiError`]'s `error_response`.)
+/// instead of a dropped connection. Wraps a resource: the request is
+/// already routed, so keeping a handle on it for the answer is safe.
 async fn catch_panic(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let http_req = req.request().clone();
     match std::panic::AssertUnwindSafe(next.call(req))
         .catch_unwind()
         .await
     {
-        Ok(res) => res,
-        Err(_) => Err(ApiError::Internal("a request handler panicked".into()).into()),
+        Ok(res) => res.map(ServiceResponse::map_into_left_body),
+        Err(_) => {
+            let res = ApiError::Internal("a request handler panicked".into()).error_response();
+            Ok(ServiceResponse::new(http_req, res).map_into_right_body())
+        }
     }
 }
 
@@ -173,7 +181,6 @@ impl Application {
                     }
                 })
                 .default_service(web::to(routes::not_found))
-                .wrap(from_fn(catch_panic))
                 .wrap(from_fn(origin::cors))
                 .wrap(from_fn(telemetry::access_log))
                 .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))

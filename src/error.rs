@@ -35,9 +35,9 @@ pub enum ApiError {
     /// No such route.
     #[error("not found")]
     NotFound,
-    /// A method other than POST (or OPTIONS) on the token endpoint.
+    /// A method the path does not serve; holds the `Allow` value.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(&'static str),
     /// The body is over the limit (bytes).
     #[error("payload over {0} bytes")]
     PayloadTooLarge(usize),
@@ -73,7 +73,7 @@ impl ApiError {
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::RoomNotAllowed(_) => "room_not_allowed",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RequestTimeout => "request_timeout",
@@ -95,7 +95,7 @@ impl ApiError {
                 "this origin may not request tokens; add it to ALLOWED_ORIGINS".into()
             }
             Self::NotFound => "no such endpoint; tokens are at POST /api/realtime-token".into(),
-            Self::MethodNotAllowed => "use POST".into(),
+            Self::MethodNotAllowed(allow) => format!("this endpoint answers {allow}"),
             Self::PayloadTooLarge(limit) => format!("the request body is over {limit} bytes"),
             Self::UnsupportedMediaType => "send the body as application/json".into(),
             Self::RequestTimeout => "the request body did not arrive in time".into(),
@@ -141,7 +141,7 @@ impl ResponseError for ApiError {
             Self::Unauthenticated(_) | Self::AdminDisabled => StatusCode::UNAUTHORIZED,
             Self::OriginNotAllowed | Self::RoomNotAllowed(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -164,8 +164,8 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         match self {
-            Self::MethodNotAllowed => {
-                res.insert_header((header::ALLOW, HeaderValue::from_static("POST, OPTIONS")));
+            Self::MethodNotAllowed(allow) => {
+                res.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
             }
             Self::SessionBackendUnavailable(_) => {
                 res.insert_header((

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod realtime_token;
 
 use actix_web::HttpResponse;
@@ -13,7 +14,12 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// Default for a known path with a method it does not serve.
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// Default for the token endpoint's other methods.
+pub async fn post_only() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed("POST, OPTIONS"))
+}
+
+/// Default for the read-only endpoints' other methods.
+pub async fn get_only() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed("GET, HEAD"))
 }

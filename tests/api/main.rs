@@ -11,6 +11,7 @@ mod faults;
 mod hostile;
 mod http_errors;
 mod interop;
+mod openapi;
 mod operations;
 mod policy;
 mod rotation;
