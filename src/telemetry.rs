@@ -1,5 +1,5 @@
-//! Logging: set-up (text or JSON lines, written off the request path), the
-//! access log middleware, and helpers that keep secrets out of log lines.
+//! Logging: set-up (text or JSON lines, written off the request path) and
+//! the access log middleware, which never logs a cookie, token or secret.
 
 use std::io::Write as _;
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -11,7 +11,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _};
 use rand::RngCore as _;
-use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -169,13 +168,6 @@ pub fn flush_logs(limit: Duration) {
 
 fn json_string(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
-}
-
-/// A short, non-reversible fingerprint of a sensitive value (session id,
-/// cookie, token) for correlating log lines without logging the value.
-pub fn fingerprint(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The authenticated subject, left in the request's extensions by the
