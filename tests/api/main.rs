@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod config;
 mod cors;
+mod express_compat;
 mod faults;
 mod hostile;
 mod http_errors;
