@@ -9,7 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::tokio_postgres::{self, NoTls};
 use redis::AsyncCommands as _;
 use serde_json::Value;
 
@@ -262,75 +261,11 @@ async fn express_session_with_connect_redis_logs_in_and_out() {
     .expect("the test finished in time");
 }
 
-/// A connect-pg-simple table (its `table.sql`), dropped at the end.
-struct PgTable {
-    name: String,
-    client: tokio_postgres::Client,
-}
-
-impl PgTable {
-    async fn create() -> Self {
-        let (client, connection) = tokio_postgres::connect(&database_url(), NoTls)
-            .await
-            .expect("PostgreSQL must be running for these tests (DATABASE_URL)");
-        tokio::spawn(connection);
-        let name = unique("session_");
-        // connect-pg-simple's table.sql, with index and key names left to
-        // PostgreSQL so that tables of concurrent tests do not clash.
-        client
-            .batch_execute(&format!(
-                "CREATE TABLE {name} (sid varchar NOT NULL COLLATE \"default\" PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL);
-                 CREATE INDEX ON {name} (expire);"
-            ))
-            .await
-            .unwrap();
-        Self { name, client }
-    }
-
-    async fn rows(&self, sid: &str) -> i64 {
-        self.client
-            .query_one(
-                &format!("SELECT count(*) FROM {} WHERE sid = $1", self.name),
-                &[&sid],
-            )
-            .await
-            .unwrap()
-            .get(0)
-    }
-}
-
-impl Drop for PgTable {
-    fn drop(&mut self) {
-        let table = std::mem::take(&mut self.name);
-        let url = database_url();
-        // Best effort, on a separate connection; the test is over.
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let drop_table = async {
-                    if let Ok((c, conn)) = tokio_postgres::connect(&url, NoTls).await {
-                        tokio::spawn(conn);
-                        let _ = c
-                            .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
-                            .await;
-                    }
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(5), drop_table).await;
-            });
-        })
-        .join()
-        .ok();
-    }
-}
-
 #[tokio::test]
 async fn express_session_with_connect_pg_simple_logs_in_and_out() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let url = database_url();
-        let table = PgTable::create().await;
+        let table = SessionTable::create().await;
         let express = start_express(vec![
             ("STORE", "pg".into()),
             ("DATABASE_URL", url.clone()),

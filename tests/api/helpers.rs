@@ -367,3 +367,94 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A connect-pg-simple session table (its `table.sql`, index and key names
+/// left to PostgreSQL so concurrent tests do not clash), dropped at the end.
+pub struct SessionTable {
+    pub name: String,
+    client: deadpool_postgres::tokio_postgres::Client,
+}
+
+impl SessionTable {
+    pub async fn create() -> Self {
+        use deadpool_postgres::tokio_postgres::{connect, NoTls};
+        let (client, connection) = connect(&database_url(), NoTls)
+            .await
+            .expect("PostgreSQL must be running for these tests (DATABASE_URL)");
+        tokio::spawn(connection);
+        let name = unique("session_");
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE {name} (sid varchar NOT NULL COLLATE \"default\" PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL);
+                 CREATE INDEX ON {name} (expire);"
+            ))
+            .await
+            .unwrap();
+        Self { name, client }
+    }
+
+    /// Writes a session that expires in `expires_in_secs` (negative: expired).
+    pub async fn put(&self, sid: &str, sess: serde_json::Value, expires_in_secs: i64) {
+        self.client
+            .execute(
+                &format!(
+                    "INSERT INTO {} (sid, sess, expire) VALUES ($1, $2::text::json, to_timestamp(extract(epoch from now()) + $3::bigint))
+                     ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expire = excluded.expire",
+                    self.name
+                ),
+                &[&sid, &sess.to_string(), &expires_in_secs],
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn delete(&self, sid: &str) {
+        self.client
+            .execute(
+                &format!("DELETE FROM {} WHERE sid = $1", self.name),
+                &[&sid],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// How many rows hold `sid` (0 or 1).
+    pub async fn rows(&self, sid: &str) -> i64 {
+        self.client
+            .query_one(
+                &format!("SELECT count(*) FROM {} WHERE sid = $1", self.name),
+                &[&sid],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+impl Drop for SessionTable {
+    fn drop(&mut self) {
+        use deadpool_postgres::tokio_postgres::{connect, NoTls};
+        let table = std::mem::take(&mut self.name);
+        let url = database_url();
+        // Best effort, on a separate connection and runtime; the test is over.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let drop_table = async {
+                    if let Ok((c, conn)) = connect(&url, NoTls).await {
+                        tokio::spawn(conn);
+                        let _ = c
+                            .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
+                            .await;
+                    }
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drop_table).await;
+            });
+        })
+        .join()
+        .ok();
+    }
+}
