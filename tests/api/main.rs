@@ -9,6 +9,7 @@ mod config;
 mod cors;
 mod express_compat;
 mod faults;
+mod fuzz_regressions;
 mod hostile;
 mod http_errors;
 mod interop;
