@@ -71,6 +71,7 @@ impl AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/realtime-token")
+            .name("/api/realtime-token")
             .route(web::post().to(routes::realtime_token::issue_token))
             .route(web::method(Method::OPTIONS).to(origin::preflight))
             .default_service(web::to(routes::post_only))
@@ -96,6 +97,7 @@ where
     F::Output: actix_web::Responder + 'static,
 {
     web::resource(path)
+        .name(path)
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
         .default_service(web::to(routes::get_only))

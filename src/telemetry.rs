@@ -170,6 +170,18 @@ fn json_string(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
+/// Displays the value, or `-` when there is none (no allocation).
+struct OrDash<T>(Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for OrDash<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(v) => v.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 /// The authenticated subject, left in the request's extensions by the
 /// token handler for the access log.
 #[derive(Debug, Clone)]
@@ -196,7 +208,7 @@ fn request_id(req: &ServiceRequest) -> HeaderValue {
 }
 
 /// Middleware: one access-log line and one metrics observation per
-/// request; echoes `X-Request-Id`. Logs the route pattern (never the query),
+/// request; echoes `X-Request-Id`. Logs the route (never the path's query),
 /// the status, the duration, the client address and the subject when known:
 /// never a cookie, token, secret or `Authorization` header.
 pub async fn access_log(
@@ -216,7 +228,7 @@ pub async fn access_log(
     let took = started.elapsed();
     let (route, status, code, sub) = match &result {
         Ok(res) => (
-            res.request().match_pattern(),
+            res.request().match_name(),
             res.status(),
             res.response()
                 .error()
@@ -234,17 +246,17 @@ pub async fn access_log(
             None,
         ),
     };
-    let route = route.unwrap_or_else(|| "(unmatched)".into());
+    let route = route.unwrap_or("(unmatched)");
     if let Some(state) = &state {
-        state.metrics.http_request(&route, status.as_u16(), took);
+        state.metrics.http_request(route, status.as_u16(), took);
         if let Some(code) = code {
             state.metrics.rejected(code);
         }
     }
     if logging {
-        let ip = ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+        let ip = OrDash(ip);
         let rid = rid.to_str().unwrap_or("-");
-        let ms = took.as_secs_f64() * 1000.0;
+        let us = took.as_micros();
         let sub = sub.as_deref().unwrap_or("-");
         let code = code.unwrap_or("-");
         if state
@@ -253,11 +265,10 @@ pub async fn access_log(
         {
             log::info!(
                 target: ACCESS_TARGET,
-                "{{\"method\":{},\"route\":{},\"status\":{},\"ms\":{ms:.3},\"ip\":{},\"sub\":{},\"error\":{},\"request_id\":{}}}",
+                "{{\"method\":{},\"route\":{},\"status\":{},\"duration_us\":{us},\"ip\":\"{ip}\",\"sub\":{},\"error\":{},\"request_id\":{}}}",
                 json_string(method.as_str()),
-                json_string(&route),
+                json_string(route),
                 status.as_u16(),
-                json_string(&ip),
                 json_string(sub),
                 json_string(code),
                 json_string(rid)
@@ -265,7 +276,7 @@ pub async fn access_log(
         } else {
             log::info!(
                 target: ACCESS_TARGET,
-                "{method} {route} {} {ms:.3}ms ip={ip} sub={sub} error={code} rid={rid}",
+                "{method} {route} {} {us}us ip={ip} sub={sub} error={code} rid={rid}",
                 status.as_u16()
             );
         }

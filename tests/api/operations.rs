@@ -311,7 +311,7 @@ async fn json_log_lines_parse() {
     assert_eq!(access["status"], 401);
     assert_eq!(access["route"], "/api/realtime-token");
     assert_eq!(access["error"], "unauthenticated");
-    assert!(access["ms"].is_number() && access["request_id"].is_string());
+    assert!(access["duration_us"].is_u64() && access["request_id"].is_string());
 }
 
 /// A "who am I" upstream that takes `delay` to answer.
