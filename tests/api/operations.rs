@@ -344,7 +344,7 @@ async fn slow_upstream(delay: Duration) -> String {
 
 #[tokio::test]
 async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
-    let upstream = slow_upstream(Duration::from_millis(1500)).await;
+    let upstream = slow_upstream(Duration::from_millis(2500)).await;
     let env = [
         ("SESSION_BACKEND", "upstream"),
         ("SESSION_UPSTREAM_URL", upstream.as_str()),
@@ -369,7 +369,8 @@ async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
             .send()
             .await
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Well inside the upstream's 2.5 s: the request is in flight.
+    tokio::time::sleep(Duration::from_millis(800)).await;
     server.terminate();
     let res = in_flight
         .await
