@@ -683,12 +683,7 @@ fn read_backend(vars: &mut Vars) -> Option<SessionBackend> {
     match vars.get("SESSION_BACKEND").as_deref() {
         None | Some("signed-cookie") => Some(SessionBackend::SignedCookie),
         Some("redis") => {
-            let url = required_url(
-                vars,
-                "REDIS_URL",
-                &["redis://", "rediss://"],
-                "redis://127.0.0.1:6379",
-            )?;
+            let url = required_url(vars, "REDIS_URL", &["redis://"], "redis://127.0.0.1:6379")?;
             let prefix = vars
                 .get("SESSION_REDIS_PREFIX")
                 .unwrap_or_else(|| "sess:".into());
@@ -701,6 +696,17 @@ fn read_backend(vars: &mut Vars) -> Option<SessionBackend> {
                 &["postgres://", "postgresql://"],
                 "postgres://user:password@127.0.0.1:5432/app",
             )?;
+            let wants_tls = ["require", "verify-ca", "verify-full"]
+                .iter()
+                .any(|mode| url.expose().contains(&format!("sslmode={mode}")));
+            if wants_tls {
+                vars.fail(
+                    "DATABASE_URL",
+                    "asks for TLS (sslmode=require/verify-*), which this build does not speak to PostgreSQL; \
+                     connect over a private network (sslmode=disable or prefer) or through a TLS-terminating proxy",
+                );
+                return None;
+            }
             let table = vars
                 .get("SESSION_PG_TABLE")
                 .unwrap_or_else(|| "session".into());
@@ -788,6 +794,14 @@ fn required_url(
         );
         return None;
     };
+    if url.starts_with("rediss://") {
+        vars.fail(
+            var,
+            "rediss:// (TLS) is not supported by this build; reach Redis over a private network with redis://, \
+             or through a TLS-terminating proxy",
+        );
+        return None;
+    }
     if !schemes.iter().any(|s| url.starts_with(s)) {
         vars.fail(
             var,

@@ -68,7 +68,26 @@ fn backend_settings_are_checked_before_start() {
         ],
         "REDIS_URL",
     );
+    let msg = error_for(
+        &[
+            ("SESSION_BACKEND", "redis"),
+            ("REDIS_URL", "rediss://:pw-secret@h:6380"),
+        ],
+        "REDIS_URL",
+    );
+    assert!(msg.contains("TLS") && !msg.contains("pw-secret"), "{msg}");
     error_for(&[("SESSION_BACKEND", "postgres")], "DATABASE_URL");
+    let msg = error_for(
+        &[
+            ("SESSION_BACKEND", "postgres"),
+            (
+                "DATABASE_URL",
+                "postgres://u:pw-secret@h/db?sslmode=require",
+            ),
+        ],
+        "DATABASE_URL",
+    );
+    assert!(msg.contains("TLS") && !msg.contains("pw-secret"), "{msg}");
     let pg = [
         ("SESSION_BACKEND", "postgres"),
         ("DATABASE_URL", "postgres://u@h/db"),
