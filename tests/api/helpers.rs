@@ -84,6 +84,11 @@ impl TestApp {
         format!("session={}", percent_encode(&self.signer.sign(value)))
     }
 
+    /// POSTs with `cookie` and expects 401 `unauthenticated` (and no token).
+    pub async fn expect_unauthenticated(&self, cookie: &str) {
+        expect_error(self.post_token(Some(cookie)).await, 401, "unauthenticated").await;
+    }
+
     /// POST /api/realtime-token with an optional Cookie header.
     pub async fn post_token(&self, cookie: Option<&str>) -> reqwest::Response {
         let mut req = self.client.post(self.url("/api/realtime-token"));

@@ -45,33 +45,14 @@ async fn a_stored_session_yields_a_token_and_expired_or_deleted_ones_do_not() {
     // A row whose `expire` has passed (connect-pg-simple prunes lazily).
     fx.put("pg-old", json!({"cookie": {}, "userId": "alice"}), -60)
         .await;
-    expect_error(
-        app.post_token(Some(&express_cookie("pg-old"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("pg-old")).await;
     // No row, a row without a user, a deleted row.
-    expect_error(
-        app.post_token(Some(&express_cookie("pg-none"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("pg-none")).await;
     fx.put("pg-anon", json!({"cookie": {}}), 3600).await;
-    expect_error(
-        app.post_token(Some(&express_cookie("pg-anon"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("pg-anon")).await;
     fx.delete("pg-alice").await;
-    expect_error(
-        app.post_token(Some(&express_cookie("pg-alice"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("pg-alice"))
+        .await;
 }
 
 #[tokio::test]

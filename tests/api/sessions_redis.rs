@@ -95,12 +95,7 @@ async fn passport_sessions_read_the_user_by_pointer() {
         json!({"cookie": {"originalMaxAge": 1000}, "passport": {}}),
     )
     .await;
-    expect_error(
-        app.post_token(Some(&express_cookie("sid-p"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("sid-p")).await;
 }
 
 #[tokio::test]
@@ -109,49 +104,31 @@ async fn missing_expired_or_forged_sessions_are_401() {
     let url = redis_url();
     let app = spawn_app_with(&fx.env(&url)).await;
     // No such key.
-    expect_error(
-        app.post_token(Some(&express_cookie("sid-none"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("sid-none"))
+        .await;
     // cookie.expires in the past (connect-redis relies on the TTL alone).
     fx.put(
         "sid-old",
         json!({"cookie": {"expires": "2001-01-01T00:00:00.000Z"}, "userId": "alice"}),
     )
     .await;
-    expect_error(
-        app.post_token(Some(&express_cookie("sid-old"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("sid-old")).await;
     // A live session, but the cookie is unsigned or signed with another secret.
     fx.put("sid-live", session(json!("alice"))).await;
-    expect_error(
-        app.post_token(Some("connect.sid=sid-live")).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated("connect.sid=sid-live").await;
     let forged =
         realtime_token::session::cookies::CookieSigner::new(["not-the-secret"]).sign("sid-live");
     let forged = format!(
         "connect.sid={}",
         realtime_token::session::cookies::percent_encode(&forged)
     );
-    expect_error(app.post_token(Some(&forged)).await, 401, "unauthenticated").await;
+    app.expect_unauthenticated(&forged).await;
     // And the good cookie works.
     expect_token(app.post_token(Some(&express_cookie("sid-live"))).await).await;
     // Destroyed session.
     fx.delete("sid-live").await;
-    expect_error(
-        app.post_token(Some(&express_cookie("sid-live"))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&express_cookie("sid-live"))
+        .await;
 }
 
 #[tokio::test]
@@ -251,5 +228,5 @@ async fn with_the_cache_on_a_destroyed_session_lives_until_the_ttl() {
     expect_token(app.post_token(Some(&cookie)).await).await;
 
     let app = spawn_app_with(&fx.env(&url)).await;
-    expect_error(app.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+    app.expect_unauthenticated(&cookie).await;
 }

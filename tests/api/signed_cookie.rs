@@ -9,7 +9,7 @@ async fn no_cookie_is_401() {
     assert!(msg.contains("log in"));
     // Another cookie name does not count either.
     let other = app.cookie("alice").replacen("session=", "other=", 1);
-    expect_error(app.post_token(Some(&other)).await, 401, "unauthenticated").await;
+    app.expect_unauthenticated(&other).await;
 }
 
 #[tokio::test]
@@ -18,12 +18,7 @@ async fn tampered_cookie_is_401() {
     let good = app.cookie("alice");
     let tampered = good.replacen("alice", "admin", 1);
     assert_ne!(good, tampered);
-    expect_error(
-        app.post_token(Some(&tampered)).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&tampered).await;
 }
 
 #[tokio::test]
@@ -31,7 +26,7 @@ async fn cookie_signed_with_an_unknown_secret_is_401() {
     let app = spawn_app().await;
     let signer = CookieSigner::new(["some-other-secret-0123456789abcdef"]);
     let cookie = format!("session={}", percent_encode(&signer.sign("alice")));
-    expect_error(app.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+    app.expect_unauthenticated(&cookie).await;
 }
 
 #[tokio::test]
@@ -44,7 +39,7 @@ async fn rotated_secret_is_still_accepted_until_removed() {
     assert_eq!(claims.sub, "alice");
 
     let app = spawn_app().await;
-    expect_error(app.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+    app.expect_unauthenticated(&cookie).await;
 }
 
 #[tokio::test]
@@ -56,7 +51,7 @@ async fn unsigned_values_are_401() {
         "session=",
         "session=j%3A%7B%22sub%22%3A%22alice%22%7D",
     ] {
-        expect_error(app.post_token(Some(cookie)).await, 401, "unauthenticated").await;
+        app.expect_unauthenticated(cookie).await;
     }
 }
 
@@ -80,7 +75,7 @@ async fn json_cookie_without_a_string_sub_is_401() {
         "j:{broken",
     ] {
         let cookie = app.cookie(value);
-        expect_error(app.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+        app.expect_unauthenticated(&cookie).await;
     }
 }
 
@@ -92,12 +87,7 @@ async fn the_first_cookie_of_a_name_counts_as_in_express() {
     assert_eq!(claims.sub, "alice");
     // A bad first cookie is not rescued by a good second one.
     let bad_first = format!("session=s%3Ax.bad; {}", app.cookie("alice"));
-    expect_error(
-        app.post_token(Some(&bad_first)).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.expect_unauthenticated(&bad_first).await;
 }
 
 #[tokio::test]
