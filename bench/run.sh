@@ -76,49 +76,16 @@ REPO=$(dirname "$SCRIPT_DIR")
 readonly SCRIPT_DIR REPO
 readonly LUA="$SCRIPT_DIR/post.lua"
 readonly BIN="$REPO/target/release/realtime-token"
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-now_ns() { date +%s%N; }
 
 # ------------------------------------------------------- processes, cleanup
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench.XXXXXX")
 PIDS=()
 REDIS_SEEDED=0
-
-alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-
-# Stops one process we started and its direct children (node cluster workers).
-stop_pid() {
-    local pid=$1 kids i
-    kids=$(pgrep -P "$pid" 2>/dev/null || true)
-    # shellcheck disable=SC2086 # $kids is a list of pids
-    kill -TERM "$pid" $kids 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        alive "$pid" || break
-        sleep 0.1
-    done
-    # shellcheck disable=SC2086
-    kill -KILL "$pid" $kids 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local keep=() p
-    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-
-# Runs a long command (build, npm ci, wrk) in the background and waits for it,
-# so that a signal reaches our trap at once and the command is stopped too.
-bounded() {
-    local p rc=0
-    "$@" &
-    p=$!
-    PIDS+=("$p")
-    wait "$p" || rc=$?
-    local keep=() q
-    for q in "${PIDS[@]}"; do [[ $q == "$p" ]] || keep+=("$q"); done
-    PIDS=("${keep[@]}")
-    return "$rc"
-}
 
 cleanup() {
     local rc=$? p
@@ -135,20 +102,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
-port_free() { ! (: </dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-
-free_port() {
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' && return
-    fi
-    local p i
-    for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        port_free "$p" && { echo "$p"; return; }
-    done
-    die "no free port found"
-}
-
 # The express/cookie-parser signed value, percent-encoded: s%3A<value>.<sig>
 signed_cookie_value() {
     local sig
@@ -170,10 +123,6 @@ expect_status() { # WANT METHOD URL [COOKIE]
     [[ $got == "$1" ]] || die "$2 $3 answered $got, expected $1"
 }
 
-mib() { # FIELD PID -> value in MiB from /proc/PID/status
-    awk -v f="$1:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$2/status" 2>/dev/null || echo "?"
-}
-
 mib_tree() { # FIELD PID -> sum over PID and its direct children, in MiB
     local total=0 p v
     for p in "$2" $(pgrep -P "$2" 2>/dev/null || true); do
@@ -181,33 +130,6 @@ mib_tree() { # FIELD PID -> sum over PID and its direct children, in MiB
         total=$((total + ${v:-0}))
     done
     awk -v k="$total" 'BEGIN { printf "%.1f", k / 1024 }'
-}
-
-# Starts the service with BASE_ENV plus "$@", from an empty temp dir (no .env),
-# waits for GET /healthz = 200. Sets SVC_PID, SVC_PORT, STARTUP_MS.
-start_service() {
-    local name=$1 port t0 deadline code
-    shift
-    port=$(free_port)
-    mkdir -p "$TMP/run"
-    t0=$(now_ns)
-    (cd "$TMP/run" && exec env -i PATH="$PATH" "${BASE_ENV[@]}" "PORT=$port" "$@" "$BIN" serve) \
-        >"$TMP/$name.log" 2>&1 &
-    SVC_PID=$!
-    PIDS+=("$SVC_PID")
-    deadline=$((t0 + 15 * 1000000000))
-    while :; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/healthz" || true)
-        [[ $code == 200 ]] && break
-        if ! alive "$SVC_PID"; then
-            tail -n 20 "$TMP/$name.log" >&2 || true
-            die "$name exited before answering /healthz"
-        fi
-        (($(now_ns) < deadline)) || die "$name did not answer /healthz within 15 s"
-    done
-    STARTUP_MS=$((($(now_ns) - t0) / 1000000))
-    SVC_PORT=$port
-    log "$name: pid $SVC_PID, port $port, first 200 from /healthz after $STARTUP_MS ms"
 }
 
 # Starts a node peer script with its env; waits until it answers HTTP at all.

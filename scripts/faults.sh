@@ -87,36 +87,16 @@ readonly SCRIPT_DIR REPO
 readonly HELPER="$SCRIPT_DIR/faults/faults.py"
 readonly LUA="$SCRIPT_DIR/faults/status.lua"
 readonly BIN="$REPO/target/release/realtime-token"
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"
 OUT=${OUT:-$REPO/target/faults}
 
 log() { printf '[faults] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-now_ns() { date +%s%N; }
 
 # ------------------------------------------------------- processes, cleanup
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-faults.XXXXXX")
 PIDS=()
-
-alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-
-forget_pid() {
-    local keep=() p
-    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-
-# Stops one process this script started (by its pid): TERM, 5 s, KILL.
-stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        alive "$pid" || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    forget_pid "$pid"
-}
 
 cleanup() {
     local rc=$? p
@@ -129,21 +109,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Runs a long command in the background and waits for it, so that a signal
-# reaches the trap at once and the command is stopped too.
-bounded() {
-    local p rc=0
-    "$@" &
-    p=$!
-    PIDS+=("$p")
-    wait "$p" || rc=$?
-    forget_pid "$p"
-    return "$rc"
-}
-
 # ---------------------------------------------------------------- helpers
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 sleep_until() { # NS: sleeps until the wall clock reaches NS (at most 60 s)
     local left=$((($1 - $(now_ns)) / 1000000))
     ((left > 60000)) && left=60000
@@ -163,37 +129,9 @@ expect_status() { # WANT URL [COOKIE]
     [[ $got == "$1" ]] || die "POST $2 answered $got, expected $1"
 }
 
-mib_status() { # FIELD PID -> MiB from /proc/PID/status
-    awk -v f="$1:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$2/status" 2>/dev/null || echo "?"
-}
-
 metrics_rss_mib() { # PORT -> process_resident_memory_bytes in MiB
     curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
         awk '$1 == "process_resident_memory_bytes" { printf "%.1f", $2 / 1048576; found = 1 } END { if (!found) print "?" }'
-}
-
-# start_service NAME ENV... : the release binary with BASE_ENV + ENV, env -i,
-# from an empty directory (no .env); waits for GET /healthz = 200.
-# Sets SVC_PID and SVC_PORT.
-start_service() {
-    local name=$1 port deadline code
-    shift
-    port=$(free_port)
-    mkdir -p "$TMP/run"
-    (cd "$TMP/run" && exec env -i PATH="$PATH" "${BASE_ENV[@]}" "PORT=$port" "$@" "$BIN" serve) \
-        >"$TMP/$name.log" 2>&1 &
-    SVC_PID=$!
-    PIDS+=("$SVC_PID")
-    deadline=$(($(now_ns) + 15 * 1000000000))
-    while :; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/healthz" || true)
-        [[ $code == 200 ]] && break
-        alive "$SVC_PID" || { tail -n 20 "$TMP/$name.log" >&2; die "$name exited before answering /healthz"; }
-        (($(now_ns) < deadline)) || die "$name did not answer /healthz within 15 s"
-        sleep 0.05
-    done
-    SVC_PORT=$port
-    log "$name: pid $SVC_PID, port $port"
 }
 
 # start_load NAME URL COOKIE: the Python load client in the background; waits
@@ -395,7 +333,7 @@ part_soak() {
     expect_status 200 "$url" "$cookie"
     echo "- service: SESSION_BACKEND=signed-cookie (default), RATE_LIMIT_IP/SUBJECT=off, port $SVC_PORT"
     echo "- load: \`wrk -t1 -c32 -d60s -s scripts/faults/status.lua\` per minute (statuses counted exactly)"
-    echo "- VmRSS idle before load: $(mib_status VmRSS "$SVC_PID") MiB"
+    echo "- VmRSS idle before load: $(mib VmRSS "$SVC_PID") MiB"
     echo
     echo "| minute | requests/s | requests | non-2xx | socket errors | VmRSS MiB | process_resident_memory_bytes MiB |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"
@@ -417,7 +355,7 @@ part_soak() {
             bad="? (status count $counted != $total)"
             rc=1
         fi
-        rss=$(mib_status VmRSS "$SVC_PID")
+        rss=$(mib VmRSS "$SVC_PID")
         mrss=$(metrics_rss_mib "$SVC_PORT")
         RSS_AT[m]=$rss
         MRSS_AT[m]=$mrss
@@ -433,7 +371,7 @@ part_soak() {
             echo "  (with 2 minutes, minute 2 is the last one: use --soak 5 or more for a real growth figure)"
         fi
     fi
-    echo "- peak RSS (VmHWM): $(mib_status VmHWM "$SVC_PID") MiB; service log lines (RUST_LOG=warn): $(wc -l <"$TMP/service-soak.log")"
+    echo "- peak RSS (VmHWM): $(mib VmHWM "$SVC_PID") MiB; service log lines (RUST_LOG=warn): $(wc -l <"$TMP/service-soak.log")"
     echo "- [$([[ $rc == 0 ]] && echo ok || echo FAIL)] unexpected statuses (non-2xx) and socket errors: must be 0"
     stop_pid "$SVC_PID"
     record soak "$rc"
