@@ -246,6 +246,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn at_capacity_new_sessions_are_looked_up_but_not_kept() {
+        let cache = LookupCache::new(Duration::from_secs(60), 1, Duration::from_secs(1), hits());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (first, second) = (cache_key(&[b"sid-a"]), cache_key(&[b"sid-b"]));
+        for key in [first, second, first, second] {
+            cache
+                .get_or_lookup(key, || counting(&calls, Ok("a")))
+                .await
+                .unwrap();
+        }
+        // sid-a was kept (one lookup); sid-b found the cache full (two).
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
     async fn zero_ttl_coalesces_without_keeping() {
         let cache = LookupCache::new(Duration::ZERO, 10, Duration::from_secs(1), hits());
         let calls = Arc::new(AtomicUsize::new(0));

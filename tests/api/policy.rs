@@ -113,3 +113,20 @@ async fn malformed_room_requests_are_400() {
         expect_error(res, 400, "invalid_request").await;
     }
 }
+
+#[tokio::test]
+async fn the_role_attribute_is_configurable() {
+    let app = spawn_app_with(&[
+        ("REALTIME_ROOMS", "document-*"),
+        ("REALTIME_ROLE_ROOMS", "admin=*"),
+        ("REALTIME_ROLE_ATTRIBUTE", "groups"),
+    ])
+    .await;
+    let by_groups = app.cookie(r#"j:{"sub":"root","groups":["admin"]}"#);
+    let (_, claims) = expect_token(app.post_token(Some(&by_groups)).await).await;
+    assert_eq!(claims.permissions.rooms, ["document-*", "*"]);
+    // `roles` no longer counts.
+    let by_roles = app.cookie(r#"j:{"sub":"root","roles":["admin"]}"#);
+    let (_, claims) = expect_token(app.post_token(Some(&by_roles)).await).await;
+    assert_eq!(claims.permissions.rooms, ["document-*"]);
+}

@@ -101,3 +101,29 @@ fn jwt_keys_are_validated() {
         );
     }
 }
+
+#[test]
+fn jwt_leeway_bounds_the_clock_skew_allowed_on_exp() {
+    let config = |leeway: &str| {
+        config_with(&[("TOKEN_TTL", "10s"), ("JWT_LEEWAY", leeway)])
+            .unwrap()
+            .jwt
+    };
+    // Expired 10 s ago.
+    let iat = realtime_token::token::unix_now() - 20;
+    let token = realtime_token::TokenIssuer::new(&config("30s"))
+        .issue_at("alice", vec!["document-1".into()], iat)
+        .unwrap()
+        .token;
+    assert_eq!(
+        TokenVerifier::new(&config("30s"))
+            .verify(&token)
+            .unwrap()
+            .sub,
+        "alice"
+    );
+    assert_eq!(
+        TokenVerifier::new(&config("0")).verify(&token),
+        Err(VerifyError::Expired)
+    );
+}
