@@ -4,6 +4,15 @@
 //! at most one trailing `*`, or `*` alone. Grants are templates such as
 //! `document-*`, `user-{sub}` or `org-{org}-*`; a substituted value that is
 //! not made only of safe characters drops that grant instead of widening it.
+//!
+//! **Tenant boundary.** A value must also not contain the character that
+//! follows its placeholder in the template (the separator): with
+//! `org-{org}-*`, org `acme` gets `org-acme-*`, and an org called
+//! `acme-corp` would otherwise be inside it. Because no value contains its
+//! separator, each room names its values unambiguously: two principals
+//! whose values differ never share a room through the same template. A
+//! placeholder directly before the trailing `*` has no separator and is
+//! refused when the template is parsed.
 
 use serde_json::Value;
 
@@ -124,6 +133,12 @@ impl Template {
                 "has two placeholders in a row, which makes the grant ambiguous",
             ));
         }
+        if wildcard && matches!(parts.last(), Some(Part::Var(_))) {
+            return Err(bad(
+                "ends a placeholder with `*`, so `bob` would match `bobby`'s rooms; \
+                 put a separator before the `*`, e.g. `user-{sub}:*`",
+            ));
+        }
         let literal_len: usize = parts
             .iter()
             .map(|p| match p {
@@ -145,11 +160,15 @@ impl Template {
     /// or unsafe value drops the grant (and is logged), never widens it.
     fn expand(&self, principal: &Principal, out: &mut Vec<String>) {
         let mut rooms = vec![String::new()];
-        for part in &self.parts {
+        for (i, part) in self.parts.iter().enumerate() {
             match part {
                 Part::Literal(l) => rooms.iter_mut().for_each(|r| r.push_str(l)),
                 Part::Var(name) => {
-                    let values = match substitution_values(principal, name) {
+                    let separator = match self.parts.get(i + 1) {
+                        Some(Part::Literal(l)) => l.bytes().next(),
+                        _ => None,
+                    };
+                    let values = match substitution_values(principal, name, separator) {
                         Ok(values) => values,
                         Err(why) => {
                             log_dropped(&self.source, name, why);
@@ -186,9 +205,14 @@ fn log_dropped(template: &str, var: &str, why: &str) {
 }
 
 /// The values a placeholder stands for: `sub`, or a string, integer or array
-/// of those from the principal's attributes. Every value must be safe.
-fn substitution_values(principal: &Principal, name: &str) -> Result<Vec<String>, &'static str> {
-    fn one(value: &Value) -> Result<String, &'static str> {
+/// of those from the principal's attributes. Every value must be safe and
+/// free of `separator`, the character that follows the placeholder.
+fn substitution_values(
+    principal: &Principal,
+    name: &str,
+    separator: Option<u8>,
+) -> Result<Vec<String>, &'static str> {
+    let one = |value: &Value| -> Result<String, &'static str> {
         let text = match value {
             Value::String(s) => s.clone(),
             Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
@@ -200,8 +224,11 @@ fn substitution_values(principal: &Principal, name: &str) -> Result<Vec<String>,
         if text.len() > MAX_ROOM_LEN || !text.bytes().all(is_safe_byte) {
             return Err("has characters outside the safe set or is too long");
         }
+        if separator.is_some_and(|sep| text.bytes().any(|b| b == sep)) {
+            return Err("contains the separator that follows it in the template");
+        }
         Ok(text)
-    }
+    };
     if name == "sub" {
         return one(&Value::String(principal.sub.clone())).map(|v| vec![v]);
     }
@@ -433,8 +460,31 @@ mod tests {
     }
 
     #[test]
+    fn values_containing_their_separator_drop_the_grant() {
+        let p = policy("org-{org}-*,team-{team}.{sub}", "");
+        let ok = principal("bob", json!({"org": "acme", "team": "red"}));
+        assert_eq!(p.grants(&ok), ["org-acme-*", "team-red.bob"]);
+        let dashed = principal("bob.x", json!({"org": "acme-corp", "team": "red.x"}));
+        assert!(p.grants(&dashed).is_empty());
+        // The last placeholder of an exact (non-wildcard) grant has no separator.
+        assert_eq!(
+            p.grants(&principal("bob.x", json!({"team": "red"}))),
+            ["team-red.bob.x"]
+        );
+    }
+
+    #[test]
     fn template_syntax_errors() {
-        for bad in ["doc-{", "doc-{}", "{a}{b}", "a*b", "a,b", "{a-b}"] {
+        for bad in [
+            "doc-{",
+            "doc-{}",
+            "{a}{b}",
+            "a*b",
+            "a,b",
+            "{a-b}",
+            "user-{sub}*",
+            "{sub}*",
+        ] {
             assert!(Template::parse(bad).is_err(), "{bad}");
         }
     }

@@ -10,6 +10,11 @@
 //! itself) only comes from a template ending in `*`. `authorize` returns
 //! only requested rooms, each covered by a grant, and with no request,
 //! exactly the grants.
+//!
+//! Tenant boundary (DESIGN.md): for a second principal (the first one with
+//! some values edited, e.g. `acme` → `acme-corp`) and every template, no
+//! pattern the template grants one matches a room that the template's
+//! expansion gives the other, unless both come from the same values.
 
 #![no_main]
 
@@ -130,6 +135,15 @@ enum Request {
     },
 }
 
+/// How the second principal differs from the first.
+#[derive(Arbitrary, Debug)]
+enum Edit {
+    /// Appends text to a value (`acme` → `acme-corp`); arrays: every item.
+    Append(Name, String),
+    /// Replaces a value.
+    Replace(Name, Attr),
+}
+
 #[derive(Arbitrary, Debug)]
 struct Input {
     defaults: Vec<Piece>,
@@ -138,6 +152,7 @@ struct Input {
     sub: String,
     attributes: Vec<(Name, Attr)>,
     requested: Option<Vec<Request>>,
+    other: Vec<Edit>,
 }
 
 #[derive(Debug)]
@@ -192,6 +207,136 @@ fn allowed_values(p: &Principal, name: &str) -> Vec<String> {
         }
     };
     all.into_iter().filter(|v| is_safe(v)).collect()
+}
+
+/// Every tuple of the principal's admissible values (one per placeholder,
+/// in order) whose substitution into the template spells `grant` exactly.
+/// Admissible (DESIGN.md, "Tenant boundary"): safe, and without the
+/// character that follows the placeholder in the template.
+fn decompositions(parts: &[Part], wildcard: bool, p: &Principal, grant: &str) -> Vec<Vec<String>> {
+    let body = match (wildcard, grant.strip_suffix('*')) {
+        (true, Some(b)) => b,
+        (true, None) => return vec![],
+        (false, _) => grant,
+    };
+    fn go(
+        parts: &[Part],
+        p: &Principal,
+        rest: &str,
+        tuple: &mut Vec<String>,
+        out: &mut Vec<Vec<String>>,
+    ) {
+        match parts.split_first() {
+            None => {
+                if rest.is_empty() {
+                    out.push(tuple.clone());
+                }
+            }
+            Some((Part::Lit(l), tail)) => {
+                if let Some(r) = rest.strip_prefix(l.as_str()) {
+                    go(tail, p, r, tuple, out);
+                }
+            }
+            Some((Part::Var(n), tail)) => {
+                let separator = match tail.first() {
+                    Some(Part::Lit(l)) => l.chars().next(),
+                    _ => None,
+                };
+                for v in allowed_values(p, n) {
+                    if separator.is_some_and(|c| v.contains(c)) {
+                        continue;
+                    }
+                    if let Some(r) = rest.strip_prefix(v.as_str()) {
+                        tuple.push(v.clone());
+                        go(tail, p, r, tuple, out);
+                        tuple.pop();
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(parts, p, body, &mut Vec::new(), &mut out);
+    out
+}
+
+/// True when some room matches both patterns.
+fn overlap(a: &str, b: &str) -> bool {
+    match (a.strip_suffix('*'), b.strip_suffix('*')) {
+        (Some(x), Some(y)) => x.starts_with(y) || y.starts_with(x),
+        (Some(x), None) => b.starts_with(x),
+        (None, Some(y)) => a.starts_with(y),
+        (None, None) => a == b,
+    }
+}
+
+/// The first principal with `edits` applied.
+fn edited(p: &Principal, edits: &[Edit]) -> Principal {
+    let mut q = p.clone();
+    for edit in edits {
+        match edit {
+            Edit::Append(name, text) => {
+                let name = name.text();
+                if name == "sub" {
+                    q.sub.push_str(text);
+                    continue;
+                }
+                let append = |v: &mut Value| {
+                    if let Value::String(s) = v {
+                        s.push_str(text);
+                    }
+                };
+                match q.attributes.get_mut(&name) {
+                    Some(Value::Array(items)) => items.iter_mut().for_each(append),
+                    Some(v) => append(v),
+                    None => {}
+                }
+            }
+            Edit::Replace(name, attr) => {
+                let name = name.text();
+                match (name.as_str(), attr.json()) {
+                    ("sub", Value::String(s)) => q.sub = s,
+                    ("sub", _) => {}
+                    (_, v) => {
+                        q.attributes.insert(name, v);
+                    }
+                }
+            }
+        }
+    }
+    q
+}
+
+/// The tenant-boundary property for one template source.
+fn check_tenant_boundary(source: &str, a: &Principal, b: &Principal) {
+    let single = |p: &Principal| {
+        let templates = RoomPolicy::parse_templates(source).expect("accepted before");
+        RoomPolicy::new(templates, vec![], "roles".into()).grants(p)
+    };
+    let (parts, wildcard) = oracle_parts(source);
+    let (ga, gb) = (single(a), single(b));
+    for x in &ga {
+        let xs = decompositions(&parts, wildcard, a, x);
+        assert_eq!(
+            xs.len(),
+            1,
+            "{x:?} must come from {source:?} in exactly one way, not {xs:?}"
+        );
+        for y in &gb {
+            if !overlap(x, y) {
+                continue;
+            }
+            let ys = decompositions(&parts, wildcard, b, y);
+            for tx in &xs {
+                for ty in &ys {
+                    assert_eq!(
+                        tx, ty,
+                        "{source:?}: {x:?} (values {tx:?}) overlaps {y:?} (values {ty:?})"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Does `grant` equal the template with every placeholder replaced by one of
@@ -316,6 +461,14 @@ fuzz_target!(|input: Input| {
         }
     }
     let oracles: Vec<(Vec<Part>, bool)> = sources.iter().map(|s| oracle_parts(s)).collect();
+
+    let other = edited(&principal, &input.other);
+    let every_template = split_templates(&defaults_src)
+        .into_iter()
+        .chain(role_entries.iter().flat_map(|(_, ts)| ts.iter().cloned()));
+    for source in every_template {
+        check_tenant_boundary(&source, &principal, &other);
+    }
 
     let policy = RoomPolicy::new(defaults, roles, role_attribute);
     let _ = policy.describe();

@@ -130,3 +130,39 @@ async fn the_role_attribute_is_configurable() {
     let (_, claims) = expect_token(app.post_token(Some(&by_roles)).await).await;
     assert_eq!(claims.permissions.rooms, ["document-*"]);
 }
+
+#[tokio::test]
+async fn a_tenant_never_shares_rooms_with_another_tenant_through_a_separator() {
+    // The README's own example. `org-acme-*` covers every room whose org
+    // part is `acme`; an org id containing the separator (`acme-corp`)
+    // would land inside it, so such a value drops its grant instead.
+    let app = spawn_app_with(&[("REALTIME_ROOMS", "org-{org}-*,user-{sub}-*")]).await;
+    let acme = app.cookie(&format!("j:{}", json!({"sub": "bob", "org": "acme"})));
+    let (_, claims) = expect_token(app.post_token(Some(&acme)).await).await;
+    assert_eq!(claims.permissions.rooms, ["org-acme-*", "user-bob-*"]);
+    let other_tenant = app.post_json(&acme, json!({"rooms": ["org-acmecorp-board"]}));
+    expect_error(other_tenant.await, 403, "room_not_allowed").await;
+
+    let corp = app.cookie(&format!(
+        "j:{}",
+        json!({"sub": "bob-smith", "org": "acme-corp"})
+    ));
+    expect_error(app.post_token(Some(&corp)).await, 403, "room_not_allowed").await;
+    let mixed = app.cookie(&format!(
+        "j:{}",
+        json!({"sub": "carol", "org": "acme-corp"})
+    ));
+    let (_, claims) = expect_token(app.post_token(Some(&mixed)).await).await;
+    assert_eq!(claims.permissions.rooms, ["user-carol-*"]);
+    let res = app.post_json(&mixed, json!({"rooms": ["org-acme-corp-board"]}));
+    expect_error(res.await, 403, "room_not_allowed").await;
+}
+
+#[tokio::test]
+async fn a_placeholder_right_before_the_wildcard_is_refused_at_start_up() {
+    let errors = config_with(&[("REALTIME_ROOMS", "user-{sub}*")]).unwrap_err();
+    assert!(errors.mentions("REALTIME_ROOMS"), "{errors}");
+    assert!(errors.to_string().contains("separator"), "{errors}");
+    // With a separator the same grant is fine.
+    assert!(config_with(&[("REALTIME_ROOMS", "user-{sub}:*")]).is_ok());
+}
