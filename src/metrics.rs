@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use crate::session::cache::CacheMetrics;
 use crate::session::{Principal, SessionError};
 use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
-    Registry, TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
 };
 
 /// Latency buckets in seconds: from 50 µs (a cookie check) to 2.5 s.
@@ -25,8 +26,8 @@ pub struct Metrics {
     lookup_ok: Histogram,
     lookup_unauthenticated: Histogram,
     lookup_unavailable: Histogram,
-    /// Session lookups answered from the cache.
-    pub cache_hits: IntCounter,
+    /// The session cache's hits and entries.
+    pub cache: CacheMetrics,
     http: HistogramVec,
     enabled: bool,
 }
@@ -71,6 +72,11 @@ impl Metrics {
             "Session lookups answered from the in-process cache.",
         )
         .unwrap();
+        let cache_entries = IntGauge::new(
+            "realtime_token_session_cache_entries",
+            "Entries in the session cache: kept results and lookups in flight.",
+        )
+        .unwrap();
         let http = HistogramVec::new(
             HistogramOpts::new(
                 "realtime_token_http_request_seconds",
@@ -85,6 +91,7 @@ impl Metrics {
             Box::new(rejections.clone()),
             Box::new(lookups.clone()),
             Box::new(cache_hits.clone()),
+            Box::new(cache_entries.clone()),
             Box::new(http.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
@@ -102,7 +109,10 @@ impl Metrics {
             lookup_ok: lookups.with_label_values(&["ok"]),
             lookup_unauthenticated: lookups.with_label_values(&["unauthenticated"]),
             lookup_unavailable: lookups.with_label_values(&["unavailable"]),
-            cache_hits,
+            cache: CacheMetrics {
+                hits: cache_hits,
+                entries: cache_entries,
+            },
             http,
             enabled: true,
         }

@@ -10,9 +10,7 @@ use actix_web::HttpRequest;
 use futures_util::future::{BoxFuture, FutureExt as _};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use prometheus::IntCounter;
-
-use super::cache::{self, cache_key, LookupCache};
+use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::store::{SessionIdCookie, SessionReader};
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use crate::config::SessionConfig;
@@ -63,7 +61,7 @@ impl StoreAuthenticator {
     pub fn new(
         store: Box<dyn SessionStore>,
         config: &SessionConfig,
-        cache_hits: IntCounter,
+        cache_metrics: CacheMetrics,
     ) -> Self {
         Self {
             cookie: SessionIdCookie::new(config),
@@ -72,7 +70,7 @@ impl StoreAuthenticator {
                 reader: SessionReader::new(config),
                 timeout: config.lookup_timeout,
             }),
-            cache: LookupCache::from_config(config, cache_hits),
+            cache: LookupCache::from_config(config, cache_metrics),
         }
     }
 }

@@ -9,9 +9,7 @@ use actix_web::http::header::COOKIE;
 use actix_web::HttpRequest;
 use serde_json::Value;
 
-use prometheus::IntCounter;
-
-use super::cache::{self, cache_key, LookupCache};
+use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::store::SessionReader;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use crate::config::{SessionBackend, SessionConfig};
@@ -83,7 +81,7 @@ pub struct UpstreamAuthenticator {
 impl UpstreamAuthenticator {
     /// From the session settings; `Err` when the backend is not `upstream`
     /// or the URL does not parse.
-    pub fn new(config: &SessionConfig, cache_hits: IntCounter) -> Result<Self, String> {
+    pub fn new(config: &SessionConfig, cache_metrics: CacheMetrics) -> Result<Self, String> {
         let SessionBackend::Upstream {
             url,
             method,
@@ -117,7 +115,7 @@ impl UpstreamAuthenticator {
                 reader: SessionReader::new(config),
             }),
             forward,
-            cache: LookupCache::from_config(config, cache_hits),
+            cache: LookupCache::from_config(config, cache_metrics),
         })
     }
 

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abandoned_lookups;
 mod admin;
 mod browser;
 mod cli;
