@@ -101,7 +101,7 @@ async fn abandoned_lookups_finish_and_free_their_slots_and_connections() {
         );
         c.write_all(request.as_bytes()).await.unwrap();
         // Closing aborts the connection (RST), as a client that gives up does.
-        c.set_linger(Some(Duration::ZERO)).unwrap();
+        c.set_zero_linger().unwrap();
         clients.push(c);
     }
     assert!(
