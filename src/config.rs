@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use crate::policy::RoomPolicy;
 use crate::ratelimit::{parse_trusted_proxies, Rate};
+use crate::session::CookieValue;
 use crate::telemetry::LogFormat;
 
 /// Shortest accepted HS256 secret and admin key, in bytes.
@@ -139,6 +140,9 @@ pub struct SessionConfig {
     pub cookie_name: String,
     /// `SESSION_COOKIE_SIGNED` (stores only): the cookie holds `s:<sid>.<sig>`.
     pub cookie_signed: bool,
+    /// `SESSION_COOKIE_VALUE` (`signed-cookie` only): a plain id (default) or
+    /// a `j:` JSON cookie.
+    pub cookie_value: CookieValue,
     /// `SESSION_SECRET`: the app's cookie-signing secrets, newest first.
     pub secrets: Vec<Secret>,
     /// `SESSION_SUBJECT_POINTER`: JSON pointer to the user id in the session
@@ -588,6 +592,17 @@ fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             format!("`{cookie_name}` is not a valid cookie name; use letters, digits and `._-`"),
         );
     }
+    let cookie_value = match vars.get("SESSION_COOKIE_VALUE").as_deref() {
+        None | Some("id") => CookieValue::Id,
+        Some("json") => CookieValue::Json,
+        Some(other) => {
+            vars.fail(
+                "SESSION_COOKIE_VALUE",
+                format!("`{other}` is not `id` or `json` (json: cookie-parser's j: cookies, from res.cookie(name, object, {{signed: true}}))"),
+            );
+            CookieValue::Id
+        }
+    };
     let cookie_signed = match vars.get("SESSION_COOKIE_SIGNED").as_deref() {
         None | Some("true") => true,
         Some("false") => false,
@@ -666,6 +681,7 @@ fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         backend: backend?,
         cookie_name,
         cookie_signed,
+        cookie_value,
         secrets,
         subject_pointer,
         attribute_pointers,

@@ -3,7 +3,9 @@
 //!
 //! Properties: nothing panics; a value `unsign` accepts is exactly what one
 //! of the configured secrets signs (so it really carries a valid signature);
-//! a principal's `sub` is non-empty, short and free of control characters.
+//! a principal's `sub` is non-empty, short and free of control characters;
+//! with `CookieValue::Id` the subject is the signed value itself and never
+//! comes from JSON, with `CookieValue::Json` it only comes from `j:` JSON.
 //!
 //! Random bytes almost never carry a valid HMAC, so half of the input space
 //! builds a correctly signed cookie first and then lets the fuzzer tamper
@@ -20,7 +22,7 @@ use realtime_token::config::Secret;
 use realtime_token::session::cookies::{
     find_cookie, percent_decode, percent_encode, CookieSigner, MAX_COOKIE_VALUE,
 };
-use realtime_token::session::{SignedCookieAuthenticator, MAX_SUB_LEN};
+use realtime_token::session::{CookieValue, SignedCookieAuthenticator, MAX_SUB_LEN};
 
 const COOKIE_NAME: &str = "sid";
 const NEW_SECRET: &str = "fuzz-secret-newest";
@@ -28,25 +30,29 @@ const OLD_SECRET: &str = "fuzz-secret-older";
 const UNKNOWN_SECRET: &str = "fuzz-secret-unknown";
 
 struct Fixture {
+    /// Reading plain ids (the default) and reading `j:` JSON cookies.
     auth: SignedCookieAuthenticator,
+    json_auth: SignedCookieAuthenticator,
     /// The accepting signer (both secrets) and one signer per secret.
     both: CookieSigner,
     each: [CookieSigner; 2],
     unknown: CookieSigner,
 }
 
+fn secrets() -> [Secret; 3] {
+    [
+        Secret::new(NEW_SECRET),
+        Secret::new(""),
+        Secret::new(OLD_SECRET),
+    ]
+}
+
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| Fixture {
         // The empty secret is skipped by `CookieSigner::new`.
-        auth: SignedCookieAuthenticator::new(
-            COOKIE_NAME,
-            &[
-                Secret::new(NEW_SECRET),
-                Secret::new(""),
-                Secret::new(OLD_SECRET),
-            ],
-        ),
+        auth: SignedCookieAuthenticator::new(COOKIE_NAME, &secrets(), CookieValue::Id),
+        json_auth: SignedCookieAuthenticator::new(COOKIE_NAME, &secrets(), CookieValue::Json),
         both: CookieSigner::new([NEW_SECRET, "", OLD_SECRET]),
         each: [
             CookieSigner::new([NEW_SECRET]),
@@ -182,7 +188,10 @@ fn check_cookie(f: &Fixture, cookie: &str) {
         );
     }
 
-    if let Ok(p) = f.auth.principal_from_cookie(cookie) {
+    for (auth, json_mode) in [(&f.auth, false), (&f.json_auth, true)] {
+        let Ok(p) = auth.principal_from_cookie(cookie) else {
+            continue;
+        };
         let value = unsigned.expect("a principal from a cookie unsign refuses");
         assert!(!p.sub.is_empty(), "empty sub from {cookie:?}");
         assert!(p.sub.len() <= MAX_SUB_LEN, "sub too long from {cookie:?}");
@@ -191,16 +200,18 @@ fn check_cookie(f: &Fixture, cookie: &str) {
             "control character in sub {:?}",
             p.sub
         );
-        match value.strip_prefix("j:") {
-            None => {
+        match (json_mode, value.strip_prefix("j:")) {
+            (false, None) => {
                 assert_eq!(p.sub, value);
                 assert!(p.attributes.is_empty());
             }
-            Some(json) => {
+            (true, Some(json)) => {
                 let v: serde_json::Value = serde_json::from_str(json).expect("accepted JSON");
                 assert_eq!(v.get("sub").and_then(|s| s.as_str()), Some(p.sub.as_str()));
                 assert!(!p.attributes.contains_key("sub"));
             }
+            (false, Some(_)) => panic!("a plain-id reader accepted the JSON value {value:?}"),
+            (true, None) => panic!("a JSON reader accepted the plain value {value:?}"),
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod store;
 pub mod stores;
 pub mod upstream;
 
-pub use signed_cookie::SignedCookieAuthenticator;
+pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use stores::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;
 
@@ -96,6 +96,7 @@ pub fn from_config(
         SessionBackend::SignedCookie => Arc::new(SignedCookieAuthenticator::new(
             &session.cookie_name,
             &session.secrets,
+            session.cookie_value,
         )),
         SessionBackend::Redis { url, prefix } => Arc::new(StoreAuthenticator::new(
             Box::new(RedisStore::new(url.expose(), prefix, timeout)?),

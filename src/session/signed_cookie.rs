@@ -1,5 +1,8 @@
-//! The stateless `signed-cookie` backend: the cookie holds the user id (or
-//! cookie-parser's `j:<json>` with `sub` and attributes), signed by the app.
+//! The stateless `signed-cookie` backend: the cookie holds the user id (or,
+//! with `SESSION_COOKIE_VALUE=json`, cookie-parser's `j:<json>` with `sub`
+//! and attributes), signed by the app.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::HttpRequest;
 use serde_json::{Map, Value};
@@ -8,20 +11,38 @@ use super::cookies::{find_cookie, CookieSigner};
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use crate::config::Secret;
 
+/// What the signed value holds (`SESSION_COOKIE_VALUE`). One or the other,
+/// never both: if plain ids were read as JSON whenever they start with
+/// `j:`, a user who may choose an id like `j:{"sub":"victim"}` would choose
+/// another subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CookieValue {
+    /// The user id itself (`res.cookie(name, user.id, {signed: true})`).
+    #[default]
+    Id,
+    /// cookie-parser's JSON cookie `j:{"sub": ..}`
+    /// (`res.cookie(name, {sub, org, roles}, {signed: true})`).
+    Json,
+}
+
 /// Reads `s:<user id>.<sig>` or `s:j:{"sub":..}.<sig>` cookies.
 #[derive(Debug)]
 pub struct SignedCookieAuthenticator {
     cookie_name: String,
     signer: CookieSigner,
+    value: CookieValue,
+    warned: AtomicBool,
 }
 
 impl SignedCookieAuthenticator {
     /// An authenticator for the cookie `cookie_name`, signed with any of
-    /// `secrets` (newest first).
-    pub fn new(cookie_name: &str, secrets: &[Secret]) -> Self {
+    /// `secrets` (newest first), holding `value`.
+    pub fn new(cookie_name: &str, secrets: &[Secret], value: CookieValue) -> Self {
         Self {
             cookie_name: cookie_name.to_owned(),
             signer: CookieSigner::new(secrets.iter().map(Secret::expose)),
+            value,
+            warned: AtomicBool::new(false),
         }
     }
 
@@ -31,9 +52,26 @@ impl SignedCookieAuthenticator {
             .signer
             .unsign(cookie)
             .map_err(|e| SessionError::Unauthenticated(e.reason()))?;
-        match value.strip_prefix("j:") {
-            Some(json) => principal_from_json(json),
-            None => Principal::new(value, Map::new()).map_err(SessionError::Unauthenticated),
+        match (self.value, value.strip_prefix("j:")) {
+            (CookieValue::Json, Some(json)) => principal_from_json(json),
+            (CookieValue::Json, None) => Err(SessionError::Unauthenticated(
+                "session cookie is not a j: JSON cookie (SESSION_COOKIE_VALUE=json)",
+            )),
+            (CookieValue::Id, Some(_)) => {
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    log::warn!(
+                        "a signed session cookie holds a j: JSON value, refused (401): \
+                         set SESSION_COOKIE_VALUE=json if your app writes objects with res.cookie(); \
+                         this is logged once"
+                    );
+                }
+                Err(SessionError::Unauthenticated(
+                    "session cookie holds JSON, but SESSION_COOKIE_VALUE=id",
+                ))
+            }
+            (CookieValue::Id, None) => {
+                Principal::new(value, Map::new()).map_err(SessionError::Unauthenticated)
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ async fn role_grants_apply_to_principals_with_the_role() {
     let app = spawn_app_with(&[
         ("REALTIME_ROOMS", "document-*"),
         ("REALTIME_ROLE_ROOMS", "admin=*;editor=drafts-{sub}"),
+        ("SESSION_COOKIE_VALUE", "json"),
     ])
     .await;
     let admin = app.cookie(r#"j:{"sub":"root","roles":["admin"]}"#);
@@ -17,14 +18,18 @@ async fn role_grants_apply_to_principals_with_the_role() {
     let (_, claims) = expect_token(app.post_token(Some(&editor)).await).await;
     assert_eq!(claims.permissions.rooms, ["document-*", "drafts-ed"]);
 
-    let plain = app.cookie("someone");
+    let plain = app.cookie(r#"j:{"sub":"someone"}"#);
     let (_, claims) = expect_token(app.post_token(Some(&plain)).await).await;
     assert_eq!(claims.permissions.rooms, ["document-*"]);
 }
 
 #[tokio::test]
 async fn hostile_subjects_and_attributes_never_widen_grants() {
-    let app = spawn_app_with(&[("REALTIME_ROOMS", "document-*,user-{sub},org-{org}-*")]).await;
+    let app = spawn_app_with(&[
+        ("REALTIME_ROOMS", "document-*,user-{sub},org-{org}-*"),
+        ("SESSION_COOKIE_VALUE", "json"),
+    ])
+    .await;
     let long = "a".repeat(10 * 1024);
     for hostile in [
         "*",
@@ -120,6 +125,7 @@ async fn the_role_attribute_is_configurable() {
         ("REALTIME_ROOMS", "document-*"),
         ("REALTIME_ROLE_ROOMS", "admin=*"),
         ("REALTIME_ROLE_ATTRIBUTE", "groups"),
+        ("SESSION_COOKIE_VALUE", "json"),
     ])
     .await;
     let by_groups = app.cookie(r#"j:{"sub":"root","groups":["admin"]}"#);
@@ -136,7 +142,11 @@ async fn a_tenant_never_shares_rooms_with_another_tenant_through_a_separator() {
     // The README's own example. `org-acme-*` covers every room whose org
     // part is `acme`; an org id containing the separator (`acme-corp`)
     // would land inside it, so such a value drops its grant instead.
-    let app = spawn_app_with(&[("REALTIME_ROOMS", "org-{org}-*,user-{sub}-*")]).await;
+    let app = spawn_app_with(&[
+        ("REALTIME_ROOMS", "org-{org}-*,user-{sub}-*"),
+        ("SESSION_COOKIE_VALUE", "json"),
+    ])
+    .await;
     let acme = app.cookie(&format!("j:{}", json!({"sub": "bob", "org": "acme"})));
     let (_, claims) = expect_token(app.post_token(Some(&acme)).await).await;
     assert_eq!(claims.permissions.rooms, ["org-acme-*", "user-bob-*"]);

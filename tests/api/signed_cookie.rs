@@ -57,7 +57,11 @@ async fn unsigned_values_are_401() {
 
 #[tokio::test]
 async fn json_cookie_carries_sub_and_attributes() {
-    let app = spawn_app_with(&[("REALTIME_ROOMS", "user-{sub},org-{org}-*")]).await;
+    let app = spawn_app_with(&[
+        ("REALTIME_ROOMS", "user-{sub},org-{org}-*"),
+        ("SESSION_COOKIE_VALUE", "json"),
+    ])
+    .await;
     let cookie = app.cookie(r#"j:{"sub":"carol","org":"acme"}"#);
     let (_, claims) = expect_token(app.post_token(Some(&cookie)).await).await;
     assert_eq!(claims.sub, "carol");
@@ -66,7 +70,7 @@ async fn json_cookie_carries_sub_and_attributes() {
 
 #[tokio::test]
 async fn json_cookie_without_a_string_sub_is_401() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("SESSION_COOKIE_VALUE", "json")]).await;
     for value in [
         r#"j:{"org":"acme"}"#,
         r#"j:{"sub":""}"#,
@@ -97,4 +101,30 @@ async fn raw_unencoded_cookie_is_accepted() {
     let cookie = format!("session={}", app.signer.sign("dave"));
     let (_, claims) = expect_token(app.post_token(Some(&cookie)).await).await;
     assert_eq!(claims.sub, "dave");
+}
+
+#[tokio::test]
+async fn a_plain_id_that_looks_like_json_never_becomes_another_subject() {
+    // An app that signs user-chosen ids must not let an id smuggle JSON.
+    let app = spawn_app_with(&[("REALTIME_ROLE_ROOMS", "admin=*")]).await;
+    let smuggled = app.cookie(r#"j:{"sub":"victim","roles":["admin"]}"#);
+    app.expect_unauthenticated(&smuggled).await;
+    // Plain ids keep working, and JSON cookies only when asked for.
+    let (_, claims) = expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
+    assert_eq!(claims.sub, "alice");
+    let json = spawn_app_with(&[("SESSION_COOKIE_VALUE", "json")]).await;
+    let (_, claims) = expect_token(
+        json.post_token(Some(&json.cookie(r#"j:{"sub":"carol"}"#)))
+            .await,
+    )
+    .await;
+    assert_eq!(claims.sub, "carol");
+    // In JSON mode a plain value is not a session.
+    json.expect_unauthenticated(&json.cookie("alice")).await;
+}
+
+#[test]
+fn the_cookie_value_setting_is_validated() {
+    let errors = config_with(&[("SESSION_COOKIE_VALUE", "yaml")]).unwrap_err();
+    assert!(errors.mentions("SESSION_COOKIE_VALUE"), "{errors}");
 }
