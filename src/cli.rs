@@ -36,7 +36,13 @@ pub enum Command {
     Serve,
     /// Run a throwaway local instance: random secrets, a signed-cookie
     /// session, and a ready-to-paste curl command. Never for production.
-    Dev,
+    /// Binds 127.0.0.1 whatever `HOST` says.
+    Dev {
+        /// Bind this address instead of 127.0.0.1 (logged as a warning):
+        /// anyone who can reach it can mint tokens with the printed cookie.
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Sign a token by hand with the configured secret, issuer and audience.
     Mint {
         /// The subject (user id).
@@ -72,7 +78,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
-        Command::Dev => dev(),
+        Command::Dev { host } => dev(host),
         Command::Mint {
             sub,
             rooms,
@@ -162,15 +168,23 @@ fn self_check(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-fn dev() -> ExitCode {
+fn dev(host: Option<String>) -> ExitCode {
     config::load_dotenv();
-    let defaults = DevDefaults::generate(&env_lookup);
+    let defaults = DevDefaults::generate(&env_lookup, host.as_deref());
     let config = match defaults.config(&env_lookup) {
         Ok(config) => config,
         Err(errors) => return report_config_errors(&errors),
     };
     init_logging(config.ops.log_format);
     log::warn!("DEV MODE: random session secret, a printed login cookie; never expose this instance or use it in production");
+    if let Some(ignored) = env_lookup("HOST").filter(|h| !h.trim().is_empty() && host.is_none()) {
+        log::warn!(
+            "DEV MODE: ignoring HOST={ignored} and binding 127.0.0.1; pass --host to override"
+        );
+    }
+    if let Some(host) = &host {
+        log::warn!("DEV MODE: binding {host} (--host): anyone who can reach it can get tokens with a dev cookie");
+    }
     if defaults.ephemeral_jwt_secret {
         log::warn!("DEV MODE: the JWT secret is random for this run, so only this process can verify its tokens; set TEST_JWT_SECRET to share one with your realtime server");
     }

@@ -999,8 +999,9 @@ pub struct DevDefaults {
 }
 
 impl DevDefaults {
-    /// Random secrets and permissive-but-local defaults for `realtime-token dev`.
-    pub fn generate(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
+    /// Random secrets and permissive-but-local defaults for `realtime-token
+    /// dev`. It binds `host`, else 127.0.0.1, whatever `HOST` (or `.env`) says.
+    pub fn generate(lookup: &dyn Fn(&str) -> Option<String>, host: Option<&str>) -> Self {
         let set = |k: &str| lookup(k).is_some_and(|v| !v.trim().is_empty());
         let mut vars = HashMap::new();
         let ephemeral_jwt_secret =
@@ -1011,8 +1012,8 @@ impl DevDefaults {
         // Dev mode signs its own cookie, so it always owns the session settings.
         vars.insert("SESSION_BACKEND", "signed-cookie".into());
         vars.insert("SESSION_SECRET", random_secret());
+        vars.insert("HOST", host.unwrap_or("127.0.0.1").into());
         for (k, v) in [
-            ("HOST", "127.0.0.1"),
             ("REALTIME_ROOMS", "document-*,user-{sub}"),
             (
                 "ALLOWED_ORIGINS",

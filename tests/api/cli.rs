@@ -104,33 +104,92 @@ fn check_config_redacts_secrets_and_fails_on_errors() {
     assert!(stderr(&out).contains("TOKEN_TTL"));
 }
 
-/// Starts `realtime-token dev` on a free port and reads its curl line.
-fn start_dev() -> (std::process::Child, String) {
+/// A running `realtime-token dev`: its curl line, its "listening on" log
+/// line, and everything it logged so far.
+struct Dev {
+    child: std::process::Child,
+    curl: String,
+    listening: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// Starts `realtime-token dev` (with `args`, in `dir`) on a free port.
+fn start_dev_in(dir: &std::path::Path, args: &[&str]) -> Dev {
     let mut child = bin()
-        .args(["dev"])
+        .arg("dev")
+        .args(args)
+        .current_dir(dir)
         .env("PORT", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.trim_start().starts_with("curl") {
-                let _ = tx.send(line.trim().to_owned());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let wait_for = |stream: Box<dyn std::io::Read + Send>, marker: &'static str| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if line.contains(marker) {
+                    let _ = tx.send(line.trim().to_owned());
+                }
+                log.lock().unwrap().push_str(&(line + "\n"));
             }
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("dev mode prints a curl command");
-    (child, line)
+        });
+        rx
+    };
+    let curl = wait_for(Box::new(child.stdout.take().unwrap()), "curl ");
+    let listening = wait_for(Box::new(child.stderr.take().unwrap()), "listening on ");
+    Dev {
+        curl: curl
+            .recv_timeout(Duration::from_secs(20))
+            .expect("dev mode prints a curl command"),
+        listening: listening
+            .recv_timeout(Duration::from_secs(20))
+            .expect("dev mode logs where it listens"),
+        child,
+        log,
+    }
+}
+
+#[test]
+fn dev_mode_binds_loopback_whatever_dotenv_says() {
+    // The README's `cp .env.example .env`, which sets HOST=0.0.0.0.
+    let dir = scratch_dir().join(unique("dev-dotenv-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example");
+    std::fs::copy(example, dir.join(".env")).unwrap();
+    let mut dev = start_dev_in(&dir, &[]);
+    dev.child.kill().unwrap();
+    dev.child.wait().unwrap();
+    assert!(
+        dev.listening.contains("listening on 127.0.0.1:"),
+        "{}",
+        dev.listening
+    );
+    assert!(dev.curl.contains("http://127.0.0.1:"), "{}", dev.curl);
+
+    // An explicit --host is the only way out, and it is logged.
+    let mut dev = start_dev_in(&dir, &["--host", "0.0.0.0"]);
+    dev.child.kill().unwrap();
+    dev.child.wait().unwrap();
+    assert!(
+        dev.listening.contains("listening on 0.0.0.0:"),
+        "{}",
+        dev.listening
+    );
+    assert!(dev.log.lock().unwrap().contains("--host"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
 async fn dev_mode_prints_a_curl_command_that_returns_a_token() {
-    let (child, line) = start_dev();
+    let Dev {
+        mut child,
+        curl: line,
+        log,
+        ..
+    } = start_dev_in(&scratch_dir(), &[]);
     // curl -sS -X POST http://127.0.0.1:PORT/api/realtime-token -H 'Cookie: session=...'
     let url = line
         .split_whitespace()
@@ -157,15 +216,22 @@ async fn dev_mode_prints_a_curl_command_that_returns_a_token() {
         .status()
         .unwrap();
     assert!(term.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
     assert_eq!(status, 200, "{body}");
     assert!(body["token"].as_str().unwrap().starts_with("eyJ"));
     assert_eq!(
         body["rooms"],
         serde_json::json!(["document-*", "user-dev-user"])
     );
-    let log = stderr(&out);
+    // The reader threads take the last lines once the pipes close.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let text = log.lock().unwrap().clone();
+        if text.contains("stopped") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(log.contains("DEV MODE"), "{log}");
     assert!(
         !log.contains(body["token"].as_str().unwrap()),
