@@ -15,6 +15,10 @@ use rand::RngCore as _;
 use crate::app::AppState;
 use crate::error::ApiError;
 
+mod capped;
+
+pub use capped::CAPPED_TARGETS;
+
 /// Log line format (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -113,7 +117,8 @@ fn writer_thread(sink: &'static Sink) {
 }
 
 /// Initialises logging with `info` as the default level (`RUST_LOG`
-/// overrides). Records go to stderr through a background writer thread.
+/// overrides, except that [`CAPPED_TARGETS`] never log below `info`).
+/// Records go to stderr through a background writer thread.
 pub fn init_logging(format: LogFormat) {
     let mut first = false;
     let sink = SINK.get_or_init(|| {
@@ -177,8 +182,12 @@ pub fn init_logging(format: LogFormat) {
             });
         }
     }
+    let logger = builder.build();
+    let max_level = logger.filter();
     // A second init (tests, embedding) keeps the first logger.
-    let _ = builder.try_init();
+    if log::set_boxed_logger(Box::new(capped::Capped(logger))).is_ok() {
+        log::set_max_level(max_level);
+    }
 }
 
 /// Waits (up to `limit`) until every buffered log line is written.

@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod hostile;
 mod http_errors;
 mod interop;
+mod log_secrets;
 mod openapi;
 mod operations;
 mod policy;
