@@ -16,8 +16,10 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 mod capped;
+mod fields;
 
 pub use capped::CAPPED_TARGETS;
+use fields::{json_string, TextValue};
 
 /// Log line format (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -205,10 +207,6 @@ pub fn flush_logs(limit: Duration) {
     }
 }
 
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialize")
-}
-
 /// Displays the value, or `-` when there is none (no allocation).
 struct OrDash<T>(Option<T>);
 
@@ -293,10 +291,16 @@ pub async fn access_log(
         }
     }
     if logging {
+        // Only `sub` is free text (any string without control characters).
+        // The rest cannot add a field or a line by construction: the method
+        // is an HTTP token (httparse and `http::Method` refuse spaces, `=`
+        // and quotes), the route is one of our resource names or
+        // "(unmatched)", the status and duration are numbers, the address
+        // is an `IpAddr`, the error code is a fixed `ApiError::code`, and
+        // the request id is `[A-Za-z0-9._-]{1,64}` or ours (`request_id`).
         let ip = OrDash(ip);
         let rid = rid.to_str().unwrap_or("-");
         let us = took.as_micros();
-        let sub = sub.as_deref().unwrap_or("-");
         let code = code.unwrap_or("-");
         if state
             .as_ref()
@@ -308,11 +312,12 @@ pub async fn access_log(
                 json_string(method.as_str()),
                 json_string(route),
                 status.as_u16(),
-                json_string(sub),
+                json_string(sub.as_deref().unwrap_or("-")),
                 json_string(code),
                 json_string(rid)
             );
         } else {
+            let sub = OrDash(sub.as_deref().map(TextValue));
             log::info!(
                 target: ACCESS_TARGET,
                 "{method} {route} {} {us}us ip={ip} sub={sub} error={code} rid={rid}",

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access_log_fields;
 mod admin;
 mod browser;
 mod cli;
