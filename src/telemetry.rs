@@ -15,6 +15,12 @@ use rand::RngCore as _;
 use crate::app::AppState;
 use crate::error::ApiError;
 
+mod capped;
+mod fields;
+
+pub use capped::CAPPED_TARGETS;
+use fields::{json_string, TextValue};
+
 /// Log line format (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -113,7 +119,8 @@ fn writer_thread(sink: &'static Sink) {
 }
 
 /// Initialises logging with `info` as the default level (`RUST_LOG`
-/// overrides). Records go to stderr through a background writer thread.
+/// overrides, except that [`CAPPED_TARGETS`] never log below `info`).
+/// Records go to stderr through a background writer thread.
 pub fn init_logging(format: LogFormat) {
     let mut first = false;
     let sink = SINK.get_or_init(|| {
@@ -177,8 +184,12 @@ pub fn init_logging(format: LogFormat) {
             });
         }
     }
+    let logger = builder.build();
+    let max_level = logger.filter();
     // A second init (tests, embedding) keeps the first logger.
-    let _ = builder.try_init();
+    if log::set_boxed_logger(Box::new(capped::Capped(logger))).is_ok() {
+        log::set_max_level(max_level);
+    }
 }
 
 /// Waits (up to `limit`) until every buffered log line is written.
@@ -194,10 +205,6 @@ pub fn flush_logs(limit: Duration) {
             .unwrap_or_else(|p| p.into_inner())
             .0;
     }
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialize")
 }
 
 /// Displays the value, or `-` when there is none (no allocation).
@@ -284,10 +291,16 @@ pub async fn access_log(
         }
     }
     if logging {
+        // Only `sub` is free text (any string without control characters).
+        // The rest cannot add a field or a line by construction: the method
+        // is an HTTP token (httparse and `http::Method` refuse spaces, `=`
+        // and quotes), the route is one of our resource names or
+        // "(unmatched)", the status and duration are numbers, the address
+        // is an `IpAddr`, the error code is a fixed `ApiError::code`, and
+        // the request id is `[A-Za-z0-9._-]{1,64}` or ours (`request_id`).
         let ip = OrDash(ip);
         let rid = rid.to_str().unwrap_or("-");
         let us = took.as_micros();
-        let sub = sub.as_deref().unwrap_or("-");
         let code = code.unwrap_or("-");
         if state
             .as_ref()
@@ -299,11 +312,12 @@ pub async fn access_log(
                 json_string(method.as_str()),
                 json_string(route),
                 status.as_u16(),
-                json_string(sub),
+                json_string(sub.as_deref().unwrap_or("-")),
                 json_string(code),
                 json_string(rid)
             );
         } else {
+            let sub = OrDash(sub.as_deref().map(TextValue));
             log::info!(
                 target: ACCESS_TARGET,
                 "{method} {route} {} {us}us ip={ip} sub={sub} error={code} rid={rid}",

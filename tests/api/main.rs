@@ -3,6 +3,7 @@
 mod helpers;
 
 mod abandoned_lookups;
+mod access_log_fields;
 mod admin;
 mod browser;
 mod cli;
@@ -14,6 +15,7 @@ mod fuzz_regressions;
 mod hostile;
 mod http_errors;
 mod interop;
+mod log_secrets;
 mod openapi;
 mod operations;
 mod policy;
