@@ -1,6 +1,6 @@
 //! Plugging in your own session check from Rust.
 //!
-//! Run: `JWT_SECRET=... SESSION_SECRET=unused REALTIME_ROOMS='document-*,team-{team}-*' \
+//! Run: `JWT_SECRET=... SESSION_SECRET=$(openssl rand -base64 48) REALTIME_ROOMS='document-*,team-{team}-*' \
 //!       cargo run --example custom_authenticator`
 //! then: `curl -X POST localhost:8080/api/realtime-token -H 'Cookie: sid=abc123'`
 //!

@@ -15,6 +15,8 @@ use crate::ratelimit::{parse_trusted_proxies, Rate};
 use crate::session::CookieValue;
 use crate::telemetry::LogFormat;
 
+mod strength;
+
 /// Shortest accepted HS256 secret and admin key, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Longest accepted token lifetime.
@@ -257,6 +259,12 @@ impl Vars<'_> {
             .filter(|v| !v.is_empty())
     }
 
+    /// A secret exactly as set (not trimmed: a verifier elsewhere reads the
+    /// raw value); unset when empty or only whitespace.
+    fn get_secret(&self, var: &str) -> Option<String> {
+        (self.lookup)(var).filter(|v| !v.trim().is_empty())
+    }
+
     fn fail(&mut self, var: &'static str, message: impl Into<String>) {
         self.errors.push(ConfigError::new(var, message));
     }
@@ -288,6 +296,12 @@ impl Config {
         let admin_api_key = read_admin_key(&mut vars);
         let limits = read_limits(&mut vars);
         let ops = read_ops(&mut vars);
+        check_distinct_admin_key(&mut vars, &admin_api_key, &jwt, &session);
+        for net in &limits.trusted_proxies {
+            if let Some(why) = strength::trusts_everyone(net) {
+                vars.fail("TRUSTED_PROXIES", why);
+            }
+        }
         if !vars.errors.is_empty() {
             return Err(ConfigErrors(vars.errors));
         }
@@ -313,9 +327,30 @@ impl Config {
                 "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
             );
         }
-        if let Some(key) = &self.admin_api_key {
-            if is_jwt_secret(key) {
-                out.push("ADMIN_API_KEY equals the JWT secret: use a different value".into());
+        let checks_store_ids = !matches!(
+            self.session.backend,
+            SessionBackend::SignedCookie | SessionBackend::Upstream { .. }
+        );
+        for (i, secret) in self.session.secrets.iter().enumerate() {
+            if let Some(why) = strength::weakness(secret.expose()).filter(|_| checks_store_ids) {
+                out.push(format!(
+                    "SESSION_SECRET: secret {} {why} (the store still has to know the session id, so this is not refused)",
+                    i + 1
+                ));
+            }
+        }
+        for net in &self.limits.trusted_proxies {
+            if !strength::is_private(net) {
+                out.push(format!(
+                    "TRUSTED_PROXIES: `{net}` holds public addresses; trust only the proxies in front of this service"
+                ));
+            }
+        }
+        for origin in &self.allowed_origins {
+            if origin.ends_with('.') || origin.contains(".:") {
+                out.push(format!(
+                    "ALLOWED_ORIGINS: `{origin}` has a trailing dot in its host; browsers send it only for URLs typed that way"
+                ));
             }
         }
         out
@@ -389,7 +424,10 @@ fn read_server(vars: &mut Vars) -> ServerConfig {
 
 fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
     let keys = read_jwt_keys(vars);
-    let (var, secret) = match (vars.get("JWT_SECRET"), vars.get("TEST_JWT_SECRET")) {
+    let (var, secret) = match (
+        vars.get_secret("JWT_SECRET"),
+        vars.get_secret("TEST_JWT_SECRET"),
+    ) {
         (Some(s), _) => ("JWT_SECRET", Some(s)),
         (None, Some(s)) => ("TEST_JWT_SECRET", Some(s)),
         (None, None) => ("JWT_SECRET", None),
@@ -398,7 +436,7 @@ fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
         // With JWT_KEYS set, the plain secret still verifies (kid-less) tokens.
         Some(s) => vars.check(
             var,
-            check_secret_len(&s).map(|_| JwtKey {
+            check_secret(&s).map(|_| JwtKey {
                 kid: None,
                 secret: Secret(s),
             }),
@@ -445,16 +483,11 @@ fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
 
 /// `JWT_KEYS=kid1:secret1,kid2:secret2`, the first signs.
 fn read_jwt_keys(vars: &mut Vars) -> Option<Vec<JwtKey>> {
-    let Some(list) = vars.get("JWT_KEYS") else {
+    let Some(list) = vars.get_secret("JWT_KEYS") else {
         return Some(Vec::new());
     };
     let mut keys: Vec<JwtKey> = Vec::new();
-    for (i, entry) in list
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .enumerate()
-    {
+    for (i, entry) in list.split(',').filter(|e| !e.trim().is_empty()).enumerate() {
         let Some((kid, secret)) = entry.split_once(':') else {
             vars.fail("JWT_KEYS", format!("entry {} is not `kid:secret`; e.g. JWT_KEYS=2026-11:<secret>,2026-10:<old secret>", i + 1));
             return None;
@@ -479,26 +512,40 @@ fn read_jwt_keys(vars: &mut Vars) -> Option<Vec<JwtKey>> {
             vars.fail("JWT_KEYS", format!("key id `{kid}` appears twice"));
             return None;
         }
-        if let Err(e) = check_secret_len(secret.trim()) {
+        if let Err(e) = check_secret(secret) {
             vars.fail("JWT_KEYS", format!("the secret of `{kid}` {e}"));
             return None;
         }
         keys.push(JwtKey {
             kid: Some(kid.to_owned()),
-            secret: Secret::new(secret.trim()),
+            secret: Secret::new(secret),
         });
     }
     Some(keys)
 }
 
-fn check_secret_len(secret: &str) -> Result<(), String> {
-    if secret.len() < MIN_SECRET_BYTES {
-        return Err(format!(
-            "must be at least {MIN_SECRET_BYTES} bytes, got {}; generate one with `openssl rand -base64 48`",
-            secret.len()
-        ));
+/// A signing key or API key: long, varied, and free of surrounding whitespace.
+fn check_secret(secret: &str) -> Result<(), String> {
+    strength::weakness(secret).map_or(Ok(()), Err)
+}
+
+/// `ADMIN_API_KEY` must differ from every other secret: one leaked value
+/// must not open two doors.
+fn check_distinct_admin_key(
+    vars: &mut Vars,
+    admin: &Option<Secret>,
+    jwt: &Option<JwtConfig>,
+    session: &Option<SessionConfig>,
+) {
+    let Some(admin) = admin else { return };
+    let jwt_keys = jwt.iter().flat_map(|j| j.keys.iter().map(|k| &k.secret));
+    let session_secrets = session.iter().flat_map(|s| s.secrets.iter());
+    if jwt_keys.chain(session_secrets).any(|s| s == admin) {
+        vars.fail(
+            "ADMIN_API_KEY",
+            "equals the JWT secret or a session secret; use a value of its own (`openssl rand -base64 48`)",
+        );
     }
-    Ok(())
 }
 
 /// Parses a token lifetime: plain seconds (`3600`) or units `s`, `m`, `h`,
@@ -615,15 +662,26 @@ fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         }
     };
     let secrets: Vec<Secret> = vars
-        .get("SESSION_SECRET")
+        .get_secret("SESSION_SECRET")
         .map(|s| {
             s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
+                .filter(|s| !s.trim().is_empty())
                 .map(Secret::new)
                 .collect()
         })
         .unwrap_or_default();
+    // With signed-cookie the secret alone vouches for the user id; with a
+    // store the session id must exist too (a weak secret is only warned of).
+    let vouches_alone = backend == Some(SessionBackend::SignedCookie);
+    for (i, secret) in secrets.iter().enumerate() {
+        let problem = match vouches_alone {
+            true => strength::weakness(secret.expose()),
+            false => strength::untrimmed(secret.expose()),
+        };
+        if let Some(why) = problem {
+            vars.fail("SESSION_SECRET", format!("secret {} {why}", i + 1));
+        }
+    }
     let needs_secret =
         !is_upstream && (cookie_signed || backend == Some(SessionBackend::SignedCookie));
     if secrets.is_empty() && needs_secret {
@@ -910,7 +968,7 @@ fn check_origin(origin: &str) -> Result<(), String> {
             "`{origin}` is not a bare origin (no path, no trailing slash); {hint}"
         ));
     }
-    Ok(())
+    strength::unsendable_origin(origin).map_or(Ok(()), Err)
 }
 
 fn read_limits(vars: &mut Vars) -> LimitsConfig {
@@ -986,8 +1044,8 @@ fn read_ops(vars: &mut Vars) -> OpsConfig {
 }
 
 fn read_admin_key(vars: &mut Vars) -> Option<Secret> {
-    let key = vars.get("ADMIN_API_KEY")?;
-    vars.check("ADMIN_API_KEY", check_secret_len(&key).map(|_| Secret(key)))
+    let key = vars.get_secret("ADMIN_API_KEY")?;
+    vars.check("ADMIN_API_KEY", check_secret(&key).map(|_| Secret(key)))
 }
 
 /// Settings that dev mode fills in when the environment leaves them unset.

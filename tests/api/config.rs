@@ -200,3 +200,94 @@ fn env_example_filled_in_with_secrets_is_a_valid_configuration() {
         );
     }
 }
+
+#[test]
+fn weak_or_mistyped_secrets_are_refused_without_echoing_them() {
+    let repeated = "a".repeat(40);
+    let spaced = format!(" {JWT_SECRET}");
+    let trailing = format!("{JWT_SECRET}\n");
+    let cases: &[(&str, &str)] = &[
+        // The root of trust of the signed-cookie backend.
+        ("SESSION_SECRET", "keyboard cat"),
+        ("SESSION_SECRET", &repeated),
+        ("JWT_SECRET", &repeated),
+        ("ADMIN_API_KEY", &repeated),
+        // Whitespace another program would keep: a different key.
+        ("JWT_SECRET", &spaced),
+        ("JWT_SECRET", &trailing),
+        ("ADMIN_API_KEY", &trailing),
+    ];
+    for (var, value) in cases {
+        let msg = error_for(&[(var, value)], var);
+        assert!(
+            !msg.contains(value.trim()),
+            "{var}: the secret is echoed: {msg}"
+        );
+    }
+    let rotation = format!("{SESSION_SECRET},{OLD_SESSION_SECRET} ");
+    error_for(&[("SESSION_SECRET", &rotation)], "SESSION_SECRET");
+    let keys = format!("k1:{JWT_SECRET} ,k2:{SESSION_SECRET}");
+    error_for(&[("JWT_KEYS", &keys)], "JWT_KEYS");
+}
+
+#[test]
+fn the_admin_key_must_differ_from_every_other_secret() {
+    for other in [JWT_SECRET, SESSION_SECRET] {
+        let msg = error_for(&[("ADMIN_API_KEY", other)], "ADMIN_API_KEY");
+        assert!(msg.contains("use a value of its own"), "{msg}");
+    }
+}
+
+#[test]
+fn a_weak_secret_for_a_session_store_is_only_a_warning() {
+    // The store must still know the session id, so this is not refused.
+    let config = config_with(&[
+        ("SESSION_BACKEND", "redis"),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("SESSION_SECRET", "keyboard cat"),
+    ])
+    .unwrap();
+    let warnings = config.warnings().join("\n");
+    assert!(warnings.contains("SESSION_SECRET"), "{warnings}");
+    assert!(!warnings.contains("keyboard cat"), "{warnings}");
+}
+
+#[test]
+fn trusting_every_address_is_refused_and_public_proxies_warned_of() {
+    for everyone in ["0.0.0.0/0", "::/0", "10.0.0.0/8,0.0.0.0/0"] {
+        error_for(&[("TRUSTED_PROXIES", everyone)], "TRUSTED_PROXIES");
+    }
+    let config = config_with(&[("TRUSTED_PROXIES", "10.0.0.0/8,203.0.113.7")]).unwrap();
+    let warnings = config.warnings().join("\n");
+    assert!(warnings.contains("203.0.113.7"), "{warnings}");
+    assert!(!warnings.contains("10.0.0.0/8"), "{warnings}");
+}
+
+#[test]
+fn origins_a_browser_never_sends_are_refused() {
+    for origin in [
+        "https://App.example.com",
+        "https://app.example.com:443",
+        "http://localhost:80",
+    ] {
+        let msg = error_for(&[("ALLOWED_ORIGINS", origin)], "ALLOWED_ORIGINS");
+        assert!(msg.contains("write `"), "{msg}");
+    }
+    let config = config_with(&[("ALLOWED_ORIGINS", "https://app.example.com.")]).unwrap();
+    assert!(config.warnings().join("\n").contains("trailing dot"));
+    assert!(config_with(&[("ALLOWED_ORIGINS", "https://app.example.com:8443")]).is_ok());
+}
+
+#[test]
+fn check_config_reports_weak_settings_too() {
+    let out = run_cli(&[("SESSION_SECRET", "keyboard cat")], &["check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("SESSION_SECRET"), "{}", stderr(&out));
+    let out = run_cli(&[("TRUSTED_PROXIES", "203.0.113.0/24")], &["check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("warning: TRUSTED_PROXIES"),
+        "{}",
+        stdout(&out)
+    );
+}
