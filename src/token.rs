@@ -38,7 +38,9 @@ pub enum Audience {
 pub struct Claims {
     /// The user id.
     pub sub: String,
-    /// Issued at, unix seconds.
+    /// Issued at, unix seconds; `0` when a verified token has none (`iat`
+    /// is optional when verifying; this service always sets it).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub iat: u64,
     /// Expires at, unix seconds.
     pub exp: u64,
@@ -171,6 +173,10 @@ impl TokenIssuer {
             rooms: claims.permissions.rooms,
         })
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Seconds since the unix epoch.
