@@ -209,8 +209,24 @@ fn verification_rules_match_jose() {
             true,
             true,
         ),
-        // Stricter here: NumericDates must not be negative.
+        // Stricter here: NumericDates must not be negative, sub not empty.
         ("nbf -1", with_claims(json!({"nbf": -1})), false, true, true),
+        (
+            "empty sub",
+            with_claims(json!({"sub": ""})),
+            false,
+            true,
+            true,
+        ),
+        // The service's own claims must have their types here.
+        ("jti 7", with_claims(json!({"jti": 7})), false, true, true),
+        (
+            "extra claim",
+            with_claims(json!({"org": ["a"]})),
+            true,
+            true,
+            true,
+        ),
     ];
     let jwt = config_with(&[]).unwrap().jwt;
     let verifier = TokenVerifier::new(&jwt);

@@ -237,6 +237,21 @@ fn exp_and_sub_stay_required_iss_and_aud_checked_when_configured() {
         ("expired", json!({"exp": now - 3600}), "expired"),
         ("no sub", json!({"sub": null}), "`sub` claim is missing"),
         ("empty sub", json!({"sub": ""}), "`sub` claim is missing"),
+        (
+            "sub as number",
+            json!({"sub": 5}),
+            "`sub` claim has the wrong type",
+        ),
+        (
+            "iss as number",
+            json!({"iss": 5}),
+            "`iss` claim has the wrong type",
+        ),
+        (
+            "aud as number",
+            json!({"aud": 5}),
+            "`aud` claim has the wrong type",
+        ),
         ("no iss", json!({"iss": null}), "`iss` claim is missing"),
         ("other iss", json!({"iss": "elsewhere"}), "issuer"),
         ("no aud", json!({"aud": null}), "`aud` claim is missing"),
@@ -245,4 +260,21 @@ fn exp_and_sub_stay_required_iss_and_aud_checked_when_configured() {
         let token = hs256(&header(), &claims_with(changes));
         rejected(name, &token, "30s", reason);
     }
+}
+
+#[test]
+fn the_service_claims_must_have_their_types_others_are_ignored() {
+    for (name, changes) in [
+        ("jti 7", json!({"jti": 7})),
+        ("permissions as text", json!({"permissions": "*"})),
+        ("rooms as text", json!({"permissions": {"rooms": "*"}})),
+    ] {
+        let token = hs256(&header(), &claims_with(changes));
+        rejected(name, &token, "30s", "`payload` claim has the wrong type");
+    }
+    let token = hs256(
+        &header(),
+        &claims_with(json!({"org": ["acme"], "roles": 1})),
+    );
+    accepted("extra claims", &token, "30s");
 }
