@@ -107,7 +107,7 @@ pub struct JwtConfig {
     /// HS256 keys, the signing key first: `JWT_KEYS` (with key ids), then
     /// `JWT_SECRET` (or `TEST_JWT_SECRET`, without an id). Never empty.
     pub keys: Vec<JwtKey>,
-    /// `JWT_LEEWAY`: clock skew tolerated on `exp` when verifying.
+    /// `JWT_LEEWAY`: clock skew tolerated on `exp` and `nbf` when verifying.
     pub leeway: Duration,
     /// `JWT_ISSUER`: the `iss` claim when set.
     pub issuer: Option<String>,

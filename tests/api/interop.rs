@@ -118,3 +118,126 @@ fn tokens_signed_by_node_jsonwebtoken_verify_here() {
     let out = run_cli(&[], &["verify", token.trim()]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// The README's verification rules against jose's `jwtVerify` and Node
+/// `jsonwebtoken`: where they agree, and the documented differences.
+#[test]
+fn verification_rules_match_jose() {
+    use crate::verify_rules::{claims_with, good_claims, header, hs256};
+    use serde_json::json;
+    let now = realtime_token::token::unix_now();
+    let with_claims = |changes: Value| hs256(&header(), &claims_with(changes));
+    let with_header = |h: Value| hs256(&h, &good_claims());
+    // (case, here, jose, jsonwebtoken): true = accepted.
+    let cases = [
+        (
+            "nbf in 1 h",
+            with_claims(json!({"nbf": now + 3600})),
+            false,
+            false,
+            false,
+        ),
+        (
+            "nbf as text",
+            with_claims(json!({"nbf": "0"})),
+            false,
+            false,
+            false,
+        ),
+        (
+            "nbf 1 min ago",
+            with_claims(json!({"nbf": now - 60})),
+            true,
+            true,
+            true,
+        ),
+        (
+            "no iat",
+            with_claims(json!({"iat": null})),
+            true,
+            true,
+            true,
+        ),
+        (
+            "iat in 1 h",
+            with_claims(json!({"iat": now + 3600})),
+            true,
+            true,
+            true,
+        ),
+        (
+            "iat as text",
+            with_claims(json!({"iat": "0"})),
+            false,
+            false,
+            true,
+        ),
+        (
+            "fractional iat",
+            with_claims(json!({"iat": now as f64 + 0.5})),
+            true,
+            true,
+            true,
+        ),
+        (
+            "alg none",
+            with_header(json!({"alg": "none"})),
+            false,
+            false,
+            false,
+        ),
+        (
+            "crit unknown",
+            with_header(json!({"alg": "HS256", "crit": ["urn:x"], "urn:x": 1})),
+            false,
+            false,
+            true,
+        ),
+        (
+            "crit b64 false",
+            with_header(json!({"alg": "HS256", "crit": ["b64"], "b64": false})),
+            false,
+            false,
+            true,
+        ),
+        // Stricter here: jose understands b64 and accepts it when true.
+        (
+            "crit b64 true",
+            with_header(json!({"alg": "HS256", "crit": ["b64"], "b64": true})),
+            false,
+            true,
+            true,
+        ),
+        // Stricter here: NumericDates must not be negative, sub not empty.
+        ("nbf -1", with_claims(json!({"nbf": -1})), false, true, true),
+        (
+            "empty sub",
+            with_claims(json!({"sub": ""})),
+            false,
+            true,
+            true,
+        ),
+        // The service's own claims must have their types here.
+        ("jti 7", with_claims(json!({"jti": 7})), false, true, true),
+        (
+            "extra claim",
+            with_claims(json!({"org": ["a"]})),
+            true,
+            true,
+            true,
+        ),
+    ];
+    let jwt = config_with(&[]).unwrap().jwt;
+    let verifier = TokenVerifier::new(&jwt);
+    for (name, token, here, jose, jsonwebtoken) in cases {
+        let out: Value = serde_json::from_str(&node(&["verify", &token])).unwrap();
+        let verdict = |lib: &str| out[lib].get("error").is_none();
+        assert_eq!(verifier.verify(&token).is_ok(), here, "{name}: here");
+        assert_eq!(verdict("jose"), jose, "{name}: jose {out}");
+        assert_eq!(
+            verdict("jsonwebtoken"),
+            jsonwebtoken,
+            "{name}: jsonwebtoken {out}"
+        );
+    }
+}

@@ -25,3 +25,4 @@ mod sessions_redis;
 mod sessions_upstream;
 mod signed_cookie;
 mod token_endpoint;
+mod verify_rules;
