@@ -431,10 +431,7 @@ async fn oversized_headers_are_refused_and_the_service_keeps_serving() {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
     let text = String::from_utf8_lossy(&buf);
-    assert!(
-        text.is_empty() || text.starts_with("HTTP/1.1 431"),
-        "{text}"
-    );
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
     // Too many headers.
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
@@ -443,7 +440,7 @@ async fn oversized_headers_are_refused_and_the_service_keeps_serving() {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
     let text = String::from_utf8_lossy(&buf);
-    assert!(text.starts_with("HTTP/1.1 4"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
     assert!(!text.contains("token\""));
     // Still serving.
     expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;

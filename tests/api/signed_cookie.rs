@@ -128,3 +128,18 @@ fn the_cookie_value_setting_is_validated() {
     let errors = config_with(&[("SESSION_COOKIE_VALUE", "yaml")]).unwrap_err();
     assert!(errors.mentions("SESSION_COOKIE_VALUE"), "{errors}");
 }
+
+#[tokio::test]
+async fn a_host_prefixed_cookie_name_works_and_a_shadow_without_it_is_ignored() {
+    // The README recommends `__Host-` names: a sibling subdomain cannot set
+    // one, and a same-named cookie without the prefix is another cookie.
+    let app = spawn_app_with(&[("SESSION_COOKIE", "__Host-session")]).await;
+    let real = format!(
+        "__Host-session={}",
+        realtime_token::session::cookies::percent_encode(&app.signer.sign("alice"))
+    );
+    let shadow = format!("session={}", app.signer.sign("mallory"));
+    let both = format!("{shadow}; {real}");
+    let (_, claims) = expect_token(app.post_token(Some(&both)).await).await;
+    assert_eq!(claims.sub, "alice");
+}
