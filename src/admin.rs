@@ -5,7 +5,7 @@ use actix_web::HttpRequest;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// The admin key, kept only as a SHA-256 digest so that comparing it takes
 /// the same time whatever the presented key's length or prefix.

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use crate::policy::RoomPolicy;
 use crate::ratelimit::{parse_trusted_proxies, Rate};
+pub use crate::secret::Secret;
 use crate::session::CookieValue;
 use crate::telemetry::LogFormat;
 
@@ -21,29 +22,6 @@ mod strength;
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Longest accepted token lifetime.
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
-
-/// A secret string (signing key, cookie secret, API key). Its `Debug` and
-/// `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The raw value; call only where the secret is used, never to log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
 
 /// The whole service configuration.
 #[derive(Debug, Clone)]
@@ -438,7 +416,7 @@ fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
             var,
             check_secret(&s).map(|_| JwtKey {
                 kid: None,
-                secret: Secret(s),
+                secret: Secret::new(s),
             }),
         ),
         None if keys.as_ref().is_some_and(Vec::is_empty) => {
@@ -886,7 +864,7 @@ fn required_url(
         );
         return None;
     }
-    Some(Secret(url))
+    Some(Secret::new(url))
 }
 
 fn read_attribute_pointers(vars: &mut Vars) -> Vec<(String, String)> {
@@ -1045,7 +1023,10 @@ fn read_ops(vars: &mut Vars) -> OpsConfig {
 
 fn read_admin_key(vars: &mut Vars) -> Option<Secret> {
     let key = vars.get_secret("ADMIN_API_KEY")?;
-    vars.check("ADMIN_API_KEY", check_secret(&key).map(|_| Secret(key)))
+    vars.check(
+        "ADMIN_API_KEY",
+        check_secret(&key).map(|_| Secret::new(key)),
+    )
 }
 
 /// Settings that dev mode fills in when the environment leaves them unset.

@@ -16,7 +16,7 @@
 
 use serde_json::Value;
 
-use crate::session::Principal;
+use crate::principal::Principal;
 
 /// Longest room name or pattern accepted.
 pub const MAX_ROOM_LEN: usize = 128;

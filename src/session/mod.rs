@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
-use serde_json::{Map, Value};
 
 use crate::config::{Config, SessionBackend};
 use crate::metrics::Metrics;
@@ -18,43 +17,10 @@ pub mod store;
 pub mod stores;
 pub mod upstream;
 
+pub use crate::principal::{Principal, MAX_SUB_LEN};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use stores::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;
-
-/// Longest accepted subject, in bytes.
-pub const MAX_SUB_LEN: usize = 256;
-
-/// The authenticated caller: a subject and the session attributes the room
-/// policy may read (e.g. `org`, `roles`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Principal {
-    /// The user id that becomes the token's `sub`.
-    pub sub: String,
-    /// Attributes from the session, for policy templates and role grants.
-    pub attributes: Map<String, Value>,
-}
-
-impl Principal {
-    /// A principal with a checked subject: non-empty, at most
-    /// [`MAX_SUB_LEN`] bytes, no control characters.
-    pub fn new(
-        sub: impl Into<String>,
-        attributes: Map<String, Value>,
-    ) -> Result<Self, &'static str> {
-        let sub = sub.into();
-        if sub.is_empty() {
-            return Err("the subject is empty");
-        }
-        if sub.len() > MAX_SUB_LEN {
-            return Err("the subject is too long");
-        }
-        if sub.chars().any(char::is_control) {
-            return Err("the subject has control characters");
-        }
-        Ok(Self { sub, attributes })
-    }
-}
 
 /// Why a session did not yield a principal. The two cases stay apart all
 /// the way to the status code: 401 versus 503.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::cookies::{find_cookie, CookieSigner};
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// What the signed value holds (`SESSION_COOKIE_VALUE`). One or the other,
 /// never both: if plain ids were read as JSON whenever they start with
