@@ -126,10 +126,11 @@ impl RateLimits {
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 
-    /// The client's address: the peer, or, when the peer is a trusted
-    /// proxy, the nearest untrusted address it forwarded.
+    /// The client's canonical address (`::ffff:a.b.c.d` is `a.b.c.d`, also
+    /// for the peer of a dual-stack listener): the peer, or, when the peer is
+    /// a trusted proxy, the nearest untrusted address it forwarded.
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip();
+        let peer = req.peer_addr()?.ip().to_canonical();
         if !self.trusted(peer) {
             return Some(peer);
         }

@@ -3,10 +3,10 @@
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 /// The addresses in `X-Forwarded-For` (or, without it, `Forwarded: for=`),
-/// client first. Unparsable entries end the chain there (nothing before
+/// client first, canonical (`::ffff:a.b.c.d` is `a.b.c.d`). Unparsable entries end the chain there (nothing before
 /// them can be trusted).
 pub(super) fn forwarded_chain(req: &HttpRequest) -> Vec<IpAddr> {
     let headers = req.headers();
@@ -35,7 +35,7 @@ pub(super) fn forwarded_chain(req: &HttpRequest) -> Vec<IpAddr> {
     };
     for entry in entries.iter().rev() {
         match parse_ip(entry) {
-            Some(ip) => out.push(ip),
+            Some(ip) => out.push(ip.to_canonical()),
             None => break,
         }
     }
@@ -55,6 +55,8 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 }
 
 /// Parses `TRUSTED_PROXIES`: addresses or CIDR ranges, comma-separated.
+/// IPv4-mapped ranges (`::ffff:10.0.0.0/104`) become IPv4 ones, since the
+/// addresses they are matched against are canonical.
 pub fn parse_trusted_proxies(list: &str) -> Result<Vec<IpNet>, String> {
     list.split(',')
         .map(str::trim)
@@ -62,9 +64,21 @@ pub fn parse_trusted_proxies(list: &str) -> Result<Vec<IpNet>, String> {
         .map(|s| {
             s.parse::<IpNet>()
                 .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map(canonical_net)
                 .map_err(|_| format!("`{s}` is not an address or CIDR range; e.g. TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1"))
         })
         .collect()
+}
+
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map_or(net, IpNet::V4),
+        _ => net,
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +93,16 @@ mod tests {
         assert_eq!(parse_ip("unknown"), None);
         assert!(parse_trusted_proxies("10.0.0.0/8, 127.0.0.1").is_ok());
         assert!(parse_trusted_proxies("example.com").is_err());
+    }
+
+    #[test]
+    fn mapped_trusted_ranges_become_ipv4() {
+        let nets =
+            parse_trusted_proxies("::ffff:10.0.0.0/104, ::ffff:127.0.0.1, ::1, ::/0").unwrap();
+        let want: Vec<IpNet> = ["10.0.0.0/8", "127.0.0.1/32", "::1/128", "::/0"]
+            .iter()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(nets, want);
     }
 }

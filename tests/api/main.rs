@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod browser;
 mod cli;
+mod client_address;
 mod config;
 mod cors;
 mod express_compat;

@@ -1,0 +1,123 @@
+//! Which address a request is rate-limited and logged under: IPv4-mapped
+//! addresses and a dual-stack listener (`HOST=::`).
+//!
+//! Buckets are observed with `RATE_LIMIT_IP=1/m`: a fresh address gets 401
+//! (no cookie), a second request in the same bucket gets 429.
+
+use crate::helpers::*;
+
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
+/// The app behind a trusted proxy at 127.0.0.1, one request per address.
+async fn spawn(extra: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![
+        ("RATE_LIMIT_IP", "1/m"),
+        ("RATE_LIMIT_SUBJECT", "off"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    env.extend_from_slice(extra);
+    spawn_app_with(&env).await
+}
+
+/// POSTs without a cookie (each header appended): 401 or 429.
+async fn status(app: &TestApp, headers: Headers<'_>) -> u16 {
+    let mut req = app.client.post(app.url("/api/realtime-token"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// Whether `second` is limited in the bucket that `first` (whose address
+/// must be fresh) has just used up.
+async fn share_bucket(app: &TestApp, first: Headers<'_>, second: Headers<'_>) -> bool {
+    assert_eq!(
+        status(app, first).await,
+        401,
+        "{first:?} needs a fresh bucket"
+    );
+    match status(app, second).await {
+        429 => true,
+        401 => false,
+        other => panic!("unexpected status {other} for {second:?}"),
+    }
+}
+
+const XFF: &str = "X-Forwarded-For";
+
+#[tokio::test]
+async fn an_ipv4_mapped_address_shares_the_ipv4_bucket() {
+    let app = spawn(&[]).await;
+    assert!(share_bucket(&app, &[(XFF, "::ffff:10.0.0.1")], &[(XFF, "10.0.0.1")]).await);
+    assert!(
+        share_bucket(
+            &app,
+            &[(XFF, "10.0.0.2")],
+            &[(XFF, "[::ffff:10.0.0.2]:443")]
+        )
+        .await
+    );
+    // Mapped addresses stay one bucket per IPv4 address.
+    assert!(
+        !share_bucket(
+            &app,
+            &[(XFF, "::ffff:10.0.0.3")],
+            &[(XFF, "::ffff:10.0.0.4")]
+        )
+        .await
+    );
+}
+
+#[tokio::test]
+async fn a_dual_stack_listener_still_trusts_an_ipv4_proxy() {
+    // HOST=:: accepts IPv4 connections as `::ffff:127.0.0.1`.
+    let app = spawn(&[("HOST", "::"), ("TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8")]).await;
+    assert!(!share_bucket(&app, &[(XFF, "6.6.6.1")], &[(XFF, "6.6.6.2")]).await);
+    // Forwarded entries are canonicalised before matching too: a mapped
+    // trusted hop is skipped.
+    assert!(
+        share_bucket(
+            &app,
+            &[(XFF, "6.6.6.3, ::ffff:10.1.1.1")],
+            &[(XFF, "6.6.6.3")],
+        )
+        .await
+    );
+}
+
+#[tokio::test]
+async fn the_access_log_shows_the_canonical_client_address_not_its_bucket() {
+    let server = tokio::task::spawn_blocking(|| {
+        ServerProcess::start(&[
+            ("HOST", "::"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("LOG_FORMAT", "json"),
+        ])
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    for xff in [None, Some("::ffff:10.0.0.7"), Some("2001:db8::1")] {
+        let mut req = client.post(server.url("/api/realtime-token"));
+        if let Some(xff) = xff {
+            req = req.header(XFF, xff);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 401);
+    }
+    server.terminate();
+    let server = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.wait_exit(15);
+        server
+    })
+    .await
+    .unwrap();
+    let log = server.log_text();
+    let ips: Vec<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "access")
+        .map(|l| l["ip"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ips, ["127.0.0.1", "10.0.0.7", "2001:db8::1"], "{log}");
+}
