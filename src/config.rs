@@ -11,7 +11,7 @@ use rand::RngCore as _;
 use ipnet::IpNet;
 
 use crate::policy::RoomPolicy;
-use crate::ratelimit::{parse_trusted_proxies, Rate};
+use crate::ratelimit::{parse_ipv6_prefix, parse_trusted_proxies, Rate, DEFAULT_IPV6_PREFIX};
 use crate::telemetry::LogFormat;
 
 /// Shortest accepted HS256 secret and admin key, in bytes.
@@ -63,7 +63,8 @@ pub struct Config {
     pub ops: OpsConfig,
 }
 
-/// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`) and `TRUSTED_PROXIES`.
+/// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`, `RATE_LIMIT_IPV6_PREFIX`)
+/// and `TRUSTED_PROXIES`.
 #[derive(Debug, Clone)]
 pub struct LimitsConfig {
     /// Per client address; default `600/m`; `None` = off.
@@ -72,6 +73,9 @@ pub struct LimitsConfig {
     pub per_subject: Option<Rate>,
     /// Peers whose `X-Forwarded-For` / `Forwarded` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per prefix of
+    /// this length (32 to 128); default `64`.
+    pub ipv6_prefix: u8,
 }
 
 /// Operational settings.
@@ -922,10 +926,15 @@ fn read_limits(vars: &mut Vars) -> LimitsConfig {
             .check("TRUSTED_PROXIES", parse_trusted_proxies(&list))
             .unwrap_or_default(),
     };
+    let ipv6_prefix = vars
+        .get("RATE_LIMIT_IPV6_PREFIX")
+        .and_then(|text| vars.check("RATE_LIMIT_IPV6_PREFIX", parse_ipv6_prefix(&text)))
+        .unwrap_or(DEFAULT_IPV6_PREFIX);
     LimitsConfig {
         per_client,
         per_subject,
         trusted_proxies,
+        ipv6_prefix,
     }
 }
 

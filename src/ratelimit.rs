@@ -12,12 +12,13 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
+use crate::config::LimitsConfig;
 use crate::error::ApiError;
 
 mod address;
 
-use address::forwarded_chain;
-pub use address::parse_trusted_proxies;
+use address::{bucket, forwarded_chain};
+pub use address::{parse_ipv6_prefix, parse_trusted_proxies, DEFAULT_IPV6_PREFIX};
 
 /// A limit: `count` requests per `period`, in bursts of up to `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,7 @@ pub struct RateLimits {
     per_client: Option<Limiter<IpAddr>>,
     per_subject: Option<Limiter<String>>,
     trusted_proxies: Vec<IpNet>,
+    ipv6_prefix: u8,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -104,21 +106,19 @@ impl std::fmt::Debug for RateLimits {
             .field("per_client", &self.per_client.is_some())
             .field("per_subject", &self.per_subject.is_some())
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("ipv6_prefix", &self.ipv6_prefix)
             .finish()
     }
 }
 
 impl RateLimits {
-    /// Limits per client address and per subject (`None` = unlimited).
-    pub fn new(
-        per_client: Option<Rate>,
-        per_subject: Option<Rate>,
-        trusted_proxies: Vec<IpNet>,
-    ) -> Self {
+    /// The limits, trusted proxies and IPv6 keying that `config` sets.
+    pub fn new(config: &LimitsConfig) -> Self {
         Self {
-            per_client: per_client.map(Limiter::new),
-            per_subject: per_subject.map(Limiter::new),
-            trusted_proxies,
+            per_client: config.per_client.map(Limiter::new),
+            per_subject: config.per_subject.map(Limiter::new),
+            trusted_proxies: config.trusted_proxies.clone(),
+            ipv6_prefix: config.ipv6_prefix,
         }
     }
 
@@ -146,12 +146,15 @@ impl RateLimits {
         Some(client)
     }
 
-    /// 429 when the client's address is over its limit.
+    /// 429 when the client's address (its /`RATE_LIMIT_IPV6_PREFIX` for
+    /// IPv6) is over its limit.
     pub fn check_client(&self, req: &HttpRequest) -> Result<(), ApiError> {
         let (Some(limiter), Some(ip)) = (&self.per_client, self.client_ip(req)) else {
             return Ok(());
         };
-        limiter.check(&ip).map_err(ApiError::RateLimited)
+        limiter
+            .check(&bucket(ip, self.ipv6_prefix))
+            .map_err(ApiError::RateLimited)
     }
 
     /// 429 when the subject is over its limit.

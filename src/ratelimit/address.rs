@@ -1,6 +1,6 @@
 //! The client address: which proxies are trusted and what they forwarded.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use actix_web::HttpRequest;
 use ipnet::{IpNet, Ipv4Net};
@@ -41,6 +41,33 @@ pub(super) fn forwarded_chain(req: &HttpRequest) -> Vec<IpAddr> {
     }
     out.reverse();
     out
+}
+
+/// Default `RATE_LIMIT_IPV6_PREFIX`: one bucket per /64, the usual smallest
+/// assignment to one subscriber (who can pick any address inside it).
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+/// Parses `RATE_LIMIT_IPV6_PREFIX`: a prefix length from 32 to 128.
+pub fn parse_ipv6_prefix(text: &str) -> Result<u8, String> {
+    text.parse::<u8>()
+        .ok()
+        .filter(|n| (32..=128).contains(n))
+        .ok_or_else(|| {
+            format!("`{text}` is not a prefix length from 32 to 128; e.g. RATE_LIMIT_IPV6_PREFIX=64 (one bucket per /64)")
+        })
+}
+
+/// The rate-limit bucket of a canonical address: IPv4 addresses one each,
+/// IPv6 addresses by their first `ipv6_prefix` bits.
+pub(super) fn bucket(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let keep = 128 - u32::from(ipv6_prefix.min(128));
+            let mask = u128::MAX.checked_shl(keep).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & mask))
+        }
+    }
 }
 
 /// `1.2.3.4`, `1.2.3.4:5678`, `[::1]`, `[::1]:5678`, `::1`.
@@ -104,5 +131,26 @@ mod tests {
             .map(|n| n.parse().unwrap())
             .collect();
         assert_eq!(nets, want);
+    }
+
+    #[test]
+    fn ipv6_prefixes_parse() {
+        assert_eq!(parse_ipv6_prefix("56"), Ok(56));
+        for bad in ["", "31", "129", "256", "/64", "+64 ", "64.0"] {
+            assert!(parse_ipv6_prefix(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_share_a_bucket_per_prefix() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(bucket(ip("2001:db8::1:2:3:4"), 64), ip("2001:db8::"));
+        assert_eq!(bucket(ip("10.1.2.3"), 64), ip("10.1.2.3"));
+        assert_eq!(
+            bucket(ip("2001:db8:0:12ff::1"), 56),
+            ip("2001:db8:0:1200::")
+        );
+        assert_eq!(bucket(ip("2001:db8::1"), 128), ip("2001:db8::1"));
+        assert_eq!(bucket(ip("2001:db8::1"), 0), ip("::"));
     }
 }

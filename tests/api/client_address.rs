@@ -1,5 +1,6 @@
-//! Which address a request is rate-limited and logged under: IPv4-mapped
-//! addresses and a dual-stack listener (`HOST=::`).
+//! Which address a request is rate-limited and logged under: IPv6 prefixes
+//! (`RATE_LIMIT_IPV6_PREFIX`), IPv4-mapped addresses and a dual-stack
+//! listener (`HOST=::`).
 //!
 //! Buckets are observed with `RATE_LIMIT_IP=1/m`: a fresh address gets 401
 //! (no cookie), a second request in the same bucket gets 429.
@@ -46,6 +47,56 @@ async fn share_bucket(app: &TestApp, first: Headers<'_>, second: Headers<'_>) ->
 const XFF: &str = "X-Forwarded-For";
 
 #[tokio::test]
+async fn ipv6_clients_are_limited_per_64_by_default() {
+    let app = spawn(&[]).await;
+    assert!(share_bucket(&app, &[(XFF, "2001:db8::1")], &[(XFF, "2001:db8::2")]).await);
+    assert!(
+        share_bucket(
+            &app,
+            &[(XFF, "2001:db8:0:1::1")],
+            &[(XFF, "2001:db8:0:1:ffff:ffff:ffff:ffff")],
+        )
+        .await
+    );
+    assert!(
+        !share_bucket(
+            &app,
+            &[(XFF, "2001:db8:0:2::1")],
+            &[(XFF, "2001:db8:0:3::1")]
+        )
+        .await
+    );
+}
+
+#[tokio::test]
+async fn the_ipv6_prefix_is_configurable() {
+    let app = spawn(&[("RATE_LIMIT_IPV6_PREFIX", "48")]).await;
+    assert!(
+        share_bucket(
+            &app,
+            &[(XFF, "2001:db8:0:1::1")],
+            &[(XFF, "2001:db8:0:2::1")]
+        )
+        .await
+    );
+    assert!(!share_bucket(&app, &[(XFF, "2001:db8:1::1")], &[(XFF, "2001:db8:2::1")]).await);
+    let app = spawn(&[("RATE_LIMIT_IPV6_PREFIX", "128")]).await;
+    assert!(!share_bucket(&app, &[(XFF, "2001:db8::1")], &[(XFF, "2001:db8::2")]).await);
+}
+
+#[test]
+fn a_bad_ipv6_prefix_is_refused_naming_the_fix() {
+    for bad in ["31", "129", "0", "sixty-four", "/64", "-64"] {
+        let errors = config_with(&[("RATE_LIMIT_IPV6_PREFIX", bad)]).unwrap_err();
+        assert!(errors.mentions("RATE_LIMIT_IPV6_PREFIX"), "{bad}: {errors}");
+        assert!(errors.to_string().contains("32 to 128"), "{errors}");
+    }
+    for good in ["32", "56", "64", "128"] {
+        config_with(&[("RATE_LIMIT_IPV6_PREFIX", good)]).expect(good);
+    }
+}
+
+#[tokio::test]
 async fn an_ipv4_mapped_address_shares_the_ipv4_bucket() {
     let app = spawn(&[]).await;
     assert!(share_bucket(&app, &[(XFF, "::ffff:10.0.0.1")], &[(XFF, "10.0.0.1")]).await);
@@ -57,7 +108,7 @@ async fn an_ipv4_mapped_address_shares_the_ipv4_bucket() {
         )
         .await
     );
-    // Mapped addresses stay one bucket per IPv4 address.
+    // Mapped addresses are not folded into one IPv6 /64 either.
     assert!(
         !share_bucket(
             &app,
