@@ -1,12 +1,13 @@
 //! Token-bucket rate limits per client address and per subject, and the
-//! client address itself (trusting `X-Forwarded-For` / `Forwarded` only
-//! from `TRUSTED_PROXIES`).
+//! client address itself (trusting the `TRUSTED_PROXY_HEADER` only from
+//! `TRUSTED_PROXIES`).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -17,8 +18,8 @@ use crate::error::ApiError;
 
 mod address;
 
-use address::{bucket, forwarded_chain};
-pub use address::{parse_ipv6_prefix, parse_trusted_proxies, DEFAULT_IPV6_PREFIX};
+use address::{bucket, hops};
+pub use address::{parse_ipv6_prefix, parse_trusted_proxies, ProxyHeader, DEFAULT_IPV6_PREFIX};
 
 /// A limit: `count` requests per `period`, in bursts of up to `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,7 @@ pub struct RateLimits {
     per_client: Option<Limiter<IpAddr>>,
     per_subject: Option<Limiter<String>>,
     trusted_proxies: Vec<IpNet>,
+    proxy_header: ProxyHeader,
     ipv6_prefix: u8,
 }
 
@@ -106,6 +108,7 @@ impl std::fmt::Debug for RateLimits {
             .field("per_client", &self.per_client.is_some())
             .field("per_subject", &self.per_subject.is_some())
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("proxy_header", &self.proxy_header)
             .field("ipv6_prefix", &self.ipv6_prefix)
             .finish()
     }
@@ -118,6 +121,7 @@ impl RateLimits {
             per_client: config.per_client.map(Limiter::new),
             per_subject: config.per_subject.map(Limiter::new),
             trusted_proxies: config.trusted_proxies.clone(),
+            proxy_header: config.proxy_header,
             ipv6_prefix: config.ipv6_prefix,
         }
     }
@@ -128,22 +132,28 @@ impl RateLimits {
 
     /// The client's canonical address (`::ffff:a.b.c.d` is `a.b.c.d`, also
     /// for the peer of a dual-stack listener): the peer, or, when the peer is
-    /// a trusted proxy, the nearest untrusted address it forwarded.
+    /// a trusted proxy, the nearest untrusted address it forwarded in
+    /// `TRUSTED_PROXY_HEADER`.
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip().to_canonical();
-        if !self.trusted(peer) {
-            return Some(peer);
+        Some(self.client_from(req.peer_addr()?.ip(), req.headers()))
+    }
+
+    fn client_from(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let mut client = peer.to_canonical();
+        if !self.trusted(client) {
+            return client;
         }
-        let forwarded = forwarded_chain(req);
-        // Walk from the nearest hop outwards; the first untrusted hop is the client.
-        let mut client = peer;
-        for ip in forwarded.iter().rev() {
-            client = *ip;
-            if !self.trusted(*ip) {
+        // Walk from the nearest hop outwards; the first untrusted hop is the
+        // client. An entry naming no address ends the walk: nothing before
+        // it can be trusted.
+        for hop in hops(headers, self.proxy_header) {
+            let Some(ip) = hop else { break };
+            client = ip;
+            if !self.trusted(ip) {
                 break;
             }
         }
-        Some(client)
+        client
     }
 
     /// 429 when the client's address (its /`RATE_LIMIT_IPV6_PREFIX` for
@@ -185,5 +195,66 @@ mod tests {
         for bad in ["", "10", "0/m", "x/m", "10/d", "-1/s"] {
             assert!(Rate::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn limits(trusted: &str, proxy_header: ProxyHeader) -> RateLimits {
+        RateLimits::new(&LimitsConfig {
+            per_client: None,
+            per_subject: None,
+            trusted_proxies: parse_trusted_proxies(trusted).unwrap(),
+            proxy_header,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
+        })
+    }
+
+    fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
+        use actix_web::http::header::{HeaderName, HeaderValue};
+        let mut map = HeaderMap::new();
+        for (name, value) in lines {
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_configured_header_is_read_from_trusted_peers() {
+        let both = headers(&[
+            ("x-forwarded-for", "10.0.0.1"),
+            ("forwarded", "for=10.0.0.2"),
+        ]);
+        let proxy = ip("127.0.0.1");
+        let xff = limits("127.0.0.1", ProxyHeader::XForwardedFor);
+        assert_eq!(xff.client_from(proxy, &both), ip("10.0.0.1"));
+        let fwd = limits("127.0.0.1", ProxyHeader::Forwarded);
+        assert_eq!(fwd.client_from(proxy, &both), ip("10.0.0.2"));
+        // Untrusted peers: no header counts, and the peer is canonical.
+        assert_eq!(fwd.client_from(ip("::ffff:6.6.6.6"), &both), ip("6.6.6.6"));
+        // A mapped trusted peer is trusted.
+        assert_eq!(
+            xff.client_from(ip("::ffff:127.0.0.1"), &both),
+            ip("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn the_walk_stops_at_the_first_untrusted_or_unknown_hop() {
+        let limits = limits("127.0.0.1, 10.0.0.0/8", ProxyHeader::Forwarded);
+        let peer = ip("127.0.0.1");
+        let chain = headers(&[
+            ("forwarded", "for=1.1.1.1, for=2.2.2.2"),
+            ("forwarded", "for=\"[::ffff:10.0.0.5]\";proto=https"),
+        ]);
+        assert_eq!(limits.client_from(peer, &chain), ip("2.2.2.2"));
+        let unknown = headers(&[("forwarded", "for=1.1.1.1, for=unknown, for=10.0.0.5")]);
+        assert_eq!(limits.client_from(peer, &unknown), ip("10.0.0.5"));
+        let no_for = headers(&[("forwarded", "for=1.1.1.1, proto=https")]);
+        assert_eq!(limits.client_from(peer, &no_for), peer);
     }
 }

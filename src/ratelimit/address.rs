@@ -2,45 +2,70 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use actix_web::HttpRequest;
+use actix_web::http::header::HeaderMap;
 use ipnet::{IpNet, Ipv4Net};
 
-/// The addresses in `X-Forwarded-For` (or, without it, `Forwarded: for=`),
-/// client first, canonical (`::ffff:a.b.c.d` is `a.b.c.d`). Unparsable entries end the chain there (nothing before
-/// them can be trusted).
-pub(super) fn forwarded_chain(req: &HttpRequest) -> Vec<IpAddr> {
-    let headers = req.headers();
-    let mut out = Vec::new();
-    let xff: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    let entries: Vec<String> = if !xff.is_empty() {
-        xff.into_iter().map(str::to_owned).collect()
-    } else {
-        headers
-            .get_all("forwarded")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|element| {
-                element.split(';').find_map(|pair| {
-                    let (k, v) = pair.trim().split_once('=')?;
-                    k.eq_ignore_ascii_case("for")
-                        .then(|| v.trim_matches('"').to_owned())
-                })
-            })
-            .collect()
-    };
-    for entry in entries.iter().rev() {
-        match parse_ip(entry) {
-            Some(ip) => out.push(ip.to_canonical()),
-            None => break,
+/// The header a trusted proxy names the client in (`TRUSTED_PROXY_HEADER`).
+/// Only this one is read; the other is ignored, since a proxy passes on
+/// whatever the client sent in the header it does not set itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1, ...` (the default).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1, ...`.
+    Forwarded,
+}
+
+impl ProxyHeader {
+    /// Parses `x-forwarded-for` or `forwarded` (any case).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.eq_ignore_ascii_case("x-forwarded-for") {
+            Ok(Self::XForwardedFor)
+        } else if text.eq_ignore_ascii_case("forwarded") {
+            Ok(Self::Forwarded)
+        } else {
+            Err(format!(
+                "`{text}` is not `x-forwarded-for` or `forwarded`; name the header your proxy sets (the other one is ignored)"
+            ))
         }
     }
-    out.reverse();
-    out
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+
+    /// The canonical address one comma-separated entry names.
+    fn address(self, entry: &str) -> Option<IpAddr> {
+        let text = match self {
+            Self::XForwardedFor => entry.trim(),
+            Self::Forwarded => entry.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| v.trim().trim_matches('"'))
+            })?,
+        };
+        parse_ip(text).map(|ip| ip.to_canonical())
+    }
+}
+
+/// The entries of `header`, nearest hop first (the header lists the client
+/// first): `Some` canonical address (`::ffff:a.b.c.d` is `a.b.c.d`), or
+/// `None` for an entry naming none (`unknown`, an obfuscated `_name`, a
+/// `Forwarded` element without `for=`, an unreadable header line).
+pub(super) fn hops(
+    headers: &HeaderMap,
+    header: ProxyHeader,
+) -> impl Iterator<Item = Option<IpAddr>> + '_ {
+    headers
+        .get_all(header.name())
+        .rev()
+        .flat_map(|line| line.to_str().unwrap_or("").rsplit(','))
+        .map(move |entry| header.address(entry))
 }
 
 /// Default `RATE_LIMIT_IPV6_PREFIX`: one bucket per /64, the usual smallest
@@ -152,5 +177,33 @@ mod tests {
         );
         assert_eq!(bucket(ip("2001:db8::1"), 128), ip("2001:db8::1"));
         assert_eq!(bucket(ip("2001:db8::1"), 0), ip("::"));
+    }
+
+    #[test]
+    fn proxy_headers_parse() {
+        assert_eq!(ProxyHeader::parse("Forwarded"), Ok(ProxyHeader::Forwarded));
+        assert_eq!(
+            ProxyHeader::parse("X-FORWARDED-FOR"),
+            Ok(ProxyHeader::XForwardedFor)
+        );
+        assert!(ProxyHeader::parse("x-real-ip").is_err());
+    }
+
+    #[test]
+    fn entries_name_their_address() {
+        let ip = |text: &str| text.parse::<IpAddr>().ok();
+        let fwd = ProxyHeader::Forwarded;
+        assert_eq!(fwd.address("for=1.2.3.4"), ip("1.2.3.4"));
+        assert_eq!(
+            fwd.address(" proto=https; FOR = \"[2001:db8::1]:4711\" ;by=x"),
+            ip("2001:db8::1")
+        );
+        assert_eq!(fwd.address("for=\"[::ffff:10.0.0.1]\""), ip("10.0.0.1"));
+        for nobody in ["for=unknown", "for=_hidden", "proto=https", "", "for="] {
+            assert_eq!(fwd.address(nobody), None, "{nobody}");
+        }
+        let xff = ProxyHeader::XForwardedFor;
+        assert_eq!(xff.address(" ::ffff:1.2.3.4 "), ip("1.2.3.4"));
+        assert_eq!(xff.address("for=1.2.3.4"), None);
     }
 }

@@ -1,4 +1,5 @@
-//! Which address a request is rate-limited and logged under: IPv6 prefixes
+//! Which address a request is rate-limited and logged under: the header a
+//! trusted proxy sets (`TRUSTED_PROXY_HEADER`), IPv6 prefixes
 //! (`RATE_LIMIT_IPV6_PREFIX`), IPv4-mapped addresses and a dual-stack
 //! listener (`HOST=::`).
 //!
@@ -45,6 +46,93 @@ async fn share_bucket(app: &TestApp, first: Headers<'_>, second: Headers<'_>) ->
 }
 
 const XFF: &str = "X-Forwarded-For";
+const FWD: &str = "Forwarded";
+
+#[tokio::test]
+async fn by_default_only_x_forwarded_for_is_read_from_a_trusted_proxy() {
+    for setting in [&[][..], &[("TRUSTED_PROXY_HEADER", "x-forwarded-for")][..]] {
+        let app = spawn(setting).await;
+        // Both headers: the client's own `Forwarded` changes nothing.
+        assert!(
+            share_bucket(
+                &app,
+                &[(XFF, "10.0.0.1"), (FWD, "for=10.0.0.9")],
+                &[(XFF, "10.0.0.1"), (FWD, "for=10.0.0.8")],
+            )
+            .await
+        );
+        assert!(
+            !share_bucket(
+                &app,
+                &[(FWD, "for=10.0.0.9"), (XFF, "10.0.0.2")],
+                &[(FWD, "for=10.0.0.9"), (XFF, "10.0.0.3")],
+            )
+            .await
+        );
+        // `Forwarded` alone is ignored too: the request counts as the proxy's.
+        assert!(
+            share_bucket(&app, &[(FWD, "for=10.0.0.4")], &[(FWD, "for=10.0.0.5")]).await,
+            "{setting:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_trusted_proxy_header_forwarded_only_forwarded_is_read() {
+    let app = spawn(&[("TRUSTED_PROXY_HEADER", "forwarded")]).await;
+    // Both headers: a spoofed `X-Forwarded-For` neither escapes the bucket...
+    assert!(
+        share_bucket(
+            &app,
+            &[(XFF, "10.0.0.9"), (FWD, "for=10.0.0.1")],
+            &[(XFF, "10.0.0.8"), (FWD, "for=10.0.0.1")],
+        )
+        .await
+    );
+    // ...nor picks another client's bucket.
+    assert!(
+        !share_bucket(
+            &app,
+            &[(FWD, "for=10.0.0.2"), (XFF, "10.0.0.7")],
+            &[(FWD, "for=10.0.0.3"), (XFF, "10.0.0.7")],
+        )
+        .await
+    );
+    // RFC 7239 syntax: parameters, quoting, ports, several elements and
+    // header lines; the nearest untrusted hop counts.
+    assert!(
+        share_bucket(
+            &app,
+            &[(FWD, "for=6.6.6.6, For=\"10.0.0.4:4711\";proto=https;by=_lb")],
+            &[(FWD, "for=7.7.7.7"), (FWD, "proto=https;for=10.0.0.4")],
+        )
+        .await
+    );
+    assert!(
+        share_bucket(
+            &app,
+            &[(FWD, "for=\"[2001:db8:5::1]:4711\"")],
+            &[(FWD, "for=\"[2001:db8:5::2]\"")],
+        )
+        .await
+    );
+    // `X-Forwarded-For` alone is ignored: the request counts as the proxy's.
+    assert!(share_bucket(&app, &[(XFF, "10.0.0.5")], &[(XFF, "10.0.0.6")]).await);
+}
+
+#[test]
+fn a_bad_trusted_proxy_header_is_refused_naming_the_fix() {
+    let errors = config_with(&[("TRUSTED_PROXY_HEADER", "x-real-ip")]).unwrap_err();
+    assert!(errors.mentions("TRUSTED_PROXY_HEADER"), "{errors}");
+    let msg = errors.to_string();
+    assert!(
+        msg.contains("`x-forwarded-for`") && msg.contains("`forwarded`"),
+        "{msg}"
+    );
+    for good in ["forwarded", "X-Forwarded-For", "x-forwarded-for"] {
+        config_with(&[("TRUSTED_PROXY_HEADER", good)]).expect(good);
+    }
+}
 
 #[tokio::test]
 async fn ipv6_clients_are_limited_per_64_by_default() {
