@@ -56,11 +56,7 @@ impl AppState {
             authenticator,
             origins: Origins::new(&config.allowed_origins),
             admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
-            limits: RateLimits::new(
-                config.limits.per_client,
-                config.limits.per_subject,
-                config.limits.trusted_proxies.clone(),
-            ),
+            limits: RateLimits::new(&config.limits),
             metrics,
             log_format: config.ops.log_format,
         }

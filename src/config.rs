@@ -11,7 +11,9 @@ use rand::RngCore as _;
 use ipnet::IpNet;
 
 use crate::policy::RoomPolicy;
-use crate::ratelimit::{parse_trusted_proxies, Rate};
+use crate::ratelimit::{
+    parse_ipv6_prefix, parse_trusted_proxies, ProxyHeader, Rate, DEFAULT_IPV6_PREFIX,
+};
 pub use crate::secret::Secret;
 use crate::session::CookieValue;
 use crate::telemetry::LogFormat;
@@ -44,15 +46,22 @@ pub struct Config {
     pub ops: OpsConfig,
 }
 
-/// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`) and `TRUSTED_PROXIES`.
+/// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`, `RATE_LIMIT_IPV6_PREFIX`),
+/// `TRUSTED_PROXIES` and `TRUSTED_PROXY_HEADER`.
 #[derive(Debug, Clone)]
 pub struct LimitsConfig {
     /// Per client address; default `600/m`; `None` = off.
     pub per_client: Option<Rate>,
     /// Per subject; default `60/m`; `None` = off.
     pub per_subject: Option<Rate>,
-    /// Peers whose `X-Forwarded-For` / `Forwarded` is believed.
+    /// Peers whose `proxy_header` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// `TRUSTED_PROXY_HEADER`: the one header read from trusted proxies;
+    /// default `x-forwarded-for`.
+    pub proxy_header: ProxyHeader,
+    /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per prefix of
+    /// this length (32 to 128); default `64`.
+    pub ipv6_prefix: u8,
 }
 
 /// Operational settings.
@@ -974,10 +983,20 @@ fn read_limits(vars: &mut Vars) -> LimitsConfig {
             .check("TRUSTED_PROXIES", parse_trusted_proxies(&list))
             .unwrap_or_default(),
     };
+    let proxy_header = vars
+        .get("TRUSTED_PROXY_HEADER")
+        .and_then(|text| vars.check("TRUSTED_PROXY_HEADER", ProxyHeader::parse(&text)))
+        .unwrap_or_default();
+    let ipv6_prefix = vars
+        .get("RATE_LIMIT_IPV6_PREFIX")
+        .and_then(|text| vars.check("RATE_LIMIT_IPV6_PREFIX", parse_ipv6_prefix(&text)))
+        .unwrap_or(DEFAULT_IPV6_PREFIX);
     LimitsConfig {
         per_client,
         per_subject,
         trusted_proxies,
+        proxy_header,
+        ipv6_prefix,
     }
 }
 

@@ -1,18 +1,25 @@
 //! Token-bucket rate limits per client address and per subject, and the
-//! client address itself (trusting `X-Forwarded-For` / `Forwarded` only
-//! from `TRUSTED_PROXIES`).
+//! client address itself (trusting the `TRUSTED_PROXY_HEADER` only from
+//! `TRUSTED_PROXIES`).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
+use crate::config::LimitsConfig;
 use crate::error::ApiError;
+
+mod address;
+
+use address::{bucket, hops};
+pub use address::{parse_ipv6_prefix, parse_trusted_proxies, ProxyHeader, DEFAULT_IPV6_PREFIX};
 
 /// A limit: `count` requests per `period`, in bursts of up to `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +98,8 @@ pub struct RateLimits {
     per_client: Option<Limiter<IpAddr>>,
     per_subject: Option<Limiter<String>>,
     trusted_proxies: Vec<IpNet>,
+    proxy_header: ProxyHeader,
+    ipv6_prefix: u8,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -99,21 +108,21 @@ impl std::fmt::Debug for RateLimits {
             .field("per_client", &self.per_client.is_some())
             .field("per_subject", &self.per_subject.is_some())
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("proxy_header", &self.proxy_header)
+            .field("ipv6_prefix", &self.ipv6_prefix)
             .finish()
     }
 }
 
 impl RateLimits {
-    /// Limits per client address and per subject (`None` = unlimited).
-    pub fn new(
-        per_client: Option<Rate>,
-        per_subject: Option<Rate>,
-        trusted_proxies: Vec<IpNet>,
-    ) -> Self {
+    /// The limits, trusted proxies and IPv6 keying that `config` sets.
+    pub fn new(config: &LimitsConfig) -> Self {
         Self {
-            per_client: per_client.map(Limiter::new),
-            per_subject: per_subject.map(Limiter::new),
-            trusted_proxies,
+            per_client: config.per_client.map(Limiter::new),
+            per_subject: config.per_subject.map(Limiter::new),
+            trusted_proxies: config.trusted_proxies.clone(),
+            proxy_header: config.proxy_header,
+            ipv6_prefix: config.ipv6_prefix,
         }
     }
 
@@ -121,31 +130,41 @@ impl RateLimits {
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 
-    /// The client's address: the peer, or, when the peer is a trusted
-    /// proxy, the nearest untrusted address it forwarded.
+    /// The client's canonical address (`::ffff:a.b.c.d` is `a.b.c.d`, also
+    /// for the peer of a dual-stack listener): the peer, or, when the peer is
+    /// a trusted proxy, the nearest untrusted address it forwarded in
+    /// `TRUSTED_PROXY_HEADER`.
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip();
-        if !self.trusted(peer) {
-            return Some(peer);
+        Some(self.client_from(req.peer_addr()?.ip(), req.headers()))
+    }
+
+    fn client_from(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let mut client = peer.to_canonical();
+        if !self.trusted(client) {
+            return client;
         }
-        let forwarded = forwarded_chain(req);
-        // Walk from the nearest hop outwards; the first untrusted hop is the client.
-        let mut client = peer;
-        for ip in forwarded.iter().rev() {
-            client = *ip;
-            if !self.trusted(*ip) {
+        // Walk from the nearest hop outwards; the first untrusted hop is the
+        // client. An entry naming no address ends the walk: nothing before
+        // it can be trusted.
+        for hop in hops(headers, self.proxy_header) {
+            let Some(ip) = hop else { break };
+            client = ip;
+            if !self.trusted(ip) {
                 break;
             }
         }
-        Some(client)
+        client
     }
 
-    /// 429 when the client's address is over its limit.
+    /// 429 when the client's address (its /`RATE_LIMIT_IPV6_PREFIX` for
+    /// IPv6) is over its limit.
     pub fn check_client(&self, req: &HttpRequest) -> Result<(), ApiError> {
         let (Some(limiter), Some(ip)) = (&self.per_client, self.client_ip(req)) else {
             return Ok(());
         };
-        limiter.check(&ip).map_err(ApiError::RateLimited)
+        limiter
+            .check(&bucket(ip, self.ipv6_prefix))
+            .map_err(ApiError::RateLimited)
     }
 
     /// 429 when the subject is over its limit.
@@ -157,68 +176,6 @@ impl RateLimits {
             .check(&sub.to_owned())
             .map_err(ApiError::RateLimited)
     }
-}
-
-/// The addresses in `X-Forwarded-For` (or, without it, `Forwarded: for=`),
-/// client first. Unparsable entries end the chain there (nothing before
-/// them can be trusted).
-fn forwarded_chain(req: &HttpRequest) -> Vec<IpAddr> {
-    let headers = req.headers();
-    let mut out = Vec::new();
-    let xff: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    let entries: Vec<String> = if !xff.is_empty() {
-        xff.into_iter().map(str::to_owned).collect()
-    } else {
-        headers
-            .get_all("forwarded")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|element| {
-                element.split(';').find_map(|pair| {
-                    let (k, v) = pair.trim().split_once('=')?;
-                    k.eq_ignore_ascii_case("for")
-                        .then(|| v.trim_matches('"').to_owned())
-                })
-            })
-            .collect()
-    };
-    for entry in entries.iter().rev() {
-        match parse_ip(entry) {
-            Some(ip) => out.push(ip),
-            None => break,
-        }
-    }
-    out.reverse();
-    out
-}
-
-/// `1.2.3.4`, `1.2.3.4:5678`, `[::1]`, `[::1]:5678`, `::1`.
-fn parse_ip(text: &str) -> Option<IpAddr> {
-    if let Ok(ip) = text.parse() {
-        return Some(ip);
-    }
-    if let Some(rest) = text.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
-    }
-    text.rsplit_once(':')?.0.parse().ok()
-}
-
-/// Parses `TRUSTED_PROXIES`: addresses or CIDR ranges, comma-separated.
-pub fn parse_trusted_proxies(list: &str) -> Result<Vec<IpNet>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("`{s}` is not an address or CIDR range; e.g. TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1"))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -240,13 +197,64 @@ mod tests {
         }
     }
 
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn limits(trusted: &str, proxy_header: ProxyHeader) -> RateLimits {
+        RateLimits::new(&LimitsConfig {
+            per_client: None,
+            per_subject: None,
+            trusted_proxies: parse_trusted_proxies(trusted).unwrap(),
+            proxy_header,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
+        })
+    }
+
+    fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
+        use actix_web::http::header::{HeaderName, HeaderValue};
+        let mut map = HeaderMap::new();
+        for (name, value) in lines {
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        map
+    }
+
     #[test]
-    fn ips_parse() {
-        assert_eq!(parse_ip("1.2.3.4:80"), "1.2.3.4".parse().ok());
-        assert_eq!(parse_ip("[::1]:80"), "::1".parse().ok());
-        assert_eq!(parse_ip("::1"), "::1".parse().ok());
-        assert_eq!(parse_ip("unknown"), None);
-        assert!(parse_trusted_proxies("10.0.0.0/8, 127.0.0.1").is_ok());
-        assert!(parse_trusted_proxies("example.com").is_err());
+    fn only_the_configured_header_is_read_from_trusted_peers() {
+        let both = headers(&[
+            ("x-forwarded-for", "10.0.0.1"),
+            ("forwarded", "for=10.0.0.2"),
+        ]);
+        let proxy = ip("127.0.0.1");
+        let xff = limits("127.0.0.1", ProxyHeader::XForwardedFor);
+        assert_eq!(xff.client_from(proxy, &both), ip("10.0.0.1"));
+        let fwd = limits("127.0.0.1", ProxyHeader::Forwarded);
+        assert_eq!(fwd.client_from(proxy, &both), ip("10.0.0.2"));
+        // Untrusted peers: no header counts, and the peer is canonical.
+        assert_eq!(fwd.client_from(ip("::ffff:6.6.6.6"), &both), ip("6.6.6.6"));
+        // A mapped trusted peer is trusted.
+        assert_eq!(
+            xff.client_from(ip("::ffff:127.0.0.1"), &both),
+            ip("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn the_walk_stops_at_the_first_untrusted_or_unknown_hop() {
+        let limits = limits("127.0.0.1, 10.0.0.0/8", ProxyHeader::Forwarded);
+        let peer = ip("127.0.0.1");
+        let chain = headers(&[
+            ("forwarded", "for=1.1.1.1, for=2.2.2.2"),
+            ("forwarded", "for=\"[::ffff:10.0.0.5]\";proto=https"),
+        ]);
+        assert_eq!(limits.client_from(peer, &chain), ip("2.2.2.2"));
+        let unknown = headers(&[("forwarded", "for=1.1.1.1, for=unknown, for=10.0.0.5")]);
+        assert_eq!(limits.client_from(peer, &unknown), ip("10.0.0.5"));
+        let no_for = headers(&[("forwarded", "for=1.1.1.1, proto=https")]);
+        assert_eq!(limits.client_from(peer, &no_for), peer);
     }
 }

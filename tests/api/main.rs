@@ -7,6 +7,7 @@ mod access_log_fields;
 mod admin;
 mod browser;
 mod cli;
+mod client_address;
 mod config;
 mod cors;
 mod express_compat;
