@@ -254,7 +254,7 @@ fn a_weak_secret_for_a_session_store_is_only_a_warning() {
 
 #[test]
 fn trusting_every_address_is_refused_and_public_proxies_warned_of() {
-    for everyone in ["0.0.0.0/0", "::/0", "10.0.0.0/8,0.0.0.0/0"] {
+    for everyone in ["0.0.0.0/0", "::/0", "10.0.0.0/8,0.0.0.0/0", "::ffff:0:0/96"] {
         error_for(&[("TRUSTED_PROXIES", everyone)], "TRUSTED_PROXIES");
     }
     let config = config_with(&[("TRUSTED_PROXIES", "10.0.0.0/8,203.0.113.7")]).unwrap();
