@@ -4,64 +4,21 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::Server;
 use actix_web::http::{header, Method};
-use actix_web::middleware::{from_fn, DefaultHeaders, Next};
-use actix_web::{web, App, HttpServer, ResponseError};
-use futures_util::FutureExt as _;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
 
-use crate::admin::AdminKey;
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::http::access_log::{access_log, AccessLog};
+use crate::http::catch_panic::catch_panic;
+use crate::http::client_addr::client_addr;
+use crate::http::origin::{cors, Origins};
 use crate::metrics::Metrics;
-use crate::origin::{self, Origins};
-use crate::policy::RoomPolicy;
-use crate::ratelimit::RateLimits;
+use crate::ratelimit::ClientResolver;
 use crate::routes;
 use crate::session::{self, SessionAuthenticator};
-use crate::telemetry::{self, LogFormat};
-use crate::token::TokenIssuer;
-
-/// Everything a request handler needs, shared by all workers.
-pub struct AppState {
-    /// Signs tokens.
-    pub issuer: TokenIssuer,
-    /// Grants rooms.
-    pub policy: RoomPolicy,
-    /// Checks sessions.
-    pub authenticator: Arc<dyn SessionAuthenticator>,
-    /// The CORS / CSRF allow-list.
-    pub origins: Origins,
-    /// Set when bearer-key minting is enabled.
-    pub admin_key: Option<AdminKey>,
-    /// Per-client and per-subject rate limits.
-    pub limits: RateLimits,
-    /// Counters and histograms for `/metrics`.
-    pub metrics: Metrics,
-    /// Access log line format.
-    pub log_format: LogFormat,
-}
-
-impl AppState {
-    /// State for `config` with the given authenticator and metrics.
-    pub fn new(
-        config: &Config,
-        authenticator: Arc<dyn SessionAuthenticator>,
-        metrics: Metrics,
-    ) -> Self {
-        Self {
-            issuer: TokenIssuer::new(&config.jwt),
-            policy: config.policy.clone(),
-            authenticator,
-            origins: Origins::new(&config.allowed_origins),
-            admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
-            limits: RateLimits::new(&config.limits),
-            metrics,
-            log_format: config.ops.log_format,
-        }
-    }
-}
+use crate::state::AppState;
 
 /// Registers the routes (for embedding in another actix `App`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -69,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/api/realtime-token")
             .name("/api/realtime-token")
             .route(web::post().to(routes::realtime_token::issue_token))
-            .route(web::method(Method::OPTIONS).to(origin::preflight))
+            .route(web::method(Method::OPTIONS).to(routes::preflight::preflight))
             .default_service(web::to(routes::post_only))
             // Here, after routing, so that a panic is answered like any
             // other error (with the CORS, request id and nosniff headers).
@@ -97,26 +54,6 @@ where
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
         .default_service(web::to(routes::get_only))
-}
-
-/// Middleware: a panic in a handler or authenticator becomes a JSON 500
-/// instead of a dropped connection. Wraps a resource: the request is
-/// already routed, so keeping a handle on it for the answer is safe.
-async fn catch_panic(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let http_req = req.request().clone();
-    match std::panic::AssertUnwindSafe(next.call(req))
-        .catch_unwind()
-        .await
-    {
-        Ok(res) => res.map(ServiceResponse::map_into_left_body),
-        Err(_) => {
-            let res = ApiError::Internal("a request handler panicked".into()).error_response();
-            Ok(ServiceResponse::new(http_req, res).map_into_right_body())
-        }
-    }
 }
 
 /// A bound, ready-to-run server.
@@ -167,11 +104,23 @@ impl Application {
             None => None,
         };
         let metrics_on_main_port = metrics_listener.is_none() && config.ops.metrics;
+        let access = web::Data::new(AccessLog {
+            metrics: metrics.clone(),
+            format: config.ops.log_format,
+        });
         let state = web::Data::new(AppState::new(config, authenticator, metrics));
+        let origins = web::Data::new(Origins::new(&config.allowed_origins));
+        let resolver = web::Data::new(ClientResolver::new(
+            config.limits.trusted_proxies.clone(),
+            config.limits.proxy_header,
+        ));
         let metrics_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(origins.clone())
+                .app_data(access.clone())
+                .app_data(resolver.clone())
                 .configure(routes)
                 .configure(|cfg| {
                     if metrics_on_main_port {
@@ -179,8 +128,10 @@ impl Application {
                     }
                 })
                 .default_service(web::to(routes::not_found))
-                .wrap(from_fn(origin::cors))
-                .wrap(from_fn(telemetry::access_log))
+                .wrap(from_fn(cors))
+                .wrap(from_fn(access_log))
+                // Outside the access log, which reads the address it leaves.
+                .wrap(from_fn(client_addr))
                 .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
         })
         // Slow clients: headers must arrive within 5 s (the body has its own

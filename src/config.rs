@@ -8,9 +8,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use rand::RngCore as _;
 
-use ipnet::IpNet;
-
 use crate::policy::RoomPolicy;
+pub use crate::ratelimit::LimitsConfig;
 use crate::ratelimit::{
     parse_ipv6_prefix, parse_trusted_proxies, ProxyHeader, Rate, DEFAULT_IPV6_PREFIX,
 };
@@ -44,24 +43,6 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Logs, metrics and shutdown.
     pub ops: OpsConfig,
-}
-
-/// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`, `RATE_LIMIT_IPV6_PREFIX`),
-/// `TRUSTED_PROXIES` and `TRUSTED_PROXY_HEADER`.
-#[derive(Debug, Clone)]
-pub struct LimitsConfig {
-    /// Per client address; default `600/m`; `None` = off.
-    pub per_client: Option<Rate>,
-    /// Per subject; default `60/m`; `None` = off.
-    pub per_subject: Option<Rate>,
-    /// Peers whose `proxy_header` is believed.
-    pub trusted_proxies: Vec<IpNet>,
-    /// `TRUSTED_PROXY_HEADER`: the one header read from trusted proxies;
-    /// default `x-forwarded-for`.
-    pub proxy_header: ProxyHeader,
-    /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per prefix of
-    /// this length (32 to 128); default `64`.
-    pub ipv6_prefix: u8,
 }
 
 /// Operational settings.

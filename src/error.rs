@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::policy::PolicyError;
+use crate::ratelimit::RateLimited;
 use crate::session::SessionError;
 use crate::token::SignError;
 
@@ -105,6 +106,12 @@ impl ApiError {
             }
             Self::Internal(_) => "internal error".into(),
         }
+    }
+}
+
+impl From<RateLimited> for ApiError {
+    fn from(RateLimited(seconds): RateLimited) -> Self {
+        Self::RateLimited(seconds)
     }
 }
 

@@ -11,14 +11,15 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod metrics;
-pub mod origin;
 pub mod policy;
 pub mod principal;
 pub mod ratelimit;
 pub mod routes;
 pub mod secret;
 pub mod session;
+pub mod state;
 pub mod telemetry;
 pub mod token;
 

@@ -1,25 +1,41 @@
 //! Token-bucket rate limits per client address and per subject, and the
 //! client address itself (trusting the `TRUSTED_PROXY_HEADER` only from
-//! `TRUSTED_PROXIES`).
+//! `TRUSTED_PROXIES`; see [`ClientResolver`]).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::http::header::HeaderMap;
-use actix_web::HttpRequest;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
-use crate::config::LimitsConfig;
-use crate::error::ApiError;
-
 mod address;
 
-use address::{bucket, hops};
-pub use address::{parse_ipv6_prefix, parse_trusted_proxies, ProxyHeader, DEFAULT_IPV6_PREFIX};
+use address::bucket;
+pub use address::{
+    parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ProxyHeader,
+    DEFAULT_IPV6_PREFIX,
+};
+
+/// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`, `RATE_LIMIT_IPV6_PREFIX`),
+/// `TRUSTED_PROXIES` and `TRUSTED_PROXY_HEADER`.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Per client address; default `600/m`; `None` = off.
+    pub per_client: Option<Rate>,
+    /// Per subject; default `60/m`; `None` = off.
+    pub per_subject: Option<Rate>,
+    /// Peers whose `proxy_header` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `TRUSTED_PROXY_HEADER`: the one header read from trusted proxies;
+    /// default `x-forwarded-for`.
+    pub proxy_header: ProxyHeader,
+    /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per prefix of
+    /// this length (32 to 128); default `64`.
+    pub ipv6_prefix: u8,
+}
 
 /// A limit: `count` requests per `period`, in bursts of up to `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,8 +113,6 @@ impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
 pub struct RateLimits {
     per_client: Option<Limiter<IpAddr>>,
     per_subject: Option<Limiter<String>>,
-    trusted_proxies: Vec<IpNet>,
-    proxy_header: ProxyHeader,
     ipv6_prefix: u8,
 }
 
@@ -107,74 +121,43 @@ impl std::fmt::Debug for RateLimits {
         f.debug_struct("RateLimits")
             .field("per_client", &self.per_client.is_some())
             .field("per_subject", &self.per_subject.is_some())
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("proxy_header", &self.proxy_header)
             .field("ipv6_prefix", &self.ipv6_prefix)
             .finish()
     }
 }
 
+/// Over a limit: the client may retry after this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("rate limited for {0} s")]
+pub struct RateLimited(pub u64);
+
 impl RateLimits {
-    /// The limits, trusted proxies and IPv6 keying that `config` sets.
+    /// The limits and IPv6 keying that `config` sets.
     pub fn new(config: &LimitsConfig) -> Self {
         Self {
             per_client: config.per_client.map(Limiter::new),
             per_subject: config.per_subject.map(Limiter::new),
-            trusted_proxies: config.trusted_proxies.clone(),
-            proxy_header: config.proxy_header,
             ipv6_prefix: config.ipv6_prefix,
         }
     }
 
-    fn trusted(&self, ip: IpAddr) -> bool {
-        self.trusted_proxies.iter().any(|net| net.contains(&ip))
-    }
-
-    /// The client's canonical address (`::ffff:a.b.c.d` is `a.b.c.d`, also
-    /// for the peer of a dual-stack listener): the peer, or, when the peer is
-    /// a trusted proxy, the nearest untrusted address it forwarded in
-    /// `TRUSTED_PROXY_HEADER`.
-    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        Some(self.client_from(req.peer_addr()?.ip(), req.headers()))
-    }
-
-    fn client_from(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        let mut client = peer.to_canonical();
-        if !self.trusted(client) {
-            return client;
-        }
-        // Walk from the nearest hop outwards; the first untrusted hop is the
-        // client. An entry naming no address ends the walk: nothing before
-        // it can be trusted.
-        for hop in hops(headers, self.proxy_header) {
-            let Some(ip) = hop else { break };
-            client = ip;
-            if !self.trusted(ip) {
-                break;
-            }
-        }
-        client
-    }
-
-    /// 429 when the client's address (its /`RATE_LIMIT_IPV6_PREFIX` for
-    /// IPv6) is over its limit.
-    pub fn check_client(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        let (Some(limiter), Some(ip)) = (&self.per_client, self.client_ip(req)) else {
+    /// Refused when the client's address (its /`RATE_LIMIT_IPV6_PREFIX`
+    /// for IPv6) is over its limit.
+    pub fn check_client(&self, client: Option<ClientAddr>) -> Result<(), RateLimited> {
+        let (Some(limiter), Some(ClientAddr(ip))) = (&self.per_client, client) else {
             return Ok(());
         };
         limiter
             .check(&bucket(ip, self.ipv6_prefix))
-            .map_err(ApiError::RateLimited)
+            .map_err(RateLimited)
     }
 
-    /// 429 when the subject is over its limit.
-    pub fn check_subject(&self, sub: &str) -> Result<(), ApiError> {
+    /// Refused when the subject is over its limit.
+    pub fn check_subject(&self, sub: &str) -> Result<(), RateLimited> {
         let Some(limiter) = &self.per_subject else {
             return Ok(());
         };
-        limiter
-            .check(&sub.to_owned())
-            .map_err(ApiError::RateLimited)
+        limiter.check(&sub.to_owned()).map_err(RateLimited)
     }
 }
 
@@ -201,19 +184,13 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn limits(trusted: &str, proxy_header: ProxyHeader) -> RateLimits {
-        RateLimits::new(&LimitsConfig {
-            per_client: None,
-            per_subject: None,
-            trusted_proxies: parse_trusted_proxies(trusted).unwrap(),
-            proxy_header,
-            ipv6_prefix: DEFAULT_IPV6_PREFIX,
-        })
+    fn limits(trusted: &str, proxy_header: ProxyHeader) -> ClientResolver {
+        ClientResolver::new(parse_trusted_proxies(trusted).unwrap(), proxy_header)
     }
 
-    fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
+    fn headers(lines: &[(&'static str, &'static str)]) -> actix_web::http::header::HeaderMap {
         use actix_web::http::header::{HeaderName, HeaderValue};
-        let mut map = HeaderMap::new();
+        let mut map = actix_web::http::header::HeaderMap::new();
         for (name, value) in lines {
             map.append(
                 HeaderName::from_static(name),
@@ -231,16 +208,13 @@ mod tests {
         ]);
         let proxy = ip("127.0.0.1");
         let xff = limits("127.0.0.1", ProxyHeader::XForwardedFor);
-        assert_eq!(xff.client_from(proxy, &both), ip("10.0.0.1"));
+        assert_eq!(xff.resolve(proxy, &both), ip("10.0.0.1"));
         let fwd = limits("127.0.0.1", ProxyHeader::Forwarded);
-        assert_eq!(fwd.client_from(proxy, &both), ip("10.0.0.2"));
+        assert_eq!(fwd.resolve(proxy, &both), ip("10.0.0.2"));
         // Untrusted peers: no header counts, and the peer is canonical.
-        assert_eq!(fwd.client_from(ip("::ffff:6.6.6.6"), &both), ip("6.6.6.6"));
+        assert_eq!(fwd.resolve(ip("::ffff:6.6.6.6"), &both), ip("6.6.6.6"));
         // A mapped trusted peer is trusted.
-        assert_eq!(
-            xff.client_from(ip("::ffff:127.0.0.1"), &both),
-            ip("10.0.0.1")
-        );
+        assert_eq!(xff.resolve(ip("::ffff:127.0.0.1"), &both), ip("10.0.0.1"));
     }
 
     #[test]
@@ -251,10 +225,10 @@ mod tests {
             ("forwarded", "for=1.1.1.1, for=2.2.2.2"),
             ("forwarded", "for=\"[::ffff:10.0.0.5]\";proto=https"),
         ]);
-        assert_eq!(limits.client_from(peer, &chain), ip("2.2.2.2"));
+        assert_eq!(limits.resolve(peer, &chain), ip("2.2.2.2"));
         let unknown = headers(&[("forwarded", "for=1.1.1.1, for=unknown, for=10.0.0.5")]);
-        assert_eq!(limits.client_from(peer, &unknown), ip("10.0.0.5"));
+        assert_eq!(limits.resolve(peer, &unknown), ip("10.0.0.5"));
         let no_for = headers(&[("forwarded", "for=1.1.1.1, proto=https")]);
-        assert_eq!(limits.client_from(peer, &no_for), peer);
+        assert_eq!(limits.resolve(peer, &no_for), peer);
     }
 }

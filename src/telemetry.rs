@@ -5,21 +5,11 @@ use std::io::Write as _;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage as _};
-use rand::RngCore as _;
-
-use crate::app::AppState;
-use crate::error::ApiError;
-
 mod capped;
-mod fields;
+pub mod fields;
 
 pub use capped::CAPPED_TARGETS;
-use fields::{json_string, TextValue};
+use fields::json_string;
 
 /// Log line format (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -205,128 +195,4 @@ pub fn flush_logs(limit: Duration) {
             .unwrap_or_else(|p| p.into_inner())
             .0;
     }
-}
-
-/// Displays the value, or `-` when there is none (no allocation).
-struct OrDash<T>(Option<T>);
-
-impl<T: std::fmt::Display> std::fmt::Display for OrDash<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
-            Some(v) => v.fmt(f),
-            None => f.write_str("-"),
-        }
-    }
-}
-
-/// The authenticated subject, left in the request's extensions by the
-/// token handler for the access log.
-#[derive(Debug, Clone)]
-pub struct LoggedSubject(pub String);
-
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The caller's `X-Request-Id` when it is short and plain, else a new one.
-fn request_id(req: &ServiceRequest) -> HeaderValue {
-    let incoming = req.headers().get(&REQUEST_ID).filter(|v| {
-        let b = v.as_bytes();
-        !b.is_empty()
-            && b.len() <= 64
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-    });
-    match incoming {
-        Some(v) => v.clone(),
-        None => {
-            let id = format!("{:016x}", rand::thread_rng().next_u64());
-            HeaderValue::from_str(&id).expect("hex is a valid header value")
-        }
-    }
-}
-
-/// Middleware: one access-log line and one metrics observation per
-/// request; echoes `X-Request-Id`. Logs the route (never the path's query),
-/// the status, the duration, the client address and the subject when known:
-/// never a cookie, token, secret or `Authorization` header.
-pub async fn access_log(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let rid = request_id(&req);
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().clone();
-    let logging = log::log_enabled!(target: ACCESS_TARGET, log::Level::Info);
-    let ip = state
-        .as_ref()
-        .filter(|_| logging)
-        .and_then(|s| s.limits.client_ip(req.request()));
-    let result = next.call(req).await;
-    let took = started.elapsed();
-    let (route, status, code, sub) = match &result {
-        Ok(res) => (
-            res.request().match_name(),
-            res.status(),
-            res.response()
-                .error()
-                .and_then(|e| e.as_error::<ApiError>())
-                .map(ApiError::code),
-            res.request()
-                .extensions()
-                .get::<LoggedSubject>()
-                .map(|s| s.0.clone()),
-        ),
-        Err(e) => (
-            None,
-            e.as_response_error().status_code(),
-            e.as_error::<ApiError>().map(ApiError::code),
-            None,
-        ),
-    };
-    let route = route.unwrap_or("(unmatched)");
-    if let Some(state) = &state {
-        state.metrics.http_request(route, status.as_u16(), took);
-        if let Some(code) = code {
-            state.metrics.rejected(code);
-        }
-    }
-    if logging {
-        // Only `sub` is free text (any string without control characters).
-        // The rest cannot add a field or a line by construction: the method
-        // is an HTTP token (httparse and `http::Method` refuse spaces, `=`
-        // and quotes), the route is one of our resource names or
-        // "(unmatched)", the status and duration are numbers, the address
-        // is an `IpAddr`, the error code is a fixed `ApiError::code`, and
-        // the request id is `[A-Za-z0-9._-]{1,64}` or ours (`request_id`).
-        let ip = OrDash(ip);
-        let rid = rid.to_str().unwrap_or("-");
-        let us = took.as_micros();
-        let code = code.unwrap_or("-");
-        if state
-            .as_ref()
-            .is_some_and(|s| s.log_format == LogFormat::Json)
-        {
-            log::info!(
-                target: ACCESS_TARGET,
-                "{{\"method\":{},\"route\":{},\"status\":{},\"duration_us\":{us},\"ip\":\"{ip}\",\"sub\":{},\"error\":{},\"request_id\":{}}}",
-                json_string(method.as_str()),
-                json_string(route),
-                status.as_u16(),
-                json_string(sub.as_deref().unwrap_or("-")),
-                json_string(code),
-                json_string(rid)
-            );
-        } else {
-            let sub = OrDash(sub.as_deref().map(TextValue));
-            log::info!(
-                target: ACCESS_TARGET,
-                "{method} {route} {} {us}us ip={ip} sub={sub} error={code} rid={rid}",
-                status.as_u16()
-            );
-        }
-    }
-    result.map(|mut res| {
-        res.headers_mut().insert(REQUEST_ID.clone(), rid);
-        res
-    })
 }

@@ -53,14 +53,67 @@ impl ProxyHeader {
     }
 }
 
+/// The client's canonical address, resolved once per request by the
+/// `http::client_addr` middleware and kept in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// The address resolved for this request, if any.
+    pub fn of(req: &actix_web::HttpRequest) -> Option<Self> {
+        use actix_web::HttpMessage as _;
+        req.extensions().get::<Self>().copied()
+    }
+}
+
+/// Names the client: the peer, or what the trusted proxies forwarded.
+#[derive(Debug, Clone)]
+pub struct ClientResolver {
+    trusted_proxies: Vec<IpNet>,
+    proxy_header: ProxyHeader,
+}
+
+impl ClientResolver {
+    /// Believes `proxy_header` from peers in `trusted_proxies`.
+    pub fn new(trusted_proxies: Vec<IpNet>, proxy_header: ProxyHeader) -> Self {
+        Self {
+            trusted_proxies,
+            proxy_header,
+        }
+    }
+
+    fn trusted(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's canonical address (`::ffff:a.b.c.d` is `a.b.c.d`, also
+    /// for the peer of a dual-stack listener): the peer, or, when the peer
+    /// is a trusted proxy, the nearest untrusted address it forwarded in
+    /// `TRUSTED_PROXY_HEADER`.
+    pub fn resolve(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let mut client = peer.to_canonical();
+        if !self.trusted(client) {
+            return client;
+        }
+        // Walk from the nearest hop outwards; the first untrusted hop is the
+        // client. An entry naming no address ends the walk: nothing before
+        // it can be trusted.
+        for hop in hops(headers, self.proxy_header) {
+            let Some(ip) = hop else { break };
+            client = ip;
+            if !self.trusted(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
 /// The entries of `header`, nearest hop first (the header lists the client
 /// first): `Some` canonical address (`::ffff:a.b.c.d` is `a.b.c.d`), or
 /// `None` for an entry naming none (`unknown`, an obfuscated `_name`, a
 /// `Forwarded` element without `for=`, an unreadable header line).
-pub(super) fn hops(
-    headers: &HeaderMap,
-    header: ProxyHeader,
-) -> impl Iterator<Item = Option<IpAddr>> + '_ {
+fn hops(headers: &HeaderMap, header: ProxyHeader) -> impl Iterator<Item = Option<IpAddr>> + '_ {
     headers
         .get_all(header.name())
         .rev()

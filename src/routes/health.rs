@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Bound on a readiness check, whatever the backend's own timeouts.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);

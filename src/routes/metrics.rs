@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The current metrics.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

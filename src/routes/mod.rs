@@ -3,6 +3,7 @@
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod preflight;
 pub mod realtime_token;
 
 use actix_web::HttpResponse;

@@ -10,10 +10,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::admin::bearer_key;
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::session::Principal;
-use crate::telemetry::LoggedSubject;
+use crate::http::access_log::LoggedSubject;
+use crate::http::origin::Origins;
+use crate::principal::Principal;
+use crate::ratelimit::ClientAddr;
+use crate::state::AppState;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -37,9 +39,10 @@ pub async fn issue_token(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    origins: web::Data<Origins>,
 ) -> Result<HttpResponse, ApiError> {
-    state.origins.check_request(&req)?;
-    state.limits.check_client(&req)?;
+    origins.check_request(&req)?;
+    state.limits.check_client(ClientAddr::of(&req))?;
     let body = read_body(&req, payload).await?;
     let principal = authenticate(&req, &state, &body).await?;
     req.extensions_mut()

@@ -7,13 +7,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 
-use crate::app::AppState;
 use crate::error::ApiError;
-
-/// How long a browser may cache a preflight answer, in seconds.
-const PREFLIGHT_MAX_AGE: &str = "600";
 
 /// The exact origins allowed to call with credentials.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +26,7 @@ impl Origins {
     }
 
     /// The request's `Origin` when it is on the list.
-    fn allowed_origin<'r>(&self, req: &'r HttpRequest) -> Option<&'r HeaderValue> {
+    pub fn allowed_origin<'r>(&self, req: &'r HttpRequest) -> Option<&'r HeaderValue> {
         let origin = req.headers().get(header::ORIGIN)?;
         self.allowed
             .contains(origin.to_str().ok()?)
@@ -78,12 +74,11 @@ fn is_own_host(origin: &str, req: &HttpRequest) -> bool {
 /// Middleware: adds CORS headers for allowed origins to every response,
 /// errors included, so a frontend can read a 401 and send the user to log in.
 pub async fn cors(
+    origins: web::Data<Origins>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let origin = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.origins.allowed_origin(req.request()).cloned());
+    let origin = origins.allowed_origin(req.request()).cloned();
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
@@ -99,20 +94,4 @@ pub async fn cors(
         );
     }
     Ok(res)
-}
-
-/// `OPTIONS /api/realtime-token`: answers a CORS preflight from an allowed
-/// origin (the middleware adds the origin headers); others get 403.
-pub async fn preflight(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    if state.origins.allowed_origin(&req).is_none() {
-        return Err(ApiError::OriginNotAllowed);
-    }
-    Ok(HttpResponse::NoContent()
-        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type"))
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE))
-        .finish())
 }

@@ -1,0 +1,23 @@
+//! The client address middleware: resolves the caller's address once per
+//! request (trusted proxies applied) for the rate limiter, the session
+//! cache and the access log.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage as _};
+
+use crate::ratelimit::{ClientAddr, ClientResolver};
+
+/// Middleware: puts the request's [`ClientAddr`] into its extensions.
+pub async fn client_addr(
+    resolver: web::Data<ClientResolver>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(peer) = req.peer_addr() {
+        let ip = resolver.resolve(peer.ip(), req.headers());
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
+    next.call(req).await
+}

@@ -1,0 +1,46 @@
+//! [`AppState`]: what the request handlers share, built once from the
+//! configuration. Middleware does not read it; each gets its own data.
+
+use std::sync::Arc;
+
+use crate::admin::AdminKey;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::policy::RoomPolicy;
+use crate::ratelimit::RateLimits;
+use crate::session::SessionAuthenticator;
+use crate::token::TokenIssuer;
+
+/// Everything a request handler needs, shared by all workers.
+pub struct AppState {
+    /// Signs tokens.
+    pub issuer: TokenIssuer,
+    /// Grants rooms.
+    pub policy: RoomPolicy,
+    /// Checks sessions.
+    pub authenticator: Arc<dyn SessionAuthenticator>,
+    /// Set when bearer-key minting is enabled.
+    pub admin_key: Option<AdminKey>,
+    /// Per-client and per-subject rate limits.
+    pub limits: RateLimits,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// State for `config` with the given authenticator and metrics.
+    pub fn new(
+        config: &Config,
+        authenticator: Arc<dyn SessionAuthenticator>,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            issuer: TokenIssuer::new(&config.jwt),
+            policy: config.policy.clone(),
+            authenticator,
+            admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
+            limits: RateLimits::new(&config.limits),
+            metrics,
+        }
+    }
+}
