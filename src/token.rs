@@ -9,11 +9,12 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
-use crate::config::JwtConfig;
 use crate::policy::room_matches;
 
+mod settings;
 mod verify;
 
+pub use settings::{JwtConfig, JwtKey};
 pub use verify::{TokenVerifier, VerifyError};
 
 /// The token's `permissions` claim, exactly as the SDK documents it.
