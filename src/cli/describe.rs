@@ -1,0 +1,159 @@
+//! `check-config`: the effective settings, secrets redacted.
+
+use std::process::ExitCode;
+
+use super::{report_config_errors, self_check};
+use crate::config::{Config, SessionBackend};
+
+pub(super) fn check_config() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(errors) => return report_config_errors(&errors),
+    };
+    println!("{}", describe(&config));
+    for warning in config.warnings() {
+        println!("warning: {warning}");
+    }
+    match self_check(&config) {
+        Ok(()) => {
+            println!("self-check: minted and verified a token with these settings");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("self-check failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The effective configuration as `key: value` lines, secrets redacted.
+pub fn describe(config: &Config) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+    let lines = [
+        format!("listen: {}:{}", config.server.host, config.server.port),
+        format!(
+            "workers: {}",
+            config
+                .server
+                .workers
+                .map_or("one per core".into(), |w| w.to_string())
+        ),
+        format!(
+            "jwt keys: {} (the first signs)",
+            config
+                .jwt
+                .keys
+                .iter()
+                .map(|k| format!(
+                    "{} [redacted, {} bytes]",
+                    k.kid.as_deref().unwrap_or("(no kid)"),
+                    k.secret.expose().len()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!("jwt leeway: {} s", config.jwt.leeway.as_secs()),
+        format!("jwt issuer: {}", opt(&config.jwt.issuer)),
+        format!("jwt audience: {}", opt(&config.jwt.audience)),
+        format!("token ttl: {} s", config.jwt.ttl.as_secs()),
+        format!("rooms: {}", config.policy.describe()),
+        format!(
+            "session backend: {}",
+            describe_backend(&config.session.backend)
+        ),
+        format!(
+            "session cookie: {}{}",
+            config.session.cookie_name,
+            match config.session.backend {
+                SessionBackend::Upstream { .. } => " (the whole Cookie header is forwarded)",
+                SessionBackend::SignedCookie => " (signed)",
+                _ if config.session.cookie_signed => " (signed session id)",
+                _ => " (unsigned session id)",
+            }
+        ),
+        format!(
+            "session secrets: [redacted, {}]",
+            config.session.secrets.len()
+        ),
+        format!("session subject: {}", config.session.subject_pointer),
+        format!(
+            "session attributes: {}",
+            config
+                .session
+                .attribute_pointers
+                .iter()
+                .map(|(n, p)| format!("{n}={p}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        format!(
+            "session lookup timeout: {:?}",
+            config.session.lookup_timeout
+        ),
+        format!(
+            "session cache: {}",
+            if config.session.cache_ttl.is_zero() {
+                "off".to_owned()
+            } else {
+                format!(
+                    "{:?}, at most {} sessions",
+                    config.session.cache_ttl, config.session.cache_size
+                )
+            }
+        ),
+        format!(
+            "allowed origins: {}",
+            if config.allowed_origins.is_empty() {
+                "(none: only same-origin and non-browser callers)".into()
+            } else {
+                config.allowed_origins.join(", ")
+            }
+        ),
+        format!(
+            "admin minting: {}",
+            if config.admin_api_key.is_some() {
+                "on"
+            } else {
+                "off"
+            }
+        ),
+    ];
+    lines.join("\n")
+}
+
+/// The backend with its location; URLs show only scheme, host and port.
+fn describe_backend(backend: &SessionBackend) -> String {
+    let location = |url: &str| {
+        reqwest::Url::parse(url)
+            .map(|u| {
+                format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or("?"),
+                    u.port_or_known_default().unwrap_or(0)
+                )
+            })
+            .unwrap_or_else(|_| "(unparsable URL)".into())
+    };
+    match backend {
+        SessionBackend::SignedCookie => "signed-cookie".into(),
+        SessionBackend::Redis { url, prefix } => {
+            format!("redis at {} (keys {prefix}<sid>)", location(url.expose()))
+        }
+        SessionBackend::Postgres { url, table } => {
+            format!("postgres at {} (table {table})", location(url.expose()))
+        }
+        SessionBackend::Upstream {
+            url,
+            method,
+            forward_headers,
+        } => format!(
+            "upstream {method} {} (forwarding Cookie{})",
+            location(url.expose()),
+            forward_headers
+                .iter()
+                .map(|h| format!(", {h}"))
+                .collect::<String>()
+        ),
+    }
+}
