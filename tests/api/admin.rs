@@ -110,3 +110,24 @@ async fn a_session_caller_cannot_choose_its_subject() {
         .await;
     expect_error(res, 400, "invalid_request").await;
 }
+
+#[tokio::test]
+async fn numbers_beyond_an_integer_never_become_a_room() {
+    // Found while fuzzing the request body: a 53-digit number parses as a
+    // float; such an attribute must drop its grant, not print as `3.3e52`.
+    let app = spawn_app_with(&[
+        ("ADMIN_API_KEY", ADMIN_KEY),
+        ("REALTIME_ROOMS", "document-*,org-{org}-*"),
+    ])
+    .await;
+    let org: serde_json::Value =
+        serde_json::from_str("33333333333333333333333333333333333333333333333333337").unwrap();
+    let body = json!({"sub": "bob", "attributes": {"org": org}});
+    let res = admin_post(&app, &format!("Bearer {ADMIN_KEY}"), body).await;
+    let (_, claims) = expect_token(res).await;
+    assert_eq!(claims.permissions.rooms, ["document-*"]);
+    let body = json!({"sub": "bob", "attributes": {"org": 42}});
+    let res = admin_post(&app, &format!("Bearer {ADMIN_KEY}"), body).await;
+    let (_, claims) = expect_token(res).await;
+    assert_eq!(claims.permissions.rooms, ["document-*", "org-42-*"]);
+}
