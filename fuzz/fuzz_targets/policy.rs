@@ -257,6 +257,9 @@ fn decompositions(parts: &[Part], wildcard: bool, p: &Principal, grant: &str) ->
     }
     let mut out = Vec::new();
     go(parts, p, body, &mut Vec::new(), &mut out);
+    // An array attribute may repeat a value: the same tuple, found twice.
+    out.sort();
+    out.dedup();
     out
 }
 
