@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::policy::RoomPolicy;
 use crate::ratelimit::RateLimits;
+use crate::session::readiness::Readiness;
 use crate::session::SessionAuthenticator;
 use crate::token::TokenIssuer;
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub policy: RoomPolicy,
     /// Checks sessions.
     pub authenticator: Arc<dyn SessionAuthenticator>,
+    /// The backend's readiness, checked at most once a second.
+    pub readiness: Readiness,
     /// Set when bearer-key minting is enabled.
     pub admin_key: Option<AdminKey>,
     /// Per-client and per-subject rate limits.
@@ -38,6 +41,7 @@ impl AppState {
             issuer: TokenIssuer::new(&config.jwt),
             policy: config.policy.clone(),
             authenticator,
+            readiness: Readiness::default(),
             admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
             limits: RateLimits::new(&config.limits),
             metrics,

@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 
 pub mod cache;
 pub mod cookies;
+pub mod readiness;
 pub mod signed_cookie;
 pub mod store;
 pub mod stores;

@@ -244,15 +244,18 @@ impl SessionStore for PostgresStore {
         .boxed()
     }
 
+    /// Prepares the lookup query itself: PostgreSQL checks that the table
+    /// and its columns exist, which `SELECT 1` would not.
     fn ping(&self) -> BoxFuture<'static, Result<(), String>> {
         let pool = self.pool.clone();
+        let query = self.query.clone();
         async move {
             let client = pool.get().await.map_err(|e| format!("postgres: {e}"))?;
             client
-                .simple_query("SELECT 1")
+                .prepare_cached(&query)
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("postgres: {e}"))
+                .map_err(|e| format!("postgres: the session lookup cannot run: {e}"))
         }
         .boxed()
     }

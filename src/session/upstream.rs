@@ -172,8 +172,9 @@ impl SessionAuthenticator for UpstreamAuthenticator {
         &self,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SessionError>> + '_>> {
         Box::pin(async move {
-            // Without a session the upstream should answer 401: any answer
-            // below 500 shows it is up.
+            // Without a session the upstream must answer 401 (or 403): that
+            // shows it is up and tells logged-out users apart. A 2xx would
+            // make every lookup fail (no user) or log everyone in.
             let response = self
                 .inner
                 .client
@@ -181,13 +182,12 @@ impl SessionAuthenticator for UpstreamAuthenticator {
                 .send()
                 .await
                 .map_err(|e| SessionError::Unavailable(format!("upstream: {}", e.without_url())))?;
-            if response.status().is_server_error() {
-                return Err(SessionError::Unavailable(format!(
-                    "upstream answered {}",
-                    response.status()
-                )));
+            match response.status() {
+                reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN => Ok(()),
+                status => Err(SessionError::Unavailable(format!(
+                    "upstream answered {status} without a session cookie; SESSION_UPSTREAM_URL must answer 401 when logged out"
+                ))),
             }
-            Ok(())
         })
     }
 }

@@ -90,3 +90,52 @@ async fn postgres_down_gives_503_and_tokens_flow_again_when_it_returns() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn readyz_checks_that_the_session_lookup_can_run() {
+    use deadpool_postgres::tokio_postgres::{connect, NoTls};
+    // A table that does not exist yet: every lookup would fail.
+    let table = unique("missing_");
+    let url = database_url();
+    let app = spawn_app_with(&[
+        ("SESSION_BACKEND", "postgres"),
+        ("DATABASE_URL", &url),
+        ("SESSION_PG_TABLE", &table),
+    ])
+    .await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    expect_error(ready, 503, "session_backend_unavailable").await;
+
+    let (client, connection) = connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {table} (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)"
+        ))
+        .await
+        .unwrap();
+    // Answers are reused for about a second; then the check sees the table.
+    let mut status = 0;
+    for _ in 0..100 {
+        status = app
+            .client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    client
+        .batch_execute(&format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        status, 200,
+        "readyz never turned ready after the table appeared"
+    );
+}

@@ -280,3 +280,49 @@ async fn errors_are_never_cached() {
     upstream.set(Answer::Json(json!({"id": "u-6"})));
     expect_token(app.post_token(Some("app_session=x")).await).await;
 }
+
+#[tokio::test]
+async fn readyz_wants_a_401_without_a_session() {
+    // An endpoint that answers 2xx without a session would fail every
+    // lookup (no user) or log everyone in: not ready.
+    let upstream = Upstream::start(Answer::Json(json!({}))).await;
+    let app = app_for(&upstream, &[]).await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    expect_error(ready, 503, "session_backend_unavailable").await;
+    for status in [302, 404, 500] {
+        upstream.set(Answer::Status(status));
+        let app = app_for(&upstream, &[]).await;
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        expect_error(ready, 503, "session_backend_unavailable").await;
+    }
+    upstream.set(Answer::Status(401));
+    let app = app_for(&upstream, &[]).await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
+async fn a_readyz_flood_reaches_the_upstream_about_once_a_second() {
+    let upstream = Upstream::start(Answer::Status(401)).await;
+    let app = app_for(&upstream, &[]).await;
+    let flood = (0..50).map(|_| app.client.get(app.url("/readyz")).send());
+    for res in futures_util::future::join_all(flood).await {
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    let after_flood = upstream.hits.load(Ordering::SeqCst);
+    assert!(
+        after_flood <= 2,
+        "{after_flood} upstream requests for 50 /readyz"
+    );
+    // Once the answer is older than a second, a new check is made.
+    let mut hits = after_flood;
+    for _ in 0..100 {
+        app.client.get(app.url("/readyz")).send().await.unwrap();
+        hits = upstream.hits.load(Ordering::SeqCst);
+        if hits > after_flood {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(hits > after_flood, "readiness was never checked again");
+}
