@@ -95,6 +95,9 @@ pub struct SessionConfig {
     pub cache_ttl: Duration,
     /// `SESSION_CACHE_SIZE`: most cached sessions.
     pub cache_size: usize,
+    /// `SESSION_CACHE_PER_CLIENT`: most cache entries one client address
+    /// (IPv6: one /64) may hold.
+    pub cache_per_client: usize,
 }
 
 /// The built-in session backends.
@@ -124,6 +127,9 @@ pub enum SessionBackend {
         method: String,
         /// `SESSION_UPSTREAM_HEADERS`: request headers forwarded besides `Cookie`.
         forward_headers: Vec<String>,
+        /// `SESSION_UPSTREAM_COOKIES`: the cookies that identify a session
+        /// (the cache key); empty = the whole `Cookie` header.
+        session_cookies: Vec<String>,
     },
 }
 
@@ -672,8 +678,22 @@ fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             )
             .unwrap_or(10_000),
     };
+    let cache_per_client = match vars.get("SESSION_CACHE_PER_CLIENT") {
+        None => 1000,
+        Some(n) => vars
+            .check(
+                "SESSION_CACHE_PER_CLIENT",
+                n.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    format!(
+                        "`{n}` is not a count of at least 1; e.g. SESSION_CACHE_PER_CLIENT=1000"
+                    )
+                }),
+            )
+            .unwrap_or(1000),
+    };
     Some(SessionConfig {
         backend: backend?,
+        cache_per_client,
         cookie_name,
         cookie_signed,
         cookie_value,
@@ -776,10 +796,25 @@ fn read_backend(vars: &mut Vars) -> Option<SessionBackend> {
                     );
                 }
             }
+            let session_cookies: Vec<String> = vars
+                .get("SESSION_UPSTREAM_COOKIES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if let Some(bad) = session_cookies.iter().find(|c| !is_cookie_name(c)) {
+                vars.fail(
+                    "SESSION_UPSTREAM_COOKIES",
+                    format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. SESSION_UPSTREAM_COOKIES=connect.sid"),
+                );
+            }
             Some(SessionBackend::Upstream {
                 url,
                 method,
                 forward_headers,
+                session_cookies,
             })
         }
         Some(other) => {

@@ -147,13 +147,18 @@ fn describe_backend(backend: &SessionBackend) -> String {
             url,
             method,
             forward_headers,
+            session_cookies,
         } => format!(
-            "upstream {method} {} (forwarding Cookie{})",
+            "upstream {method} {} (forwarding Cookie{}; sessions identified by {})",
             location(url.expose()),
             forward_headers
                 .iter()
                 .map(|h| format!(", {h}"))
-                .collect::<String>()
+                .collect::<String>(),
+            match session_cookies.is_empty() {
+                true => "the whole Cookie header".to_owned(),
+                false => session_cookies.join(", "),
+            }
         ),
     }
 }

@@ -59,6 +59,12 @@ impl ProxyHeader {
 pub struct ClientAddr(pub IpAddr);
 
 impl ClientAddr {
+    /// The address's bucket: itself for IPv4, its first `ipv6_prefix`
+    /// bits for IPv6 (one subscriber may use any address of its /64).
+    pub fn bucket(self, ipv6_prefix: u8) -> IpAddr {
+        bucket(self.0, ipv6_prefix)
+    }
+
     /// The address resolved for this request, if any.
     pub fn of(req: &actix_web::HttpRequest) -> Option<Self> {
         use actix_web::HttpMessage as _;

@@ -7,10 +7,12 @@
 //! A lookup runs in its own task, so a client that disconnects cannot leave
 //! it half-done: it finishes (within the lookup timeout) and settles its
 //! slot whether or not anyone still waits. Lookups in flight count toward
-//! the capacity like kept results; at capacity a lookup runs uncached.
+//! the capacity like kept results, and one client address may hold only so
+//! many entries; past either bound a lookup runs uncached.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,10 +22,11 @@ use sha2::{Digest, Sha256};
 
 use super::{AuthFuture, Principal, SessionError};
 use crate::config::SessionConfig;
+use crate::ratelimit::{ClientAddr, DEFAULT_IPV6_PREFIX};
 
 type Lookup = Shared<BoxFuture<'static, Result<Principal, SessionError>>>;
 
-enum Slot {
+enum State {
     Ready {
         principal: Principal,
         until: Instant,
@@ -31,6 +34,12 @@ enum Slot {
     Pending {
         lookup: Lookup,
     },
+}
+
+struct Slot {
+    state: State,
+    /// The client address (IPv6: its /64) that filled the slot.
+    owner: Option<IpAddr>,
 }
 
 /// Cache key: a digest of the credential, so raw session ids and cookies
@@ -58,13 +67,16 @@ pub struct CacheMetrics {
 
 struct Slots {
     map: HashMap<CacheKey, Slot>,
-    // Expired results are swept at most once per TTL, and when full.
+    /// Entries per owner, for the per-client bound.
+    owners: HashMap<IpAddr, usize>,
+    // Expired results are swept at most once per TTL.
     next_sweep: Instant,
 }
 
 struct Inner {
     ttl: Duration,
     capacity: usize,
+    per_owner: usize,
     slots: Mutex<Slots>,
     metrics: CacheMetrics,
 }
@@ -86,19 +98,27 @@ impl std::fmt::Debug for LookupCache {
 impl LookupCache {
     /// The cache the session settings ask for (`SESSION_CACHE_TTL` > 0), or none.
     pub fn from_config(config: &SessionConfig, metrics: CacheMetrics) -> Option<Self> {
-        (!config.cache_ttl.is_zero())
-            .then(|| Self::new(config.cache_ttl, config.cache_size, metrics))
+        (!config.cache_ttl.is_zero()).then(|| {
+            Self::new(
+                config.cache_ttl,
+                config.cache_size,
+                config.cache_per_client,
+                metrics,
+            )
+        })
     }
 
     /// Keeps positive results for `ttl`; holds at most `capacity` entries,
-    /// lookups in flight included.
-    pub fn new(ttl: Duration, capacity: usize, metrics: CacheMetrics) -> Self {
+    /// lookups in flight included, and at most `per_owner` of one owner.
+    pub fn new(ttl: Duration, capacity: usize, per_owner: usize, metrics: CacheMetrics) -> Self {
         Self {
             inner: Arc::new(Inner {
                 ttl,
                 capacity,
+                per_owner,
                 slots: Mutex::new(Slots {
                     map: HashMap::new(),
+                    owners: HashMap::new(),
                     next_sweep: Instant::now() + ttl,
                 }),
                 metrics,
@@ -107,25 +127,27 @@ impl LookupCache {
     }
 
     /// The cached principal for `key`, the result of the lookup in flight
-    /// for it, or the result of `lookup` (which then becomes that lookup).
-    /// Needs a Tokio runtime: a new lookup runs in a task of its own.
+    /// for it, or the result of `lookup` (which then becomes that lookup,
+    /// owned by `owner`). Needs a Tokio runtime: a new lookup runs in a
+    /// task of its own.
     pub async fn get_or_lookup(
         &self,
         key: CacheKey,
+        owner: Option<IpAddr>,
         lookup: impl FnOnce() -> BoxFuture<'static, Result<Principal, SessionError>>,
     ) -> Result<Principal, SessionError> {
         let inner = &self.inner;
         let shared = {
             let mut slots = inner.lock();
             let now = Instant::now();
-            match slots.map.get(&key) {
-                Some(Slot::Ready { principal, until }) if *until > now => {
+            match slots.map.get(&key).map(|slot| &slot.state) {
+                Some(State::Ready { principal, until }) if *until > now => {
                     inner.metrics.hits.inc();
                     return Ok(principal.clone());
                 }
                 // A finished lookup whose task has not settled it yet: its
                 // success counts, its failure is not reused.
-                Some(Slot::Pending { lookup }) => match lookup.peek() {
+                Some(State::Pending { lookup }) => match lookup.peek() {
                     None => Some(lookup.clone()),
                     Some(Ok(principal)) if !inner.ttl.is_zero() => {
                         inner.metrics.hits.inc();
@@ -136,7 +158,7 @@ impl LookupCache {
                 _ => None,
             }
             .map(Ok)
-            .unwrap_or_else(|| inner.start(&mut slots, key, now, lookup))
+            .unwrap_or_else(|| inner.start(&mut slots, key, owner, now, lookup))
         };
         match shared {
             Ok(shared) => shared.await,
@@ -148,11 +170,50 @@ impl LookupCache {
 impl Slots {
     /// Drops expired results; lookups in flight stay (their task settles them).
     fn sweep(&mut self, now: Instant, ttl: Duration) {
-        self.map.retain(|_, slot| match slot {
-            Slot::Ready { until, .. } => *until > now,
-            Slot::Pending { .. } => true,
+        let owners = &mut self.owners;
+        self.map.retain(|_, slot| {
+            let keep = match slot.state {
+                State::Ready { until, .. } => until > now,
+                State::Pending { .. } => true,
+            };
+            if !keep {
+                release(owners, slot.owner);
+            }
+            keep
         });
         self.next_sweep = now + ttl;
+    }
+
+    fn insert(&mut self, key: CacheKey, slot: Slot) {
+        if let Some(owner) = slot.owner {
+            *self.owners.entry(owner).or_default() += 1;
+        }
+        if let Some(old) = self.map.insert(key, slot) {
+            release(&mut self.owners, old.owner);
+        }
+    }
+
+    fn remove(&mut self, key: &CacheKey) {
+        if let Some(old) = self.map.remove(key) {
+            release(&mut self.owners, old.owner);
+        }
+    }
+
+    fn held_by(&self, owner: Option<IpAddr>) -> usize {
+        owner
+            .and_then(|o| self.owners.get(&o))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+fn release(owners: &mut HashMap<IpAddr, usize>, owner: Option<IpAddr>) {
+    let Some(owner) = owner else { return };
+    if let Some(count) = owners.get_mut(&owner) {
+        *count -= 1;
+        if *count == 0 {
+            owners.remove(&owner);
+        }
     }
 }
 
@@ -167,22 +228,26 @@ impl Inner {
         self: &Arc<Self>,
         slots: &mut Slots,
         key: CacheKey,
+        owner: Option<IpAddr>,
         now: Instant,
         lookup: impl FnOnce() -> BoxFuture<'static, Result<Principal, SessionError>>,
     ) -> Started {
-        slots.map.remove(&key);
+        slots.remove(&key);
         if now >= slots.next_sweep {
             slots.sweep(now, self.ttl);
         }
-        if slots.map.len() >= self.capacity {
+        if slots.map.len() >= self.capacity || slots.held_by(owner) >= self.per_owner {
             self.metrics.entries.set(slots.map.len() as i64);
             return Err(lookup());
         }
         let shared = lookup().shared();
-        slots.map.insert(
+        slots.insert(
             key,
-            Slot::Pending {
-                lookup: shared.clone(),
+            Slot {
+                state: State::Pending {
+                    lookup: shared.clone(),
+                },
+                owner,
             },
         );
         self.metrics.entries.set(slots.map.len() as i64);
@@ -201,26 +266,38 @@ impl Inner {
     /// Replaces the finished lookup's slot with the result to keep, if any.
     fn settle(&self, key: CacheKey, finished: &Lookup, result: Result<Principal, SessionError>) {
         let mut slots = self.lock();
-        let ours = matches!(slots.map.get(&key), Some(Slot::Pending { lookup }) if lookup.ptr_eq(finished));
-        if ours {
+        let owner = match slots.map.get(&key) {
+            Some(Slot {
+                state: State::Pending { lookup },
+                owner,
+            }) if lookup.ptr_eq(finished) => Some(*owner),
+            _ => None,
+        };
+        if let Some(owner) = owner {
             match result {
                 Ok(principal) if !self.ttl.is_zero() => {
                     let until = Instant::now() + self.ttl;
-                    slots.map.insert(key, Slot::Ready { principal, until });
+                    let state = State::Ready { principal, until };
+                    slots.insert(key, Slot { state, owner });
                 }
-                _ => {
-                    slots.map.remove(&key);
-                }
+                _ => slots.remove(&key),
             }
         }
         self.metrics.entries.set(slots.map.len() as i64);
     }
 }
 
+/// Who a new cache entry counts against: the request's client address
+/// (IPv6: its /64).
+pub fn owner(req: &actix_web::HttpRequest) -> Option<IpAddr> {
+    ClientAddr::of(req).map(|c| c.bucket(DEFAULT_IPV6_PREFIX))
+}
+
 /// Looks `credential` up through `cache` when there is one (its key made
 /// by `key`, only then), else directly.
 pub fn through<'a, C, F>(
     cache: Option<&'a LookupCache>,
+    owner: Option<IpAddr>,
     credential: C,
     key: impl FnOnce(&C) -> CacheKey,
     lookup: impl FnOnce(C) -> F + Send + 'static,
@@ -233,7 +310,7 @@ where
         None => Box::pin(lookup(credential)),
         Some(cache) => {
             let key = key(&credential);
-            Box::pin(cache.get_or_lookup(key, move || lookup(credential).boxed()))
+            Box::pin(cache.get_or_lookup(key, owner, move || lookup(credential).boxed()))
         }
     }
 }
@@ -265,17 +342,17 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_lookups_coalesce_and_positive_results_are_kept() {
-        let cache = LookupCache::new(Duration::from_secs(60), 10, metrics());
+        let cache = LookupCache::new(Duration::from_secs(60), 10, 100, metrics());
         let calls = Arc::new(AtomicUsize::new(0));
         let key = cache_key(&[b"sid-1"]);
         let all = futures_util::future::join_all(
-            (0..20).map(|_| cache.get_or_lookup(key, || counting(&calls, Ok("alice")))),
+            (0..20).map(|_| cache.get_or_lookup(key, None, || counting(&calls, Ok("alice")))),
         )
         .await;
         assert!(all.iter().all(|r| r.as_ref().unwrap().sub == "alice"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         cache
-            .get_or_lookup(key, || counting(&calls, Ok("alice")))
+            .get_or_lookup(key, None, || counting(&calls, Ok("alice")))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1, "served from the cache");
@@ -283,11 +360,11 @@ mod tests {
 
     #[tokio::test]
     async fn failures_are_shared_but_not_kept() {
-        let cache = LookupCache::new(Duration::from_secs(60), 10, metrics());
+        let cache = LookupCache::new(Duration::from_secs(60), 10, 100, metrics());
         let calls = Arc::new(AtomicUsize::new(0));
         let key = cache_key(&[b"sid-2"]);
         let all = futures_util::future::join_all((0..5).map(|_| {
-            cache.get_or_lookup(key, || {
+            cache.get_or_lookup(key, None, || {
                 counting(&calls, Err(SessionError::Unavailable("down".into())))
             })
         }))
@@ -297,7 +374,7 @@ mod tests {
             .all(|r| matches!(r, Err(SessionError::Unavailable(_)))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let again = cache
-            .get_or_lookup(key, || counting(&calls, Ok("alice")))
+            .get_or_lookup(key, None, || counting(&calls, Ok("alice")))
             .await;
         assert_eq!(again.unwrap().sub, "alice");
         assert_eq!(
@@ -309,12 +386,12 @@ mod tests {
 
     #[tokio::test]
     async fn at_capacity_new_sessions_are_looked_up_but_not_kept() {
-        let cache = LookupCache::new(Duration::from_secs(60), 1, metrics());
+        let cache = LookupCache::new(Duration::from_secs(60), 1, 100, metrics());
         let calls = Arc::new(AtomicUsize::new(0));
         let (first, second) = (cache_key(&[b"sid-a"]), cache_key(&[b"sid-b"]));
         for key in [first, second, first, second] {
             cache
-                .get_or_lookup(key, || counting(&calls, Ok("a")))
+                .get_or_lookup(key, None, || counting(&calls, Ok("a")))
                 .await
                 .unwrap();
         }
@@ -324,15 +401,15 @@ mod tests {
 
     #[tokio::test]
     async fn zero_ttl_coalesces_without_keeping() {
-        let cache = LookupCache::new(Duration::ZERO, 10, metrics());
+        let cache = LookupCache::new(Duration::ZERO, 10, 100, metrics());
         let calls = Arc::new(AtomicUsize::new(0));
         let key = cache_key(&[b"sid-3"]);
         cache
-            .get_or_lookup(key, || counting(&calls, Ok("a")))
+            .get_or_lookup(key, None, || counting(&calls, Ok("a")))
             .await
             .unwrap();
         cache
-            .get_or_lookup(key, || counting(&calls, Ok("a")))
+            .get_or_lookup(key, None, || counting(&calls, Ok("a")))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -340,9 +417,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_abandoned_lookup_finishes_and_settles_its_slot() {
-        let cache = LookupCache::new(Duration::from_secs(60), 10, metrics());
+        let cache = LookupCache::new(Duration::from_secs(60), 10, 100, metrics());
         let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let waiter = cache.get_or_lookup(cache_key(&[b"sid-4"]), || {
+        let waiter = cache.get_or_lookup(cache_key(&[b"sid-4"]), None, || {
             async move {
                 let _ = released.await;
                 Err(SessionError::Unauthenticated("logged out"))
@@ -361,11 +438,12 @@ mod tests {
 
     #[tokio::test]
     async fn lookups_in_flight_count_toward_the_capacity() {
-        let cache = LookupCache::new(Duration::from_secs(60), 2, metrics());
+        let cache = LookupCache::new(Duration::from_secs(60), 2, 100, metrics());
         let calls = Arc::new(AtomicUsize::new(0));
-        let all = futures_util::future::join_all(
-            (0..5u8).map(|i| cache.get_or_lookup(cache_key(&[&[i]]), || counting(&calls, Ok("a")))),
-        );
+        let all =
+            futures_util::future::join_all((0..5u8).map(|i| {
+                cache.get_or_lookup(cache_key(&[&[i]]), None, || counting(&calls, Ok("a")))
+            }));
         assert!(all.await.iter().all(Result::is_ok));
         assert_eq!(calls.load(Ordering::SeqCst), 5);
         assert!(cache.inner.lock().map.len() <= 2);

@@ -84,6 +84,7 @@ impl SessionAuthenticator for StoreAuthenticator {
         let inner = self.inner.clone();
         cache::through(
             self.cache.as_ref(),
+            cache::owner(req),
             sid,
             |sid| cache_key(&[sid.as_bytes()]),
             |sid| inner.lookup(sid),

@@ -10,6 +10,7 @@ use actix_web::HttpRequest;
 use serde_json::Value;
 
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
+use super::cookies::find_cookie;
 use super::store::SessionReader;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use crate::config::{SessionBackend, SessionConfig};
@@ -75,6 +76,8 @@ impl Inner {
 pub struct UpstreamAuthenticator {
     inner: Arc<Inner>,
     forward: Vec<reqwest::header::HeaderName>,
+    /// `SESSION_UPSTREAM_COOKIES`: the cookies that identify a session.
+    session_cookies: Vec<String>,
     cache: Option<LookupCache>,
 }
 
@@ -86,6 +89,7 @@ impl UpstreamAuthenticator {
             url,
             method,
             forward_headers,
+            session_cookies,
         } = &config.backend
         else {
             return Err("not an upstream backend".into());
@@ -115,6 +119,7 @@ impl UpstreamAuthenticator {
                 reader: SessionReader::new(config),
             }),
             forward,
+            session_cookies: session_cookies.clone(),
             cache: LookupCache::from_config(config, cache_metrics),
         })
     }
@@ -153,16 +158,41 @@ impl SessionAuthenticator for UpstreamAuthenticator {
                 "no session cookie",
             ))));
         }
+        // Keyed on the session's own cookies when they are named, so other
+        // cookies neither miss the cache nor fill it.
+        let session_key = match self.session_cookies.as_slice() {
+            [] => None,
+            names => {
+                let values: Vec<_> = names
+                    .iter()
+                    .map(|n| find_cookie(req.headers(), n))
+                    .collect();
+                if values.iter().all(Option::is_none) {
+                    return Box::pin(std::future::ready(Err(SessionError::Unauthenticated(
+                        "no session cookie",
+                    ))));
+                }
+                let parts: Vec<&[u8]> = names
+                    .iter()
+                    .zip(&values)
+                    .flat_map(|(n, v)| [n.as_bytes(), v.as_deref().unwrap_or("").as_bytes()])
+                    .collect();
+                Some(cache_key(&parts))
+            }
+        };
         let inner = self.inner.clone();
         cache::through(
             self.cache.as_ref(),
+            cache::owner(req),
             headers,
             |headers| {
-                let parts: Vec<&[u8]> = headers
-                    .iter()
-                    .flat_map(|(n, v)| [n.as_str().as_bytes(), v.as_bytes()])
-                    .collect();
-                cache_key(&parts)
+                session_key.unwrap_or_else(|| {
+                    let parts: Vec<&[u8]> = headers
+                        .iter()
+                        .flat_map(|(n, v)| [n.as_str().as_bytes(), v.as_bytes()])
+                        .collect();
+                    cache_key(&parts)
+                })
             },
             |headers| inner.lookup(headers),
         )

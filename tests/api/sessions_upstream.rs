@@ -326,3 +326,64 @@ async fn a_readyz_flood_reaches_the_upstream_about_once_a_second() {
     }
     assert!(hits > after_flood, "readiness was never checked again");
 }
+
+#[tokio::test]
+async fn named_session_cookies_key_the_cache_so_junk_cookies_neither_miss_nor_fill_it() {
+    let upstream = Upstream::start(Answer::Json(json!({"id": "u-9"}))).await;
+    let app = app_for(
+        &upstream,
+        &[
+            ("SESSION_CACHE_TTL", "60s"),
+            ("SESSION_UPSTREAM_COOKIES", "app_session"),
+        ],
+    )
+    .await;
+    for junk in ["a=1", "b=2; c=3", "_ga=GA1.2.3"] {
+        let cookie = format!("{junk}; app_session=s-1");
+        let (_, claims) = expect_token(app.post_token(Some(&cookie)).await).await;
+        assert_eq!(claims.sub, "u-9");
+    }
+    assert_eq!(
+        upstream.hits.load(Ordering::SeqCst),
+        1,
+        "one lookup for one session"
+    );
+    // The whole Cookie header is still forwarded.
+    let seen = upstream.seen.lock().unwrap().clone();
+    let cookie = seen[0].1.iter().find(|(k, _)| k == "cookie").unwrap();
+    assert!(cookie.1.contains("a=1"), "{cookie:?}");
+    // Only junk: not a session, and the upstream is not asked.
+    app.expect_unauthenticated("a=1; b=2").await;
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), 1);
+    let bad = config_with(&[
+        ("SESSION_BACKEND", "upstream"),
+        ("SESSION_UPSTREAM_URL", "http://127.0.0.1:1/me"),
+        ("SESSION_UPSTREAM_COOKIES", "a;b"),
+    ])
+    .unwrap_err();
+    assert!(bad.mentions("SESSION_UPSTREAM_COOKIES"), "{bad}");
+}
+
+#[tokio::test]
+async fn one_client_address_holds_a_bounded_share_of_the_cache() {
+    let upstream = Upstream::start(Answer::Json(json!({"id": "u-10"}))).await;
+    let app = app_for(
+        &upstream,
+        &[
+            ("SESSION_CACHE_TTL", "60s"),
+            ("SESSION_CACHE_PER_CLIENT", "2"),
+        ],
+    )
+    .await;
+    let cookies: Vec<String> = (0..5).map(|i| format!("app_session=s-{i}")).collect();
+    for _ in 0..2 {
+        for cookie in &cookies {
+            expect_token(app.post_token(Some(cookie)).await).await;
+        }
+    }
+    // Two sessions were kept for this address; the other three were looked
+    // up both times.
+    assert_eq!(upstream.hits.load(Ordering::SeqCst), 5 + 3);
+    let bad = config_with(&[("SESSION_CACHE_PER_CLIENT", "0")]).unwrap_err();
+    assert!(bad.mentions("SESSION_CACHE_PER_CLIENT"), "{bad}");
+}
