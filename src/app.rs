@@ -69,7 +69,7 @@ impl Application {
     /// Call it inside an actix (or Tokio) runtime: store backends start
     /// their connection tasks there.
     pub fn build(config: &Config) -> std::io::Result<Self> {
-        let metrics = Metrics::for_config(config);
+        let metrics = metrics_for(config);
         let authenticator =
             session::from_config(config, &metrics).map_err(std::io::Error::other)?;
         Self::build_with(config, authenticator, metrics)
@@ -80,7 +80,7 @@ impl Application {
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
     ) -> std::io::Result<Self> {
-        Self::build_with(config, authenticator, Metrics::for_config(config))
+        Self::build_with(config, authenticator, metrics_for(config))
     }
 
     fn build_with(
@@ -194,6 +194,14 @@ impl Application {
         metrics_handle.stop(true).await;
         let _ = metrics_task.await;
         result
+    }
+}
+
+/// Recording metrics, or none with `METRICS=off`.
+fn metrics_for(config: &Config) -> Metrics {
+    match config.ops.metrics {
+        true => Metrics::new(),
+        false => Metrics::disabled(),
     }
 }
 

@@ -1,10 +1,12 @@
 //! Prometheus metrics: tokens issued, rejections by error code, session
-//! lookups and their latency, cache hits, HTTP request durations.
+//! lookups and their latency, the session cache, HTTP request durations.
+//! With `METRICS=off` there is no registry at all and every call returns
+//! at once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::session::cache::CacheMetrics;
-use crate::session::{Principal, SessionError};
+use actix_web::http::StatusCode;
 use prometheus::{
     Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     Opts, Registry, TextEncoder,
@@ -16,31 +18,58 @@ const BUCKETS: &[f64] = &[
     2.5,
 ];
 
-/// All the service's metrics, registered in their own registry (one per
-/// server, so several servers in one process do not mix counts).
+/// What the cache reports: answers it gave and entries it holds.
 #[derive(Clone)]
+pub struct CacheMetrics {
+    /// Lookups answered from the cache.
+    pub hits: IntCounter,
+    /// Entries held, kept results and lookups in flight.
+    pub entries: IntGauge,
+}
+
+impl CacheMetrics {
+    /// Counters in no registry (metrics off, or a cache of your own).
+    pub fn detached() -> Self {
+        Self {
+            hits: IntCounter::new("session_cache_hits", "unregistered").expect("valid name"),
+            entries: IntGauge::new("session_cache_entries", "unregistered").expect("valid name"),
+        }
+    }
+}
+
+/// How a session check ended, as the `outcome` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupOutcome {
+    /// A principal.
+    Ok,
+    /// Not logged in (401).
+    Unauthenticated,
+    /// The backend failed (503).
+    Unavailable,
+}
+
+/// The service's metrics, in a registry of their own (one per server, so
+/// several servers in one process do not mix counts), or nothing at all.
+#[derive(Clone, Default)]
 pub struct Metrics {
+    recorders: Option<Arc<Recorders>>,
+}
+
+struct Recorders {
     registry: Registry,
     tokens_issued: IntCounter,
     rejections: IntCounterVec,
-    lookup_ok: Histogram,
-    lookup_unauthenticated: Histogram,
-    lookup_unavailable: Histogram,
-    /// The session cache's hits and entries.
-    pub cache: CacheMetrics,
+    lookups: [Histogram; 3],
+    cache: CacheMetrics,
     http: HistogramVec,
-    enabled: bool,
 }
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Metrics")
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
+        f.write_str(match self.recorders {
+            Some(_) => "Metrics(on)",
+            None => "Metrics(off)",
+        })
     }
 }
 
@@ -67,16 +96,18 @@ impl Metrics {
             &["outcome"],
         )
         .unwrap();
-        let cache_hits = IntCounter::new(
-            "realtime_token_session_cache_hits_total",
-            "Session lookups answered from the in-process cache.",
-        )
-        .unwrap();
-        let cache_entries = IntGauge::new(
-            "realtime_token_session_cache_entries",
-            "Entries in the session cache: kept results and lookups in flight.",
-        )
-        .unwrap();
+        let cache = CacheMetrics {
+            hits: IntCounter::new(
+                "realtime_token_session_cache_hits_total",
+                "Session lookups answered from the in-process cache.",
+            )
+            .unwrap(),
+            entries: IntGauge::new(
+                "realtime_token_session_cache_entries",
+                "Entries in the session cache: kept results and lookups in flight.",
+            )
+            .unwrap(),
+        };
         let http = HistogramVec::new(
             HistogramOpts::new(
                 "realtime_token_http_request_seconds",
@@ -90,8 +121,8 @@ impl Metrics {
             Box::new(tokens_issued.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rejections.clone()),
             Box::new(lookups.clone()),
-            Box::new(cache_hits.clone()),
-            Box::new(cache_entries.clone()),
+            Box::new(cache.hits.clone()),
+            Box::new(cache.entries.clone()),
             Box::new(http.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
@@ -102,99 +133,93 @@ impl Metrics {
                 prometheus::process_collector::ProcessCollector::for_self(),
             ))
             .expect("process metrics");
+        let lookups =
+            ["ok", "unauthenticated", "unavailable"].map(|o| lookups.with_label_values(&[o]));
         Self {
-            registry,
-            tokens_issued,
-            rejections,
-            lookup_ok: lookups.with_label_values(&["ok"]),
-            lookup_unauthenticated: lookups.with_label_values(&["unauthenticated"]),
-            lookup_unavailable: lookups.with_label_values(&["unavailable"]),
-            cache: CacheMetrics {
-                hits: cache_hits,
-                entries: cache_entries,
-            },
-            http,
-            enabled: true,
+            recorders: Some(Arc::new(Recorders {
+                registry,
+                tokens_issued,
+                rejections,
+                lookups,
+                cache,
+                http,
+            })),
         }
     }
 
-    /// Recording metrics, or not with `METRICS=off`.
-    pub fn for_config(config: &crate::config::Config) -> Self {
-        if config.ops.metrics {
-            Self::new()
-        } else {
-            Self::disabled()
-        }
-    }
-
-    /// Metrics that record nothing (`METRICS=off`).
+    /// Metrics that hold and record nothing (`METRICS=off`).
     pub fn disabled() -> Self {
-        Self {
-            enabled: false,
-            ..Self::new()
-        }
+        Self { recorders: None }
     }
 
-    /// False when built with [`Metrics::disabled`].
-    pub fn enabled(&self) -> bool {
-        self.enabled
+    /// The session cache's counters: live ones, or detached ones that no
+    /// registry reads when metrics are off.
+    pub fn cache(&self) -> CacheMetrics {
+        match &self.recorders {
+            Some(r) => r.cache.clone(),
+            None => CacheMetrics::detached(),
+        }
     }
 
     /// Counts one issued token.
     pub fn token_issued(&self) {
-        if self.enabled {
-            self.tokens_issued.inc();
+        if let Some(r) = &self.recorders {
+            r.tokens_issued.inc();
         }
     }
 
     /// Counts one error answer by its stable code.
     pub fn rejected(&self, code: &str) {
-        if self.enabled {
-            self.rejections.with_label_values(&[code]).inc();
+        if let Some(r) = &self.recorders {
+            r.rejections.with_label_values(&[code]).inc();
         }
     }
 
     /// Records one session check and its outcome.
-    pub fn session_lookup(&self, result: &Result<Principal, SessionError>, took: Duration) {
-        if !self.enabled {
-            return;
+    pub fn session_lookup(&self, outcome: LookupOutcome, took: Duration) {
+        if let Some(r) = &self.recorders {
+            r.lookups[outcome as usize].observe(took.as_secs_f64());
         }
-        let histogram = match result {
-            Ok(_) => &self.lookup_ok,
-            Err(SessionError::Unavailable(_)) => &self.lookup_unavailable,
-            Err(SessionError::Unauthenticated(_)) => &self.lookup_unauthenticated,
-        };
-        histogram.observe(took.as_secs_f64());
     }
 
     /// Records one HTTP request.
-    pub fn http_request(&self, route: &str, status: u16, took: Duration) {
-        if !self.enabled {
-            return;
+    pub fn http_request(&self, route: &str, status: StatusCode, took: Duration) {
+        if let Some(r) = &self.recorders {
+            r.http
+                .with_label_values(&[route, status.as_str()])
+                .observe(took.as_secs_f64());
         }
-        let buf = itoa_status(status);
-        let status = std::str::from_utf8(&buf).unwrap_or("000");
-        self.http
-            .with_label_values(&[route, status])
-            .observe(took.as_secs_f64());
     }
 
-    /// The text exposition format.
+    /// The text exposition format; empty when metrics are off.
     pub fn render(&self) -> String {
+        let Some(r) = &self.recorders else {
+            return String::new();
+        };
         let mut out = Vec::new();
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
+            .encode(&r.registry.gather(), &mut out)
             .expect("text encoding does not fail");
         String::from_utf8(out).expect("the text format is UTF-8")
     }
 }
 
-/// A status code as three ASCII digits, without allocating.
-fn itoa_status(status: u16) -> [u8; 3] {
-    let s = status.min(999);
-    [
-        b'0' + (s / 100) as u8,
-        b'0' + (s / 10 % 10) as u8,
-        b'0' + (s % 10) as u8,
-    ]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_metrics_hold_no_registry_and_render_nothing() {
+        let off = Metrics::disabled();
+        assert!(off.recorders.is_none());
+        off.token_issued();
+        off.session_lookup(LookupOutcome::Ok, Duration::from_millis(1));
+        assert_eq!(off.render(), "");
+        let on = Metrics::new();
+        on.session_lookup(LookupOutcome::Unavailable, Duration::from_millis(1));
+        on.http_request("/healthz", StatusCode::OK, Duration::from_millis(1));
+        let text = on.render();
+        assert!(text.contains("outcome=\"unavailable\"} 1"), "{text}");
+        assert!(text.contains("status=\"200\""), "{text}");
+    }
 }

@@ -99,7 +99,7 @@ pub async fn access_log(
         ),
     };
     let route = route.unwrap_or("(unmatched)");
-    log.metrics.http_request(route, status.as_u16(), took);
+    log.metrics.http_request(route, status, took);
     if let Some(code) = code {
         log.metrics.rejected(code);
     }

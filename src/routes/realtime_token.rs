@@ -13,8 +13,10 @@ use crate::admin::bearer_key;
 use crate::error::ApiError;
 use crate::http::access_log::LoggedSubject;
 use crate::http::origin::Origins;
+use crate::metrics::LookupOutcome;
 use crate::principal::Principal;
 use crate::ratelimit::ClientAddr;
+use crate::session::SessionError;
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes.
@@ -70,7 +72,12 @@ async fn authenticate(
         }
         let started = Instant::now();
         let result = state.authenticator.authenticate(req).await;
-        state.metrics.session_lookup(&result, started.elapsed());
+        let outcome = match &result {
+            Ok(_) => LookupOutcome::Ok,
+            Err(SessionError::Unauthenticated(_)) => LookupOutcome::Unauthenticated,
+            Err(SessionError::Unavailable(_)) => LookupOutcome::Unavailable,
+        };
+        state.metrics.session_lookup(outcome, started.elapsed());
         return Ok(result?);
     };
     let admin = state.admin_key.as_ref().ok_or(ApiError::AdminDisabled)?;

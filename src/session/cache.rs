@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt as _, Shared};
-use prometheus::{IntCounter, IntGauge};
 use sha2::{Digest, Sha256};
 
 use super::{AuthFuture, Principal, SessionError};
 use crate::config::SessionConfig;
+pub use crate::metrics::CacheMetrics;
 use crate::ratelimit::{ClientAddr, DEFAULT_IPV6_PREFIX};
 
 type Lookup = Shared<BoxFuture<'static, Result<Principal, SessionError>>>;
@@ -54,15 +54,6 @@ pub fn cache_key(parts: &[&[u8]]) -> CacheKey {
         hasher.update(part);
     }
     hasher.finalize().into()
-}
-
-/// What the cache reports: answers it gave and entries it holds.
-#[derive(Clone)]
-pub struct CacheMetrics {
-    /// Lookups answered from the cache.
-    pub hits: IntCounter,
-    /// Entries held, kept results and lookups in flight.
-    pub entries: IntGauge,
 }
 
 struct Slots {
@@ -321,10 +312,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn metrics() -> CacheMetrics {
-        CacheMetrics {
-            hits: IntCounter::new("hits", "test").unwrap(),
-            entries: IntGauge::new("entries", "test").unwrap(),
-        }
+        CacheMetrics::detached()
     }
 
     fn counting(

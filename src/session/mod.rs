@@ -68,15 +68,15 @@ pub fn from_config(
         SessionBackend::Redis { url, prefix } => Arc::new(StoreAuthenticator::new(
             Box::new(RedisStore::new(url.expose(), prefix, timeout)?),
             session,
-            metrics.cache.clone(),
+            metrics.cache(),
         )),
         SessionBackend::Postgres { url, table } => Arc::new(StoreAuthenticator::new(
             Box::new(PostgresStore::new(url.expose(), table, timeout)?),
             session,
-            metrics.cache.clone(),
+            metrics.cache(),
         )),
         SessionBackend::Upstream { .. } => {
-            Arc::new(UpstreamAuthenticator::new(session, metrics.cache.clone())?)
+            Arc::new(UpstreamAuthenticator::new(session, metrics.cache())?)
         }
     })
 }
