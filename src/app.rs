@@ -70,8 +70,8 @@ impl Application {
     /// their connection tasks there.
     pub fn build(config: &Config) -> std::io::Result<Self> {
         let metrics = metrics_for(config);
-        let authenticator =
-            session::from_config(config, &metrics).map_err(std::io::Error::other)?;
+        let authenticator = session::from_settings(&config.session, metrics.cache())
+            .map_err(std::io::Error::other)?;
         Self::build_with(config, authenticator, metrics)
     }
 

@@ -15,6 +15,7 @@ use crate::ratelimit::{
 };
 pub use crate::secret::Secret;
 use crate::session::CookieValue;
+pub use crate::session::{SessionBackend, SessionConfig};
 use crate::telemetry::LogFormat;
 pub use crate::token::{JwtConfig, JwtKey};
 
@@ -68,81 +69,6 @@ pub struct ServerConfig {
     pub port: u16,
     /// `WORKERS`, default: one per CPU core.
     pub workers: Option<usize>,
-}
-
-/// Which session backend is used and its settings.
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    /// `SESSION_BACKEND` and its connection settings.
-    pub backend: SessionBackend,
-    /// `SESSION_COOKIE`: the session cookie's name.
-    pub cookie_name: String,
-    /// `SESSION_COOKIE_SIGNED` (stores only): the cookie holds `s:<sid>.<sig>`.
-    pub cookie_signed: bool,
-    /// `SESSION_COOKIE_VALUE` (`signed-cookie` only): a plain id (default) or
-    /// a `j:` JSON cookie.
-    pub cookie_value: CookieValue,
-    /// `SESSION_SECRET`: the app's cookie-signing secrets, newest first.
-    pub secrets: Vec<Secret>,
-    /// `SESSION_SUBJECT_POINTER`: JSON pointer to the user id in the session
-    /// (stores) or in the upstream's answer.
-    pub subject_pointer: String,
-    /// `SESSION_ATTRIBUTES`: `name=/json/pointer` pairs read for the policy.
-    pub attribute_pointers: Vec<(String, String)>,
-    /// `SESSION_LOOKUP_TIMEOUT`: bound on one store or upstream lookup.
-    pub lookup_timeout: Duration,
-    /// `SESSION_CACHE_TTL`: how long a positive lookup is reused; zero = off.
-    pub cache_ttl: Duration,
-    /// `SESSION_CACHE_SIZE`: most cached sessions.
-    pub cache_size: usize,
-    /// `SESSION_CACHE_PER_CLIENT`: most cache entries one client address
-    /// (IPv6: one /64) may hold.
-    pub cache_per_client: usize,
-}
-
-/// The built-in session backends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionBackend {
-    /// Stateless `s:<value>.<signature>` cookies (Express cookie-parser format).
-    SignedCookie,
-    /// express-session + connect-redis: JSON at `<prefix><sid>`.
-    Redis {
-        /// `REDIS_URL` (may hold a password).
-        url: Secret,
-        /// `SESSION_REDIS_PREFIX`, default `sess:`.
-        prefix: String,
-    },
-    /// connect-pg-simple: `<table>(sid, sess json, expire timestamp)`.
-    Postgres {
-        /// `DATABASE_URL` (may hold a password).
-        url: Secret,
-        /// `SESSION_PG_TABLE`, default `session`.
-        table: String,
-    },
-    /// The app's own "who am I" endpoint.
-    Upstream {
-        /// `SESSION_UPSTREAM_URL` (may hold credentials).
-        url: Secret,
-        /// `SESSION_UPSTREAM_METHOD`: `GET` (default) or `POST`.
-        method: String,
-        /// `SESSION_UPSTREAM_HEADERS`: request headers forwarded besides `Cookie`.
-        forward_headers: Vec<String>,
-        /// `SESSION_UPSTREAM_COOKIES`: the cookies that identify a session
-        /// (the cache key); empty = the whole `Cookie` header.
-        session_cookies: Vec<String>,
-    },
-}
-
-impl SessionBackend {
-    /// The `SESSION_BACKEND` name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::SignedCookie => "signed-cookie",
-            Self::Redis { .. } => "redis",
-            Self::Postgres { .. } => "postgres",
-            Self::Upstream { .. } => "upstream",
-        }
-    }
 }
 
 /// One invalid setting: the variable and how to fix it.

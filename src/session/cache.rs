@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use futures_util::future::{BoxFuture, FutureExt as _, Shared};
 use sha2::{Digest, Sha256};
 
+use super::SessionConfig;
 use super::{AuthFuture, Principal, SessionError};
-use crate::config::SessionConfig;
 pub use crate::metrics::CacheMetrics;
 use crate::ratelimit::{ClientAddr, DEFAULT_IPV6_PREFIX};
 

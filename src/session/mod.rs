@@ -7,18 +7,19 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 
-use crate::config::{Config, SessionBackend};
-use crate::metrics::Metrics;
+use crate::metrics::CacheMetrics;
 
 pub mod cache;
 pub mod cookies;
 pub mod readiness;
+mod settings;
 pub mod signed_cookie;
 pub mod store;
 pub mod stores;
 pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
+pub use settings::{SessionBackend, SessionConfig};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use stores::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;
@@ -53,11 +54,10 @@ pub trait SessionAuthenticator: Send + Sync + 'static {
 
 /// Builds the authenticator the configuration names. Store backends connect
 /// lazily, so this needs a Tokio runtime but not a reachable store.
-pub fn from_config(
-    config: &Config,
-    metrics: &Metrics,
+pub fn from_settings(
+    session: &SessionConfig,
+    cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let session = &config.session;
     let timeout = session.lookup_timeout;
     Ok(match &session.backend {
         SessionBackend::SignedCookie => Arc::new(SignedCookieAuthenticator::new(
@@ -68,15 +68,15 @@ pub fn from_config(
         SessionBackend::Redis { url, prefix } => Arc::new(StoreAuthenticator::new(
             Box::new(RedisStore::new(url.expose(), prefix, timeout)?),
             session,
-            metrics.cache(),
+            cache.clone(),
         )),
         SessionBackend::Postgres { url, table } => Arc::new(StoreAuthenticator::new(
             Box::new(PostgresStore::new(url.expose(), table, timeout)?),
             session,
-            metrics.cache(),
+            cache.clone(),
         )),
         SessionBackend::Upstream { .. } => {
-            Arc::new(UpstreamAuthenticator::new(session, metrics.cache())?)
+            Arc::new(UpstreamAuthenticator::new(session, cache.clone())?)
         }
     })
 }

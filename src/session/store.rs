@@ -5,8 +5,8 @@ use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
 use super::cookies::{find_cookie, CookieSigner};
+use super::SessionConfig;
 use super::{Principal, SessionError};
-use crate::config::SessionConfig;
 
 /// Longest session id accepted.
 const MAX_SID_LEN: usize = 256;

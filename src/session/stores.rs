@@ -12,8 +12,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::store::{SessionIdCookie, SessionReader};
+use super::SessionConfig;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
-use crate::config::SessionConfig;
 use crate::token::unix_now;
 
 /// Where session JSON is kept, by session id.

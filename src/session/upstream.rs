@@ -13,7 +13,7 @@ use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::cookies::find_cookie;
 use super::store::SessionReader;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
-use crate::config::{SessionBackend, SessionConfig};
+use super::{SessionBackend, SessionConfig};
 
 /// Largest upstream answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
