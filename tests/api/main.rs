@@ -5,6 +5,7 @@ mod helpers;
 mod abandoned_lookups;
 mod access_log_fields;
 mod admin;
+mod architecture;
 mod browser;
 mod cli;
 mod client_address;

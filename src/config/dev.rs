@@ -1,0 +1,61 @@
+//! `realtime-token dev`: the settings it fills in.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use rand::RngCore as _;
+
+use super::{Config, ConfigErrors};
+
+/// Settings that dev mode fills in when the environment leaves them unset.
+pub struct DevDefaults {
+    /// The overlay: variable → value.
+    vars: HashMap<&'static str, String>,
+    /// True when the JWT secret is ephemeral (nothing else can verify tokens).
+    pub ephemeral_jwt_secret: bool,
+}
+
+impl DevDefaults {
+    /// Random secrets and permissive-but-local defaults for `realtime-token
+    /// dev`. It binds `host`, else 127.0.0.1, whatever `HOST` (or `.env`) says.
+    pub fn generate(lookup: &dyn Fn(&str) -> Option<String>, host: Option<&str>) -> Self {
+        let set = |k: &str| lookup(k).is_some_and(|v| !v.trim().is_empty());
+        let mut vars = HashMap::new();
+        let ephemeral_jwt_secret =
+            !set("JWT_SECRET") && !set("TEST_JWT_SECRET") && !set("JWT_KEYS");
+        if ephemeral_jwt_secret {
+            vars.insert("JWT_SECRET", random_secret());
+        }
+        // Dev mode signs its own cookie, so it always owns the session settings.
+        vars.insert("SESSION_BACKEND", "signed-cookie".into());
+        vars.insert("SESSION_SECRET", random_secret());
+        vars.insert("HOST", host.unwrap_or("127.0.0.1").into());
+        for (k, v) in [
+            ("REALTIME_ROOMS", "document-*,user-{sub}"),
+            (
+                "ALLOWED_ORIGINS",
+                "http://localhost:3000,http://127.0.0.1:3000",
+            ),
+        ] {
+            if !set(k) {
+                vars.insert(k, v.into());
+            }
+        }
+        Self {
+            vars,
+            ephemeral_jwt_secret,
+        }
+    }
+
+    /// Reads the configuration with these defaults laid over `lookup`.
+    pub fn config(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        Config::from_lookup(&|k| self.vars.get(k).cloned().or_else(|| lookup(k)))
+    }
+}
+
+/// A random secret of 48 bytes, base64url-encoded (64 characters).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

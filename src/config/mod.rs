@@ -1,0 +1,237 @@
+//! Typed configuration, read once from the environment (and `.env`) and
+//! validated before the port is bound.
+
+use std::time::Duration;
+
+use crate::policy::RoomPolicy;
+pub use crate::ratelimit::LimitsConfig;
+pub use crate::secret::Secret;
+pub use crate::session::{SessionBackend, SessionConfig};
+use crate::telemetry::LogFormat;
+pub use crate::token::{JwtConfig, JwtKey};
+
+mod dev;
+mod jwt;
+mod ops;
+mod session;
+mod strength;
+mod vars;
+
+pub use dev::{random_secret, DevDefaults};
+use jwt::{check_distinct_admin_key, read_admin_key, read_jwt};
+pub use jwt::{parse_duration, parse_ttl};
+use ops::{read_limits, read_ops, read_origins, read_policy, read_server};
+use session::read_session;
+pub use session::MAX_LOOKUP_TIMEOUT;
+use vars::Vars;
+pub use vars::{ConfigError, ConfigErrors};
+
+/// Shortest accepted HS256 secret and admin key, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Longest accepted token lifetime.
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The whole service configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where and how the HTTP server listens.
+    pub server: ServerConfig,
+    /// How tokens are signed.
+    pub jwt: JwtConfig,
+    /// Which rooms a principal is granted.
+    pub policy: RoomPolicy,
+    /// Where sessions are checked.
+    pub session: SessionConfig,
+    /// Exact origins (`scheme://host[:port]`) allowed to call with credentials.
+    pub allowed_origins: Vec<String>,
+    /// Enables bearer-key minting for any subject when set (`ADMIN_API_KEY`).
+    pub admin_api_key: Option<Secret>,
+    /// Rate limits and the proxies trusted to name the client.
+    pub limits: LimitsConfig,
+    /// Logs, metrics and shutdown.
+    pub ops: OpsConfig,
+}
+
+/// Operational settings.
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `METRICS`: collect and serve metrics (default `on`).
+    pub metrics: bool,
+    /// `METRICS_ADDR`: serve `/metrics` on this `host:port` instead of the main port.
+    pub metrics_addr: Option<String>,
+    /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM.
+    pub shutdown_timeout: Duration,
+}
+
+/// Bind address and worker count.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `HOST`, default `0.0.0.0`.
+    pub host: String,
+    /// `PORT`, default `8080`; `0` picks a free port.
+    pub port: u16,
+    /// `WORKERS`, default: one per CPU core.
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// Loads `.env` (if present) and reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        load_dotenv();
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let mut vars = Vars {
+            lookup,
+            errors: Vec::new(),
+        };
+        let server = read_server(&mut vars);
+        let jwt = read_jwt(&mut vars);
+        let policy = read_policy(&mut vars);
+        let session = read_session(&mut vars);
+        let allowed_origins = read_origins(&mut vars);
+        let admin_api_key = read_admin_key(&mut vars);
+        let limits = read_limits(&mut vars);
+        let ops = read_ops(&mut vars);
+        check_distinct_admin_key(&mut vars, &admin_api_key, &jwt, &session);
+        for net in &limits.trusted_proxies {
+            if let Some(why) = strength::trusts_everyone(net) {
+                vars.fail("TRUSTED_PROXIES", why);
+            }
+        }
+        if !vars.errors.is_empty() {
+            return Err(ConfigErrors(vars.errors));
+        }
+        // Every reader above returned `Some` when no error was recorded.
+        Ok(Config {
+            server,
+            jwt: jwt.expect("jwt config"),
+            policy: policy.expect("policy"),
+            session: session.expect("session config"),
+            allowed_origins,
+            admin_api_key,
+            limits,
+            ops,
+        })
+    }
+
+    /// Warnings about settings that are valid but probably unintended.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let is_jwt_secret = |s: &Secret| self.jwt.keys.iter().any(|k| k.secret == *s);
+        if self.session.secrets.iter().any(is_jwt_secret) {
+            out.push(
+                "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
+            );
+        }
+        let checks_store_ids = !matches!(
+            self.session.backend,
+            SessionBackend::SignedCookie | SessionBackend::Upstream { .. }
+        );
+        for (i, secret) in self.session.secrets.iter().enumerate() {
+            if let Some(why) = strength::weakness(secret.expose()).filter(|_| checks_store_ids) {
+                out.push(format!(
+                    "SESSION_SECRET: secret {} {why} (the store still has to know the session id, so this is not refused)",
+                    i + 1
+                ));
+            }
+        }
+        for net in &self.limits.trusted_proxies {
+            if !strength::is_private(net) {
+                out.push(format!(
+                    "TRUSTED_PROXIES: `{net}` holds public addresses; trust only the proxies in front of this service"
+                ));
+            }
+        }
+        for origin in &self.allowed_origins {
+            if origin.ends_with('.') || origin.contains(".:") {
+                out.push(format!(
+                    "ALLOWED_ORIGINS: `{origin}` has a trailing dot in its host; browsers send it only for URLs typed that way"
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Reads only the token-signing settings (for `mint` and `verify`).
+pub fn jwt_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<JwtConfig, ConfigErrors> {
+    let mut vars = Vars {
+        lookup,
+        errors: Vec::new(),
+    };
+    let jwt = read_jwt(&mut vars);
+    match jwt {
+        Some(jwt) if vars.errors.is_empty() => Ok(jwt),
+        _ => Err(ConfigErrors(vars.errors)),
+    }
+}
+
+/// Reads only the room policy (for `mint` without `--rooms`).
+pub fn policy_from_lookup(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<RoomPolicy, ConfigErrors> {
+    let mut vars = Vars {
+        lookup,
+        errors: Vec::new(),
+    };
+    let policy = read_policy(&mut vars);
+    match policy {
+        Some(policy) if vars.errors.is_empty() => Ok(policy),
+        _ => Err(ConfigErrors(vars.errors)),
+    }
+}
+
+/// Loads `.env` from the working directory when present, without
+/// overriding variables already set in the environment.
+pub fn load_dotenv() {
+    // A missing .env is the normal case in containers.
+    let _ = dotenvy::dotenv();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ops::check_origin;
+    use super::*;
+
+    #[test]
+    fn ttl_forms() {
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        for bad in [
+            "", "h", "1x", "0", "25h", "-5", "1.5h", "m1", "1500ms", "1ms",
+        ] {
+            assert!(parse_ttl(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret::new("super-secret-value");
+        assert!(!format!("{s:?}").contains("super"));
+    }
+
+    #[test]
+    fn origins_must_be_exact() {
+        assert!(check_origin("https://app.example.com").is_ok());
+        assert!(check_origin("http://localhost:3000").is_ok());
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "app.example.com",
+            "https://a.com/",
+            "https://a.com/x",
+            "null",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Reading variables by name (empty counts as unset), collecting every
+//! bad value as a [`ConfigError`] that names the variable and the fix.
+
+use std::fmt;
+
+/// One invalid setting: the variable and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(super) fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every invalid setting found, one per line when displayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl ConfigErrors {
+    /// True when some error is about `var`.
+    pub fn mentions(&self, var: &str) -> bool {
+        self.0.iter().any(|e| e.var == var)
+    }
+}
+
+/// Reads variables by name; empty values count as unset.
+pub(super) struct Vars<'a> {
+    pub(super) lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub(super) errors: Vec<ConfigError>,
+}
+
+impl Vars<'_> {
+    pub(super) fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A secret exactly as set (not trimmed: a verifier elsewhere reads the
+    /// raw value); unset when empty or only whitespace.
+    pub(super) fn get_secret(&self, var: &str) -> Option<String> {
+        (self.lookup)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    pub(super) fn fail(&mut self, var: &'static str, message: impl Into<String>) {
+        self.errors.push(ConfigError::new(var, message));
+    }
+
+    /// Records an error and yields `None` when `result` is an error.
+    pub(super) fn check<T>(&mut self, var: &'static str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|m| self.fail(var, m)).ok()
+    }
+}
