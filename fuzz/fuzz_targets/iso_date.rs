@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use realtime_token::session::store::parse_iso8601_utc;
+use realtime_token::session::mapping::parse_iso8601_utc;
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm),
 /// written independently of the parser.

@@ -10,18 +10,19 @@ use actix_web::HttpRequest;
 use crate::metrics::CacheMetrics;
 
 pub mod cache;
+pub mod codec;
 pub mod cookies;
+pub mod mapping;
 pub mod readiness;
 mod settings;
 pub mod signed_cookie;
 pub mod store;
-pub mod stores;
 pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
 pub use settings::{SessionBackend, SessionConfig};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
-pub use stores::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
+pub use store::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;
 
 /// Why a session did not yield a principal. The two cases stay apart all

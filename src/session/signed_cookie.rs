@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
-use super::cookies::{find_cookie, CookieSigner};
+use super::codec::CookieSigner;
+use super::cookies::find_cookie;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use crate::secret::Secret;
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::cookies::find_cookie;
-use super::store::SessionReader;
+use super::mapping::SessionReader;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use super::{SessionBackend, SessionConfig};
 

@@ -1,7 +1,7 @@
 //! Inputs found by `scripts/fuzz.sh` (cargo-fuzz targets in `fuzz/`), kept
 //! as plain tests so a fix stays fixed.
 
-use realtime_token::session::store::parse_iso8601_utc;
+use realtime_token::session::mapping::parse_iso8601_utc;
 
 /// Found by the `iso_date` target: `parse_iso8601_utc` checked the day only
 /// against 1..=31, so impossible dates (the 30th of February, the 29th of

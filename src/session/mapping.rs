@@ -1,51 +1,10 @@
-//! What the store-backed and upstream backends share: reading the session
-//! id from the cookie, and the subject and attributes from session JSON.
+//! The mapping from a session document (or a "who am I" answer) to a
+//! principal: JSON pointers to the subject and attributes, and the expiry.
 
-use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
-use super::cookies::{find_cookie, CookieSigner};
 use super::SessionConfig;
 use super::{Principal, SessionError};
-
-/// Longest session id accepted.
-const MAX_SID_LEN: usize = 256;
-
-/// Reads the session id from the session cookie (express-session's
-/// `s:<sid>.<sig>` when signed, the bare id otherwise).
-#[derive(Debug)]
-pub struct SessionIdCookie {
-    name: String,
-    signer: Option<CookieSigner>,
-}
-
-impl SessionIdCookie {
-    /// From the session settings.
-    pub fn new(config: &SessionConfig) -> Self {
-        Self {
-            name: config.cookie_name.clone(),
-            signer: config
-                .cookie_signed
-                .then(|| CookieSigner::new(config.secrets.iter().map(|s| s.expose()))),
-        }
-    }
-
-    /// The session id, after the signature check.
-    pub fn session_id(&self, req: &HttpRequest) -> Result<String, SessionError> {
-        let cookie = find_cookie(req.headers(), &self.name)
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
-        let sid = match &self.signer {
-            Some(signer) => signer
-                .unsign(&cookie)
-                .map_err(|e| SessionError::Unauthenticated(e.reason()))?,
-            None => &cookie,
-        };
-        if sid.is_empty() || sid.len() > MAX_SID_LEN || sid.chars().any(char::is_control) {
-            return Err(SessionError::Unauthenticated("session id is malformed"));
-        }
-        Ok(sid.to_owned())
-    }
-}
 
 /// Reads the subject and attributes out of a session (or "who am I") JSON
 /// document by JSON pointers.

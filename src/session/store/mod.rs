@@ -1,0 +1,110 @@
+//! Session stores: where a session id is looked up (one file per store),
+//! and the authenticator that composes a session-id cookie codec, a store
+//! and a mapping.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::HttpRequest;
+use futures_util::future::BoxFuture;
+
+use super::cache::{self, cache_key, CacheMetrics, LookupCache};
+use super::codec::SessionIdCookie;
+use super::mapping::SessionReader;
+use super::SessionConfig;
+use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
+use crate::token::unix_now;
+
+mod postgres;
+mod redis;
+
+pub use postgres::PostgresStore;
+pub use redis::RedisStore;
+
+/// Where session JSON is kept, by session id.
+pub trait SessionStore: Send + Sync + 'static {
+    /// The backend's name for messages.
+    fn name(&self) -> &'static str;
+    /// The session JSON for `sid`, `None` when there is no such (live) session.
+    fn load(&self, sid: String) -> BoxFuture<'static, Result<Option<String>, String>>;
+    /// Checks the store answers.
+    fn ping(&self) -> BoxFuture<'static, Result<(), String>>;
+}
+
+struct Inner {
+    store: Box<dyn SessionStore>,
+    reader: SessionReader,
+    timeout: Duration,
+}
+
+impl Inner {
+    async fn lookup(self: Arc<Self>, sid: String) -> Result<Principal, SessionError> {
+        let name = self.store.name();
+        let json = tokio::time::timeout(self.timeout, self.store.load(sid))
+            .await
+            .map_err(|_| {
+                SessionError::Unavailable(format!(
+                    "{name} lookup timed out after {:?}",
+                    self.timeout
+                ))
+            })?
+            .map_err(SessionError::Unavailable)?
+            .ok_or(SessionError::Unauthenticated("no such session"))?;
+        self.reader.session_principal(&json, unix_now())
+    }
+}
+
+/// Authenticates by looking the cookie's session id up in a [`SessionStore`].
+pub struct StoreAuthenticator {
+    cookie: SessionIdCookie,
+    inner: Arc<Inner>,
+    cache: Option<LookupCache>,
+}
+
+impl StoreAuthenticator {
+    /// An authenticator over `store` with the session settings.
+    pub fn new(
+        store: Box<dyn SessionStore>,
+        config: &SessionConfig,
+        cache_metrics: CacheMetrics,
+    ) -> Self {
+        Self {
+            cookie: SessionIdCookie::new(config),
+            inner: Arc::new(Inner {
+                store,
+                reader: SessionReader::new(config),
+                timeout: config.lookup_timeout,
+            }),
+            cache: LookupCache::from_config(config, cache_metrics),
+        }
+    }
+}
+
+impl SessionAuthenticator for StoreAuthenticator {
+    fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
+        let sid = match self.cookie.session_id(req) {
+            Ok(sid) => sid,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let inner = self.inner.clone();
+        cache::through(
+            self.cache.as_ref(),
+            cache::owner(req),
+            sid,
+            |sid| cache_key(&[sid.as_bytes()]),
+            |sid| inner.lookup(sid),
+        )
+    }
+
+    fn ready(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SessionError>> + '_>> {
+        let name = self.inner.store.name();
+        let ping = tokio::time::timeout(self.inner.timeout, self.inner.store.ping());
+        Box::pin(async move {
+            ping.await
+                .map_err(|_| SessionError::Unavailable(format!("{name} ping timed out")))?
+                .map_err(SessionError::Unavailable)
+        })
+    }
+}
