@@ -213,10 +213,13 @@ fn dev(host: Option<String>) -> ExitCode {
 }
 
 fn healthcheck(port: Option<u16>) -> ExitCode {
+    // The same sources as `serve`: the environment, then `.env`.
+    config::load_dotenv();
     let port = port
         .or_else(|| env_lookup("PORT").and_then(|p| p.trim().parse().ok()))
         .unwrap_or(8080);
-    match probe(port) {
+    let host = env_lookup("HOST").map(|h| h.trim().to_owned());
+    match probe(host.as_deref(), port) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("healthcheck: /healthz did not answer 200");
@@ -229,12 +232,19 @@ fn healthcheck(port: Option<u16>) -> ExitCode {
     }
 }
 
-fn probe(port: u16) -> std::io::Result<bool> {
+/// `GET /healthz` on `host:port`; a wildcard or unset host is probed on
+/// loopback.
+fn probe(host: Option<&str>, port: u16) -> std::io::Result<bool> {
+    let host = match host {
+        None | Some("") | Some("0.0.0.0") => "127.0.0.1",
+        Some("::") | Some("[::]") => "::1",
+        Some(h) => h,
+    };
     let timeout = Duration::from_secs(2);
-    let addr = ("127.0.0.1", port)
+    let addr = (host, port)
         .to_socket_addrs()?
         .next()
-        .ok_or_else(|| std::io::Error::other("no address"))?;
+        .ok_or_else(|| std::io::Error::other(format!("{host} has no address")))?;
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;

@@ -126,12 +126,6 @@ impl TokenVerifier {
         Self { keys, validation }
     }
 
-    /// The same verifier with another leeway for `exp` and `nbf`, in seconds.
-    pub fn with_leeway(mut self, secs: u64) -> Self {
-        self.validation.leeway = secs;
-        self
-    }
-
     /// Checks `token` and returns its claims. A token with a `kid` is
     /// checked with that key only; one without, with each key in turn.
     pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {

@@ -254,3 +254,23 @@ async fn healthcheck_probes_the_local_server() {
     let down = run_cli(&[], &["healthcheck", "--port", &port]);
     assert!(!down.status.success());
 }
+
+#[tokio::test]
+async fn healthcheck_reads_port_and_host_from_dotenv_like_serve() {
+    let app = spawn_app().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let dir = scratch_dir().join(unique("health-dotenv-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), format!("HOST=127.0.0.1\nPORT={port}\n")).unwrap();
+    let run = {
+        let dir = dir.clone();
+        move || bin().arg("healthcheck").current_dir(&dir).output().unwrap()
+    };
+    let ok = tokio::task::spawn_blocking(run.clone()).await.unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    // A host nothing listens on is not healthy.
+    std::fs::write(dir.join(".env"), format!("HOST=127.0.0.2\nPORT={port}\n")).unwrap();
+    let down = tokio::task::spawn_blocking(run).await.unwrap();
+    assert!(!down.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
