@@ -68,55 +68,51 @@ impl SessionReader {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (what `JSON.stringify(new Date())`
-/// writes) to unix seconds.
+/// writes) to unix seconds. The shape is checked here; the calendar (month
+/// lengths, leap years, days to seconds) is jiff's. Dates before 1970 and
+/// impossible dates (February 30) are `None`; a leap second counts as the
+/// next second.
 pub fn parse_iso8601_utc(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    let body = text.strip_suffix('Z')?;
+    let (date_time, fraction) = match body.split_once('.') {
+        Some((date_time, fraction)) => (date_time, fraction),
+        None => (body, ""),
+    };
+    let b = date_time.as_bytes();
+    let shaped = b.len() == 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && fraction.bytes().all(|c| c.is_ascii_digit());
+    if !shaped {
         return None;
     }
-    if *b.last()? != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u64> {
-        let s = text.get(r)?;
-        s.bytes()
+    let num = |r: std::ops::Range<usize>| -> Option<i16> {
+        let digits = &date_time[r];
+        digits
+            .bytes()
             .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
+            .then(|| digits.parse().ok())?
     };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let fraction = &text[19..text.len() - 1];
-    if !(fraction.is_empty()
-        || fraction.starts_with('.') && fraction[1..].bytes().all(|c| c.is_ascii_digit()))
-    {
-        return None;
-    }
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let month_days = match mo {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
+    let part = |r| num(r).and_then(|n| i8::try_from(n).ok());
+    let (second, leap) = match part(17..19)? {
+        60 => (59, 1),
+        s => (s, 0),
     };
-    if !(1..=month_days).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm), for years >= 1970.
-    let y = if mo <= 2 { y.checked_sub(1)? } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    Some(days * 86_400 + h * 3_600 + mi * 60 + s)
+    let civil = jiff::civil::DateTime::new(
+        num(0..4)?,
+        part(5..7)?,
+        part(8..10)?,
+        part(11..13)?,
+        part(14..16)?,
+        second,
+        0,
+    )
+    .ok()?;
+    let at = jiff::tz::Offset::UTC.to_timestamp(civil).ok()?;
+    u64::try_from(at.as_second()).ok().map(|secs| secs + leap)
 }
 
 #[cfg(test)]
