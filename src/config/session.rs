@@ -6,19 +6,19 @@ use super::ops::read_duration;
 use super::strength;
 use super::vars::Vars;
 use crate::secret::Secret;
+use crate::session::preset::{self, Preset, PRESETS};
 use crate::session::{CookieValue, SessionBackend, SessionConfig};
 
 pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let backend = read_backend(vars);
-    let is_store = matches!(
-        backend,
-        Some(SessionBackend::Redis { .. } | SessionBackend::Postgres { .. })
-    );
+    let defaults: &Preset = backend
+        .as_ref()
+        .and_then(|b| preset::preset(b.name()))
+        .unwrap_or(&PRESETS[0]);
     let is_upstream = matches!(backend, Some(SessionBackend::Upstream { .. }));
-    let default_cookie = if is_store { "connect.sid" } else { "session" };
     let cookie_name = vars
         .get("SESSION_COOKIE")
-        .unwrap_or_else(|| default_cookie.into());
+        .unwrap_or_else(|| defaults.cookie.into());
     if !is_cookie_name(&cookie_name) {
         vars.fail(
             "SESSION_COOKIE",
@@ -37,7 +37,8 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         }
     };
     let cookie_signed = match vars.get("SESSION_COOKIE_SIGNED").as_deref() {
-        None | Some("true") => true,
+        None => defaults.signed,
+        Some("true") => true,
         Some("false") => false,
         Some(other) => {
             vars.fail(
@@ -76,10 +77,9 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             "not set; set it to your app's cookie-signing secret (comma-separated, newest first, for rotation)",
         );
     }
-    let default_pointer = if is_upstream { "/id" } else { "/userId" };
     let subject_pointer = vars
         .get("SESSION_SUBJECT_POINTER")
-        .unwrap_or_else(|| default_pointer.into());
+        .unwrap_or_else(|| defaults.subject_pointer.into());
     if !subject_pointer.starts_with('/') {
         vars.fail(
             "SESSION_SUBJECT_POINTER",
@@ -95,17 +95,12 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         Duration::from_millis(500),
         MAX_LOOKUP_TIMEOUT,
     );
-    let default_cache = if is_upstream {
-        Duration::from_secs(2)
-    } else {
-        Duration::ZERO
-    };
     let cache_ttl = match vars.get("SESSION_CACHE_TTL").as_deref() {
         Some("0") | Some("off") => Duration::ZERO,
         _ => read_duration(
             vars,
             "SESSION_CACHE_TTL",
-            default_cache,
+            defaults.cache_ttl,
             Duration::from_secs(300),
         ),
     };
@@ -153,7 +148,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
 pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) fn read_backend(vars: &mut Vars) -> Option<SessionBackend> {
-    let hint = "use signed-cookie, redis, postgres or upstream";
+    let hint = format!("use {}", preset::names());
     match vars.get("SESSION_BACKEND").as_deref() {
         None | Some("signed-cookie") => Some(SessionBackend::SignedCookie),
         Some("redis") => {

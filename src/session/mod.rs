@@ -13,6 +13,7 @@ pub mod cache;
 pub mod codec;
 pub mod cookies;
 pub mod mapping;
+pub mod preset;
 pub mod readiness;
 mod settings;
 pub mod signed_cookie;
