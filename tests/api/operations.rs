@@ -1,6 +1,8 @@
 //! Operating it: rate limits, metrics, access log, graceful shutdown, hardening.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -38,9 +40,16 @@ async fn subjects_over_their_limit_get_429_with_retry_after_and_recover() {
     expect_error(res, 429, "rate_limited").await;
     // Another subject is not affected.
     expect_token(app.post_token(Some(&app.cookie("bob"))).await).await;
-    // After the window, alice is served again.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    expect_token(app.post_token(Some(&alice)).await).await;
+    // Once her bucket refills (one request a second here), alice is served again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let res = loop {
+        let res = app.post_token(Some(&alice)).await;
+        if res.status() != 429 || std::time::Instant::now() > deadline {
+            break res;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    expect_token(res).await;
 }
 
 #[tokio::test]
@@ -317,14 +326,21 @@ async fn json_log_lines_parse() {
     assert!(access["duration_us"].is_u64() && access["request_id"].is_string());
 }
 
-/// A "who am I" upstream that takes `delay` to answer.
-async fn slow_upstream(delay: Duration) -> String {
+/// A "who am I" upstream that takes `delay` to answer, and the count of
+/// requests it has received.
+async fn slow_upstream(delay: Duration) -> (String, Arc<AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(AtomicUsize::new(0));
+    let seen = received.clone();
     let server = HttpServer::new(move || {
-        App::new().default_service(web::to(move || async move {
-            tokio::time::sleep(delay).await;
-            HttpResponse::Ok().json(json!({"id": "slow-user"}))
+        let seen = seen.clone();
+        App::new().default_service(web::to(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(delay).await;
+                HttpResponse::Ok().json(json!({"id": "slow-user"}))
+            }
         }))
     })
     .workers(1)
@@ -332,12 +348,12 @@ async fn slow_upstream(delay: Duration) -> String {
     .unwrap()
     .run();
     tokio::spawn(server);
-    format!("http://127.0.0.1:{port}/me")
+    (format!("http://127.0.0.1:{port}/me"), received)
 }
 
 #[tokio::test]
 async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
-    let upstream = slow_upstream(Duration::from_millis(2500)).await;
+    let (upstream, received) = slow_upstream(Duration::from_millis(2500)).await;
     let env = [
         ("SESSION_BACKEND", "upstream"),
         ("SESSION_UPSTREAM_URL", upstream.as_str()),
@@ -362,8 +378,15 @@ async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
             .send()
             .await
     });
-    // Well inside the upstream's 2.5 s: the request is in flight.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Once the upstream has the lookup, the request is in flight.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while received.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lookup never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     server.terminate();
     let res = in_flight
         .await
