@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// An upstream that accepts connections and never answers; it counts the
 /// connections accepted and those still open.

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// Subjects the service accepts (no control characters) that try to add
 /// fields, close a quoted value or start a new record.

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn admin_post(app: &TestApp, auth: &str, body: serde_json::Value) -> reqwest::Response {
     app.client

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The driver bounds itself at 30 s; this is the backstop.
 const DRIVER_TIMEOUT: Duration = Duration::from_secs(60);

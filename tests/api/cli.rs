@@ -2,7 +2,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[test]
 fn mint_prints_a_token_that_verifies() {

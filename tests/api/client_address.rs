@@ -6,7 +6,7 @@
 //! Buckets are observed with `RATE_LIMIT_IP=1/m`: a fresh address gets 401
 //! (no cookie), a second request in the same bucket gets 429.
 
-use crate::helpers::*;
+use crate::support::*;
 
 type Headers<'a> = &'a [(&'a str, &'a str)];
 

@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use crate::support::*;
 
 fn error_for(overrides: &[(&str, &str)], var: &str) -> String {
     let errors = config_with(overrides).expect_err("config must be refused");

@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn preflight_from_an_allowed_origin_is_answered() {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands as _;
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The whole of one test, Node start-up included (not the one-off `npm ci`).
 const TEST_TIMEOUT: Duration = Duration::from_secs(90);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::AsyncCommands as _;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// One request of the load: sent and answered (since the start), status.
 type Row = (Duration, Duration, u16);

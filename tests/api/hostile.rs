@@ -9,7 +9,7 @@ use realtime_token::session::cookies::{percent_encode, CookieSigner};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// What a hostile request must get.
 enum Expect {

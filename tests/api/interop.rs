@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use realtime_token::token::TokenVerifier;
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")

@@ -7,7 +7,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use realtime_token::session::cookies::{percent_encode, CookieSigner};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// `RUST_LOG` values to try. A directive naming a module *inside* a
 /// dependency (`tokio_postgres::query`) is the longest match in env_logger,

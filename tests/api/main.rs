@@ -1,6 +1,6 @@
 //! Black-box tests: the real server on 127.0.0.1:0, a real HTTP client.
 
-mod helpers;
+mod support;
 
 mod abandoned_lookups;
 mod access_log_fields;

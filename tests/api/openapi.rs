@@ -21,7 +21,7 @@ use realtime_token::Application;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The methods an OpenAPI path item can list.
 const METHODS: [&str; 8] = [

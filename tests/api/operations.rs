@@ -1,15 +1,14 @@
 //! Operating it: rate limits, metrics, access log, graceful shutdown, hardening.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::*;
+use crate::support::upstream::{Answer, Upstream};
+use crate::support::*;
 
 fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
@@ -326,34 +325,14 @@ async fn json_log_lines_parse() {
     assert!(access["duration_us"].is_u64() && access["request_id"].is_string());
 }
 
-/// A "who am I" upstream that takes `delay` to answer, and the count of
-/// requests it has received.
-async fn slow_upstream(delay: Duration) -> (String, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let received = Arc::new(AtomicUsize::new(0));
-    let seen = received.clone();
-    let server = HttpServer::new(move || {
-        let seen = seen.clone();
-        App::new().default_service(web::to(move || {
-            seen.fetch_add(1, Ordering::SeqCst);
-            async move {
-                tokio::time::sleep(delay).await;
-                HttpResponse::Ok().json(json!({"id": "slow-user"}))
-            }
-        }))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}/me"), received)
-}
-
 #[tokio::test]
 async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
-    let (upstream, received) = slow_upstream(Duration::from_millis(2500)).await;
+    let slow = Upstream::start(Answer::Slow(
+        json!({"id": "slow-user"}),
+        Duration::from_millis(2500),
+    ))
+    .await;
+    let (upstream, received) = (slow.url(), slow.hits.clone());
     let env = [
         ("SESSION_BACKEND", "upstream"),
         ("SESSION_UPSTREAM_URL", upstream.as_str()),

@@ -3,7 +3,7 @@
 
 use realtime_token::token::{TokenVerifier, VerifyError};
 
-use crate::helpers::*;
+use crate::support::*;
 
 const NEW: &str = "new-key-secret-0123456789abcdef-0123456789";
 const OLD: &str = "old-key-secret-0123456789abcdef-0123456789";

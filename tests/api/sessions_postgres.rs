@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn postgres_env<'a>(table: &'a SessionTable, url: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![

@@ -3,7 +3,7 @@
 use redis::AsyncCommands as _;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 struct RedisFixture {
     prefix: String,

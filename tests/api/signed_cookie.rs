@@ -1,6 +1,6 @@
 use realtime_token::session::cookies::{percent_encode, CookieSigner};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn no_cookie_is_401() {

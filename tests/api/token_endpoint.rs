@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn happy_path_returns_a_verifiable_token_with_the_documented_claims() {

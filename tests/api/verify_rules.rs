@@ -9,7 +9,7 @@ use realtime_token::TokenVerifier;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -1,0 +1,121 @@
+//! The service binary as a separate process: the CLI and `serve`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use super::base_env;
+
+/// A directory without a `.env`, so spawned binaries read only what we pass.
+pub fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("realtime-token-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The release-independent path of the built binary.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_realtime-token"));
+    cmd.env_clear().current_dir(scratch_dir());
+    cmd
+}
+
+/// Runs the binary with `base_env()` plus `extra` and `args`.
+pub fn run_cli(extra: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.envs(base_env()).envs(extra.iter().copied()).args(args);
+    cmd.output().unwrap()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The service binary running as a separate process (for logs, signals).
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts `realtime-token serve` with `base_env()` plus `extra`, and waits
+    /// for its "listening on" log line.
+    pub fn start(extra: &[(&str, &str)]) -> Self {
+        use std::io::BufRead as _;
+        let mut child = bin()
+            .envs(base_env())
+            .envs(extra.iter().copied())
+            .arg("serve")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(port) = line
+                    .split("listening on ")
+                    .nth(1)
+                    .and_then(|rest| rest.split([' ', '"']).next())
+                    .and_then(|addr| addr.rsplit(':').next())
+                    .and_then(|p| p.parse::<u16>().ok())
+                {
+                    let _ = tx.send(port);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let port = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the server did not start: {:?}", log.lock().unwrap()));
+        Self { child, port, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to `secs` for the process to exit; its exit code.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader thread take the last lines.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

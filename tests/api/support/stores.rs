@@ -1,0 +1,185 @@
+//! The real Redis and PostgreSQL the tests use, a TCP proxy to take them
+//! down, and a connect-pg-simple session table.
+
+use realtime_token::session::cookies::{percent_encode, CookieSigner};
+
+use super::SESSION_SECRET;
+
+/// The Redis the tests use (`.ci/run` exports `REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The PostgreSQL the tests use (`.ci/run` exports `DATABASE_URL`).
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A name no other test uses (per-test key prefixes and tables).
+pub fn unique(prefix: &str) -> String {
+    use rand::RngCore as _;
+    format!("{prefix}{:016x}", rand::thread_rng().next_u64())
+}
+
+/// `connect.sid=<s:sid.sig, percent-encoded>` signed with the test secret.
+pub fn express_cookie(sid: &str) -> String {
+    let signer = CookieSigner::new([SESSION_SECRET]);
+    format!("connect.sid={}", percent_encode(&signer.sign(sid)))
+}
+
+/// What [`FaultProxy`] does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// Forward to the target.
+    Up,
+    /// Close every connection at once (the store is down).
+    Down,
+    /// Accept and never answer (the store hangs).
+    Hang,
+}
+
+/// A TCP proxy in front of a real server, to take it "down" and back up
+/// without stopping the server other tests share.
+pub struct FaultProxy {
+    pub port: u16,
+    mode: std::sync::Arc<std::sync::Mutex<ProxyMode>>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl FaultProxy {
+    pub async fn start(target: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mode = std::sync::Arc::new(std::sync::Mutex::new(ProxyMode::Up));
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let target = target.to_owned();
+        let (m, l) = (mode.clone(), live.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let mode = *m.lock().unwrap();
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    match mode {
+                        ProxyMode::Down => drop(inbound),
+                        ProxyMode::Hang => {
+                            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                            drop(inbound);
+                        }
+                        ProxyMode::Up => {
+                            if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await
+                            {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                                    .await;
+                            }
+                        }
+                    }
+                });
+                l.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { port, mode, live }
+    }
+
+    /// Switches mode; every open connection is cut.
+    pub fn set(&self, mode: ProxyMode) {
+        *self.mode.lock().unwrap() = mode;
+        for task in self.live.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// A connect-pg-simple session table (its `table.sql`, index and key names
+/// left to PostgreSQL so concurrent tests do not clash), dropped at the end.
+pub struct SessionTable {
+    pub name: String,
+    client: deadpool_postgres::tokio_postgres::Client,
+}
+
+impl SessionTable {
+    pub async fn create() -> Self {
+        use deadpool_postgres::tokio_postgres::{connect, NoTls};
+        let (client, connection) = connect(&database_url(), NoTls)
+            .await
+            .expect("PostgreSQL must be running for these tests (DATABASE_URL)");
+        tokio::spawn(connection);
+        let name = unique("session_");
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE {name} (sid varchar NOT NULL COLLATE \"default\" PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL);
+                 CREATE INDEX ON {name} (expire);"
+            ))
+            .await
+            .unwrap();
+        Self { name, client }
+    }
+
+    /// Writes a session that expires in `expires_in_secs` (negative: expired).
+    pub async fn put(&self, sid: &str, sess: serde_json::Value, expires_in_secs: i64) {
+        self.client
+            .execute(
+                &format!(
+                    "INSERT INTO {} (sid, sess, expire) VALUES ($1, $2::text::json, to_timestamp(extract(epoch from now()) + $3::bigint))
+                     ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expire = excluded.expire",
+                    self.name
+                ),
+                &[&sid, &sess.to_string(), &expires_in_secs],
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn delete(&self, sid: &str) {
+        self.client
+            .execute(
+                &format!("DELETE FROM {} WHERE sid = $1", self.name),
+                &[&sid],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// How many rows hold `sid` (0 or 1).
+    pub async fn rows(&self, sid: &str) -> i64 {
+        self.client
+            .query_one(
+                &format!("SELECT count(*) FROM {} WHERE sid = $1", self.name),
+                &[&sid],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+impl Drop for SessionTable {
+    fn drop(&mut self) {
+        use deadpool_postgres::tokio_postgres::{connect, NoTls};
+        let table = std::mem::take(&mut self.name);
+        let url = database_url();
+        // Best effort, on a separate connection and runtime; the test is over.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let drop_table = async {
+                    if let Ok((c, conn)) = connect(&url, NoTls).await {
+                        tokio::spawn(conn);
+                        let _ = c
+                            .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
+                            .await;
+                    }
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drop_table).await;
+            });
+        })
+        .join()
+        .ok();
+    }
+}
