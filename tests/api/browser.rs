@@ -19,27 +19,11 @@ use crate::support::*;
 const DRIVER_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn browser_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+    node_project("browser", &["playwright-core", "jose", "cookie-signature"])
 }
 
 fn chromium() -> &'static str {
     "/usr/bin/chromium"
-}
-
-/// Installs playwright-core, jose and cookie-signature from the lock file.
-fn ensure_node_modules(dir: &Path) {
-    if ["playwright-core", "jose", "cookie-signature"]
-        .iter()
-        .all(|m| dir.join("node_modules").join(m).exists())
-    {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--silent"])
-        .current_dir(dir)
-        .status()
-        .expect("npm must be installed for the browser test");
-    assert!(status.success(), "npm ci failed in tests/browser");
 }
 
 /// Sends each stdout line of the driver down a channel.
@@ -92,7 +76,6 @@ async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
     let (mut child, rx) = {
         tokio::task::spawn_blocking(move || {
             let dir = browser_dir();
-            ensure_node_modules(&dir);
             let mut child = Command::new("node")
                 .arg("driver.mjs")
                 .current_dir(&dir)

@@ -4,10 +4,9 @@
 //! destroys it (logout) the same cookie is a 401.
 
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use redis::AsyncCommands as _;
 use serde_json::Value;
@@ -20,51 +19,18 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Until the app prints its port.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
-/// `npm ci` when `node_modules` is missing.
-const NPM_CI_TIMEOUT: Duration = Duration::from_secs(300);
-
-fn express_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/express")
-}
-
-/// Installs the Express app's dependencies from the lock file once per run.
-fn ensure_node_modules() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let modules = express_dir().join("node_modules");
-        if [
+fn express_dir() -> std::path::PathBuf {
+    node_project(
+        "express",
+        &[
             "express",
             "express-session",
             "connect-redis",
             "redis",
             "connect-pg-simple",
             "pg",
-        ]
-        .iter()
-        .all(|m| modules.join(m).exists())
-        {
-            return;
-        }
-        let mut child = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--silent"])
-            .current_dir(express_dir())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("npm must be installed for the Express compatibility tests");
-        let deadline = Instant::now() + NPM_CI_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("npm ci in tests/express took over {NPM_CI_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        assert!(status.success(), "npm ci failed in tests/express");
-    });
+        ],
+    )
 }
 
 /// The running Express app; killed when dropped (also when a test panics).
@@ -78,7 +44,6 @@ struct ExpressApp {
 impl ExpressApp {
     /// Starts `node app.mjs` with `env` and waits for its `listening <port>`.
     fn start(env: &[(&str, &str)]) -> Self {
-        ensure_node_modules();
         let mut child = Command::new("node")
             .arg("app.mjs")
             .current_dir(express_dir())

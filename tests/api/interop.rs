@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use realtime_token::token::TokenVerifier;
 use serde_json::Value;
@@ -10,29 +9,10 @@ use serde_json::Value;
 use crate::support::*;
 
 fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
-}
-
-/// Installs the Node peers from the lock file once per run.
-fn ensure_node_modules() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        if node_dir().join("node_modules/jose").exists()
-            && node_dir().join("node_modules/jsonwebtoken").exists()
-        {
-            return;
-        }
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--silent"])
-            .current_dir(node_dir())
-            .status()
-            .expect("npm must be installed for the interop tests");
-        assert!(status.success(), "npm ci failed in tests/node");
-    });
+    node_project("node", &["jose", "jsonwebtoken"])
 }
 
 fn node(args: &[&str]) -> String {
-    ensure_node_modules();
     let out = Command::new("node")
         .arg("interop.mjs")
         .args(args)

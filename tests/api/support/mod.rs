@@ -9,10 +9,12 @@ use realtime_token::session::cookies::{percent_encode, CookieSigner};
 use realtime_token::{Application, Claims, Config};
 use serde_json::Value;
 
+mod node;
 mod process;
 mod stores;
 pub mod upstream;
 
+pub use node::node_project;
 pub use process::*;
 pub use stores::*;
 
