@@ -3,11 +3,8 @@
 //! serve the next good request. (Slow clients, which need a real clock, are in
 //! `http_errors` (body) and `operations` (headers).)
 
-use std::time::Duration;
-
 use realtime_token::session::cookies::{percent_encode, CookieSigner};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::*;
 
@@ -469,12 +466,7 @@ fn chunked(body: &str) -> Vec<u8> {
 
 /// Sends `request` on a fresh connection; the status and body of the answer.
 async fn send(addr: &str, request: &[u8]) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    // The server may answer and close before reading everything we send.
-    let _ = stream.write_all(request).await;
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf).into_owned();
+    let text = raw_exchange(addr, request).await;
     let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     // Only the first response: with a lying Content-Length the leftover
     // bytes are parsed as a second (bad) request and answered too.

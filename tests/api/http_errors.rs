@@ -1,8 +1,3 @@
-use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
 use crate::support::*;
 
 #[tokio::test]
@@ -124,18 +119,11 @@ async fn malformed_json_is_400_and_the_service_keeps_serving() {
 async fn a_body_that_never_arrives_is_cut_off_with_408() {
     let app = spawn_app().await;
     let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut stream = TcpStream::connect(&addr).await.unwrap();
     let head = format!(
         "POST /api/realtime-token HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"rooms\":",
         app.cookie("alice")
     );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut response))
-        .await
-        .expect("the server answers within its body timeout")
-        .unwrap();
-    let text = String::from_utf8_lossy(&response);
+    let text = raw_exchange(&addr, head.as_bytes()).await;
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("request_timeout"));
     assert!(!text.contains("token\""));

@@ -13,13 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::HttpRequest;
 use realtime_token::session::{AuthFuture, SessionAuthenticator};
 use realtime_token::Application;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::support::*;
 
@@ -277,14 +275,8 @@ fn send(req: reqwest::RequestBuilder) -> Pending {
 fn send_raw(base: &str, bytes: String) -> Pending {
     let addr = base.trim_start_matches("http://").to_owned();
     Box::pin(async move {
-        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        stream.write_all(bytes.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut raw))
-            .await
-            .expect("the server answers and closes")
-            .unwrap();
-        Answer::from_raw(&raw)
+        let raw = raw_exchange(&addr, bytes.as_bytes()).await;
+        Answer::from_raw(raw.as_bytes())
     })
 }
 

@@ -11,11 +11,13 @@ use serde_json::Value;
 
 mod node;
 mod process;
+mod raw;
 mod stores;
 pub mod upstream;
 
 pub use node::node_project;
 pub use process::*;
+pub use raw::raw_exchange;
 pub use stores::*;
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";
