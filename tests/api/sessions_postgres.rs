@@ -115,21 +115,7 @@ async fn readyz_checks_that_the_session_lookup_can_run() {
         .await
         .unwrap();
     // Answers are reused for about a second; then the check sees the table.
-    let mut status = 0;
-    for _ in 0..100 {
-        status = app
-            .client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let status = app.eventually_ready().await;
     client
         .batch_execute(&format!("DROP TABLE {table}"))
         .await

@@ -186,21 +186,7 @@ async fn redis_down_gives_503_and_tokens_flow_again_when_it_returns() {
     proxy.set(ProxyMode::Up);
     expect_token(eventually_status(&app, &cookie, 200, 5).await).await;
     // Readiness answers are reused for about a second.
-    let mut ready = 0;
-    for _ in 0..100 {
-        ready = app
-            .client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
-        if ready == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let ready = app.eventually_ready().await;
     assert_eq!(ready, 200);
 }
 

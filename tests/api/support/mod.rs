@@ -86,6 +86,20 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 impl TestApp {
+    /// Polls `/readyz` (its answer is reused for about a second) until it
+    /// answers 200, for up to 5 s; the last status.
+    pub async fn eventually_ready(&self) -> u16 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let res = self.client.get(self.url("/readyz")).send().await.unwrap();
+            let status = res.status().as_u16();
+            if status == 200 || std::time::Instant::now() > deadline {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
