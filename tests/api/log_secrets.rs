@@ -3,10 +3,10 @@
 //! and with dependency targets named explicitly, and its whole output is
 //! scanned.
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use realtime_token::session::cookies::{percent_encode, CookieSigner};
 use serde_json::json;
 
+use crate::support::upstream::{Answer, Upstream};
 use crate::support::*;
 
 /// `RUST_LOG` values to try. A directive naming a module *inside* a
@@ -177,43 +177,17 @@ async fn redis_logs_at_debug_and_trace_hold_no_session_id_cookie_or_token() {
     assert_no_secrets(&env, exchange).await;
 }
 
-/// A "who am I" endpoint: 200 for a Cookie header holding `valid`, else 401.
-async fn whoami(req: HttpRequest, valid: web::Data<String>) -> HttpResponse {
-    let cookie = req
-        .headers()
-        .get("cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if cookie.contains(valid.as_str()) {
-        HttpResponse::Ok().json(json!({"id": "alice"}))
-    } else {
-        HttpResponse::Unauthorized().finish()
-    }
-}
-
 #[tokio::test]
 async fn upstream_logs_at_debug_and_trace_hold_no_cookie_or_token() {
     let valid = unique("upstream-secret-");
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let data = web::Data::new(valid.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .default_service(web::to(whoami))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
+    let whoami = Upstream::start(Answer::ForCookie(valid.clone(), json!({"id": "alice"}))).await;
     let invalid = unique("upstream-wrong-");
     let exchange = Exchange {
         valid: vec![format!("app_session={valid}")],
         invalid: vec![format!("app_session={invalid}")],
         secrets: vec![valid, invalid],
     };
-    let upstream = format!("http://127.0.0.1:{port}/me");
+    let upstream = whoami.url();
     let env = [
         ("SESSION_BACKEND", "upstream"),
         ("SESSION_UPSTREAM_URL", upstream.as_str()),

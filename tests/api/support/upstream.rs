@@ -16,6 +16,8 @@ pub enum Answer {
     Hang,
     Redirect,
     Slow(serde_json::Value, Duration),
+    /// This JSON when the `Cookie` header holds the string, else 401.
+    ForCookie(String, serde_json::Value),
 }
 
 /// A request the upstream received: its URI and headers.
@@ -77,7 +79,16 @@ async fn whoami(req: HttpRequest, state: web::Data<Upstream>) -> HttpResponse {
         .unwrap()
         .push((req.uri().to_string(), headers));
     let answer = state.answer.lock().unwrap().clone();
+    let cookie = req
+        .headers()
+        .get("cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     match answer {
+        Answer::ForCookie(valid, v) if cookie.contains(valid.as_str()) => {
+            HttpResponse::Ok().json(v)
+        }
+        Answer::ForCookie(..) => HttpResponse::Unauthorized().finish(),
         Answer::Json(v) => HttpResponse::Ok().json(v),
         Answer::Status(s) => {
             HttpResponse::build(actix_web::http::StatusCode::from_u16(s).unwrap()).body("nope")
