@@ -38,8 +38,13 @@ pub enum SessionError {
     Unavailable(String),
 }
 
-/// The future an authenticator returns.
+/// The future an authenticator returns. The trait's two methods return
+/// boxed futures of these two types, written as `Box::pin(async move { .. })`,
+/// so the trait stays object-safe without a macro.
 pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, SessionError>> + 'a>>;
+
+/// The future a readiness check returns.
+pub type ReadyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SessionError>> + 'a>>;
 
 /// The plug between this service and the app's sessions. Implement it to
 /// authenticate against anything; see `examples/custom_authenticator.rs`.
@@ -49,7 +54,7 @@ pub trait SessionAuthenticator: Send + Sync + 'static {
 
     /// Checks that the backend is reachable (for readiness); stateless
     /// backends are always ready.
-    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), SessionError>> + '_>> {
+    fn ready(&self) -> ReadyFuture<'_> {
         Box::pin(async { Ok(()) })
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::cookies::find_cookie;
 use super::mapping::SessionReader;
-use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
+use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
 use super::{SessionBackend, SessionConfig};
 
 /// Largest upstream answer read.
@@ -198,9 +198,7 @@ impl SessionAuthenticator for UpstreamAuthenticator {
         )
     }
 
-    fn ready(
-        &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SessionError>> + '_>> {
+    fn ready(&self) -> ReadyFuture<'_> {
         Box::pin(async move {
             // Without a session the upstream must answer 401 (or 403): that
             // shows it is up and tells logged-out users apart. A 2xx would

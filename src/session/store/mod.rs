@@ -12,7 +12,7 @@ use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::codec::SessionIdCookie;
 use super::mapping::SessionReader;
 use super::SessionConfig;
-use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
+use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
 use crate::token::unix_now;
 
 mod postgres;
@@ -96,9 +96,7 @@ impl SessionAuthenticator for StoreAuthenticator {
         )
     }
 
-    fn ready(
-        &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SessionError>> + '_>> {
+    fn ready(&self) -> ReadyFuture<'_> {
         let name = self.inner.store.name();
         let ping = tokio::time::timeout(self.inner.timeout, self.inner.store.ping());
         Box::pin(async move {
