@@ -24,6 +24,9 @@ use super::{AuthFuture, Principal, SessionError};
 pub use crate::metrics::CacheMetrics;
 use crate::ratelimit::{ClientAddr, DEFAULT_IPV6_PREFIX};
 
+/// Longest time between two sweeps of expired results.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 type Lookup = Shared<BoxFuture<'static, Result<Principal, SessionError>>>;
 
 enum State {
@@ -60,7 +63,8 @@ struct Slots {
     map: HashMap<CacheKey, Slot>,
     /// Entries per owner, for the per-client bound.
     owners: HashMap<IpAddr, usize>,
-    // Expired results are swept at most once per TTL.
+    // Expired results are swept at most once per SWEEP_EVERY (a full sweep
+    // per request would let a full cache cost O(n) each time).
     next_sweep: Instant,
 }
 
@@ -110,7 +114,7 @@ impl LookupCache {
                 slots: Mutex::new(Slots {
                     map: HashMap::new(),
                     owners: HashMap::new(),
-                    next_sweep: Instant::now() + ttl,
+                    next_sweep: Instant::now() + ttl.min(SWEEP_EVERY),
                 }),
                 metrics,
             }),
@@ -172,7 +176,7 @@ impl Slots {
             }
             keep
         });
-        self.next_sweep = now + ttl;
+        self.next_sweep = now + ttl.min(SWEEP_EVERY);
     }
 
     fn insert(&mut self, key: CacheKey, slot: Slot) {
