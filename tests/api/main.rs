@@ -14,6 +14,7 @@ mod cors;
 mod express_compat;
 mod faults;
 mod fuzz_regressions;
+mod hardening;
 mod hostile;
 mod http_errors;
 mod interop;
