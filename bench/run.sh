@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducible load benchmark for realtime-token (see bench/README.md).
+# Reproducible load benchmark and soak for realtime-token (see bench/README.md).
 #
 #   bench/run.sh [--no-peers] [--exact-status] [--soak MINUTES]
 #
@@ -8,12 +8,14 @@
 #
 # Builds the release binary, starts it on 127.0.0.1 with a fixed
 # configuration, loads it with wrk (-t1 -c32) and prints a Markdown report on
-# stdout (progress goes to stderr). Everything is bounded in time; every
-# process it starts is stopped on exit. No timing assertions.
+# stdout (progress goes to stderr). --soak loads the token endpoint instead
+# for MINUTES x 60 s, counts every status, reports RSS after each minute and
+# exits 1 on any unexpected status or socket error. Everything is bounded in
+# time; every process it starts is stopped on exit. No timing assertions.
 set -euo pipefail
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 PEERS=1
@@ -71,58 +73,19 @@ readonly REDIS_ENV=(
     "SESSION_COOKIE=connect.sid"
 )
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(dirname "$SCRIPT_DIR")
-readonly SCRIPT_DIR REPO
-readonly LUA="$SCRIPT_DIR/post.lua"
-readonly BIN="$REPO/target/release/realtime-token"
+HARNESS=bench
 # shellcheck source=scripts/lib.sh
-source "$REPO/scripts/lib.sh"
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# ------------------------------------------------------- processes, cleanup
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench.XXXXXX")
-PIDS=()
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+readonly LUA="$REPO/bench/post.lua"
+harness_init
 REDIS_SEEDED=0
-
-cleanup() {
-    local rc=$? p
-    trap - EXIT INT TERM
-    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+on_exit() {
     if ((REDIS_SEEDED)); then
         timeout 5 redis-cli -h 127.0.0.1 -p 6379 del "$REDIS_KEY" >/dev/null 2>&1 || true
     fi
-    rm -rf "$TMP"
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
-# The express/cookie-parser signed value, percent-encoded: s%3A<value>.<sig>
-signed_cookie_value() {
-    local sig
-    sig=$(printf '%s' "$1" | openssl dgst -sha256 -hmac "$SESSION_SECRET" -binary | base64 | tr -d '=')
-    printf 's:%s.%s' "$1" "$sig" | sed -e 's/:/%3A/g' -e 's/+/%2B/g' -e 's#/#%2F#g'
-}
-
-# status METHOD URL [COOKIE] -> prints the HTTP status code (000 = no answer)
-status() {
-    local args=(-s -o /dev/null -w '%{http_code}' --max-time 5 -X "$1")
-    [[ $1 == POST ]] && args+=(-H "Origin: $ORIGIN")
-    [[ -n ${3:-} ]] && args+=(-H "Cookie: $3")
-    curl "${args[@]}" "$2" || true
-}
-
-expect_status() { # WANT METHOD URL [COOKIE]
-    local got
-    got=$(status "$2" "$3" "${4:-}")
-    [[ $got == "$1" ]] || die "$2 $3 answered $got, expected $1"
-}
-
 mib_tree() { # FIELD PID -> sum over PID and its direct children, in MiB
     local total=0 p v
     for p in "$2" $(pgrep -P "$2" 2>/dev/null || true); do
@@ -132,33 +95,30 @@ mib_tree() { # FIELD PID -> sum over PID and its direct children, in MiB
     awk -v k="$total" 'BEGIN { printf "%.1f", k / 1024 }'
 }
 
+metrics_rss_mib() { # PORT -> process_resident_memory_bytes in MiB
+    curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
+        awk '$1 == "process_resident_memory_bytes" { printf "%.1f", $2 / 1048576; found = 1 } END { if (!found) print "?" }'
+}
+
+listening() { ! answers 000 "$1" --max-time 1; } # URL answers HTTP at all
+
 # Starts a node peer script with its env; waits until it answers HTTP at all.
 start_peer() { # NAME DIR PORT SCRIPT ENV...
-    local name=$1 dir=$2 port=$3 script=$4 deadline code
+    local name=$1 dir=$2 port=$3 script=$4
     shift 4
     (cd "$dir" && exec env -i PATH="$PATH" "JWT_SECRET=$JWT_SECRET" \
         "SESSION_SECRET=$SESSION_SECRET" "PORT=$port" "$@" node "$script") \
         >"$TMP/$name.log" 2>&1 &
     PEER_PID=$!
     PIDS+=("$PEER_PID")
-    deadline=$(($(now_ns) + 20 * 1000000000))
-    while :; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/" || true)
-        [[ $code != 000 ]] && break
-        if ! alive "$PEER_PID"; then
-            tail -n 20 "$TMP/$name.log" >&2 || true
-            log "$name exited before listening"
-            return 1
-        fi
-        (($(now_ns) < deadline)) || { log "$name did not listen within 20 s"; return 1; }
-        sleep 0.05
-    done
+    POLL_PAUSE=0.05 wait_ready 20 "$PEER_PID" "$TMP/$name.log" "$name" listening "http://127.0.0.1:$port/" ||
+        return 1
     sleep 1 # let every cluster worker come up
     log "$name: pid $PEER_PID, port $port"
 }
 
 # Row results, keyed by row id.
-declare -A R_LABEL R_RPS R_P50 R_P99 R_BAD R_TOTAL R_NOTE
+declare -A R_LABEL R_RPS R_P50 R_P99 R_BAD R_TOTAL R_NOTE R_SOCKERR
 ROWS=()
 WRK_CMDS=()
 
@@ -175,8 +135,9 @@ http_count() {
 # wrk's own counter only knows "status >= 400", which cannot tell the expected
 # 401 from a 403 or 429. For our service (env METRICS_BASE and ROUTE set) the
 # exact count comes from its own /metrics before and after the row, which costs
-# wrk nothing; for the peers, rows expecting an error status are counted in
-# Lua (that costs wrk CPU: ~10% fewer requests/s on 2 cores).
+# wrk nothing; otherwise (the soak, --exact-status, peer rows expecting an
+# error status) every response is counted in Lua by status, which costs wrk
+# CPU: ~10% fewer requests/s on 2 cores.
 run_wrk() {
     local id=$1 label=$2 expect=$3 method=$4 url=$5 cookie=${6:-}
     local out="$TMP/wrk-$id.txt" origin="" exact=$EXACT
@@ -185,7 +146,7 @@ run_wrk() {
     ((expect >= 300)) && [[ -z $metrics_base ]] && exact=1
     [[ $method == POST ]] && origin=$ORIGIN
     local cmd=(wrk "-t$WRK_THREADS" "-c$WRK_CONNECTIONS" "-d${DURATION}s" --latency -s "$LUA" "$url")
-    local envs=("METHOD=$method" "COOKIE=$cookie" "ORIGIN=$origin" "EXPECT_STATUS=$expect" "EXACT_STATUS=$exact")
+    local envs=("METHOD=$method" "COOKIE=$cookie" "ORIGIN=$origin" "EXACT_STATUS=$exact")
     if ((WARMUP > 0)); then
         bounded env "${envs[@]}" timeout $((WARMUP + 20)) \
             wrk "-t$WRK_THREADS" "-c$WRK_CONNECTIONS" "-d${WARMUP}s" -s "$LUA" "$url" >/dev/null 2>&1 ||
@@ -198,27 +159,30 @@ run_wrk() {
         die "wrk failed for '$label'"
     }
     WRK_CMDS+=("$(printf '%q ' "${envs[@]}" "${cmd[@]}")")
-    local total non2xx sockerr bad
+    local total sockerr bad note="" counted
     total=$(awk '/ requests in / { print $1; exit }' "$out")
-    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF; exit }' "$out")
     sockerr=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10; exit }' "$out")
-    non2xx=${non2xx:-0} sockerr=${sockerr:-0} total=${total:-0}
+    sockerr=${sockerr:-0} total=${total:-0}
     if [[ -n $metrics_base ]]; then
         # Requests wrk sent that the service did not answer with EXPECT.
         local answered
         answered=$(($(http_count "$metrics_base" "$route" "$expect") - before))
         bad=$((total > answered ? total - answered : 0))
-    elif ((exact)); then
-        bad=$(awk '/^unexpected_status/ { print $2; exit }' "$out")
-        bad=${bad:-?}
-    else
-        bad=$non2xx # wrk counts statuses >= 400 in "Non-2xx or 3xx"
+    elif ((exact)); then # post.lua's "status CODE COUNT" lines
+        bad=$(awk -v e="$expect" '$1 == "status" && $2 != e { n += $3 } END { print n + 0 }' "$out")
+        note=$(awk -v e="$expect" '$1 == "status" && $2 != e { printf " %s:%s", $2, $3 }' "$out")
+        [[ -z $note ]] || note=" (${note# })"
+        counted=$(awk '$1 == "status" { n += $3 } END { print n + 0 }' "$out")
+        if [[ $counted != "$total" ]]; then
+            note+=" (Lua counted $counted responses)"
+            bad="?"
+        fi
+    else # wrk counts statuses >= 400 in "Non-2xx or 3xx"
+        bad=$(awk '/Non-2xx or 3xx responses:/ { n = $NF } END { print n + 0 }' "$out")
     fi
-    if [[ $bad != "?" && $sockerr -gt 0 ]]; then
-        R_NOTE[$id]=" (+$sockerr socket errors)"
-    else
-        R_NOTE[$id]=""
-    fi
+    ((sockerr == 0)) || note+=" (+$sockerr socket errors)"
+    R_NOTE[$id]=$note
+    R_SOCKERR[$id]=$sockerr
     R_LABEL[$id]=$label
     R_RPS[$id]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2; exit }' "$out")
     R_P50[$id]=$(awk '$1 == "50%" { print $2; exit }' "$out")
@@ -236,15 +200,18 @@ na_row() { # ID LABEL WHY
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
 
+# print_row ID LAST...: | label | requests/s | p50 | p99 | unexpected | LAST... |
 print_row() {
-    local id=$1 base=${R_RPS[healthz]:-0}
+    local id=$1
+    shift
     if [[ ${R_RPS[$id]} == n/a* ]]; then
         printf '| %s | %s | | | | |\n' "${R_LABEL[$id]}" "${R_RPS[$id]}"
         return
     fi
-    printf '| %s | %s | %s | %s | %s of %s%s | %s |\n' "${R_LABEL[$id]}" "${R_RPS[$id]}" \
-        "${R_P50[$id]}" "${R_P99[$id]}" "${R_BAD[$id]}" "${R_TOTAL[$id]}" "${R_NOTE[$id]}" \
-        "$(ratio "${R_RPS[$id]}" "$base")"
+    printf '| %s | %s | %s | %s | %s of %s%s |' "${R_LABEL[$id]}" "${R_RPS[$id]}" \
+        "${R_P50[$id]}" "${R_P99[$id]}" "${R_BAD[$id]}" "${R_TOTAL[$id]}" "${R_NOTE[$id]}"
+    printf ' %s |' "$@"
+    echo
 }
 
 ensure_wrk() {
@@ -264,19 +231,13 @@ find_peer_dir() {
 }
 
 # ---------------------------------------------------------------- prepare
-for tool in curl openssl awk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
+need curl openssl awk
 ensure_wrk
+build_release
 
-log "building: cargo build --release --locked"
-bounded env -C "$REPO" timeout 3600 cargo build --release --locked >&2 ||
-    die "release build failed"
-[[ -x $BIN ]] || die "no binary at $BIN"
-
-COOKIE_ALICE="session=$(signed_cookie_value alice)"
+COOKIE_ALICE="session=$(signed_cookie_value "$SESSION_SECRET" alice)"
 COOKIE_BAD="session=s%3Aalice.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-COOKIE_REDIS="connect.sid=$(signed_cookie_value "$REDIS_SID")"
+COOKIE_REDIS="connect.sid=$(signed_cookie_value "$SESSION_SECRET" "$REDIS_SID")"
 
 # The exact command line, as it could be typed again.
 CMDLINE="DURATION=$DURATION WARMUP=$WARMUP "
@@ -285,18 +246,13 @@ CMDLINE+=$(printf '%q' "${BASH_SOURCE[0]}")
 ((${#ORIG_ARGS[@]})) && CMDLINE+=" $(printf '%q ' "${ORIG_ARGS[@]}")"
 CMDLINE=${CMDLINE% }
 
-GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null) ]]; then
-    GIT_REV+=" + uncommitted changes in src/ or Cargo.*"
-fi
-
 print_header() {
     echo "# realtime-token benchmark"
     echo
     echo "- command: \`$CMDLINE\`"
     echo "- date: $DATE_START (start)"
     echo "- nproc: $(nproc); load average at start: $LOADAVG_START"
-    echo "- commit: $GIT_REV"
+    echo "- commit: $(git_rev)"
     local load="${DURATION}s per row after ${WARMUP}s discarded warm-up"
     ((SOAK)) && load="1-minute slices, no warm-up"
     echo "- $(wrk -v 2>&1 | head -n 1 | sed 's/ Copyright.*//'), -t$WRK_THREADS -c$WRK_CONNECTIONS, $load, 127.0.0.1 only"
@@ -308,34 +264,42 @@ DATE_START=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
 # ---------------------------------------------------------------- soak mode
 if ((SOAK > 0)); then
     start_service service
-    expect_status 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$COOKIE_ALICE"
+    URL="http://127.0.0.1:$SVC_PORT/api/realtime-token"
+    expect_status 200 POST "$URL" "$COOKIE_ALICE"
     print_header
-    echo "- mode: soak, POST /api/realtime-token (valid signed cookie), $SOAK x 60 s"
+    echo "- mode: soak, POST /api/realtime-token (valid signed cookie), $SOAK x 60 s; every response's status counted in Lua"
     echo "- start-up (spawn to first 200 from /healthz): $STARTUP_MS ms"
     echo "- VmRSS idle before load: $(mib VmRSS "$SVC_PID") MiB"
     echo
-    echo "| minute | requests/s | p50 | p99 | unexpected statuses | VmRSS MiB |"
-    echo "| --- | --- | --- | --- | --- | --- |"
-    declare -A RSS_AT
-    DURATION=60 WARMUP=0
+    echo "| minute | requests/s | p50 | p99 | unexpected statuses | VmRSS MiB | process_resident_memory_bytes MiB |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
+    declare -A RSS_AT MRSS_AT
+    DURATION=60 WARMUP=0 EXACT=1 FAILED=0
     for ((m = 1; m <= SOAK; m++)); do
-        run_wrk "soak$m" "$m" 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$COOKIE_ALICE"
+        run_wrk "$m" "$m" 200 POST "$URL" "$COOKIE_ALICE"
         alive "$SVC_PID" || die "the service died during minute $m"
         RSS_AT[$m]=$(mib VmRSS "$SVC_PID")
-        printf '| %s | %s | %s | %s | %s of %s%s | %s |\n' "$m" "${R_RPS[soak$m]}" "${R_P50[soak$m]}" \
-            "${R_P99[soak$m]}" "${R_BAD[soak$m]}" "${R_TOTAL[soak$m]}" "${R_NOTE[soak$m]}" "${RSS_AT[$m]}"
+        MRSS_AT[$m]=$(metrics_rss_mib "$SVC_PORT")
+        [[ ${R_BAD[$m]} == 0 && ${R_SOCKERR[$m]} == 0 ]] || FAILED=1
+        print_row "$m" "${RSS_AT[$m]}" "${MRSS_AT[$m]}"
     done
     echo
+    rss_growth() { # FROM TO
+        local d='BEGIN { if (a == "?" || b == "?") print "?"; else printf "%+.1f", b - a }'
+        echo "- RSS minute $1 -> minute $2: VmRSS ${RSS_AT[$1]} -> ${RSS_AT[$2]} MiB" \
+            "($(awk -v a="${RSS_AT[$1]}" -v b="${RSS_AT[$2]}" "$d") MiB);" \
+            "process_resident_memory_bytes ${MRSS_AT[$1]} -> ${MRSS_AT[$2]} MiB" \
+            "($(awk -v a="${MRSS_AT[$1]}" -v b="${MRSS_AT[$2]}" "$d") MiB)"
+    }
+    ((SOAK < 2)) || rss_growth 1 "$SOAK"
+    ((SOAK < 5)) || rss_growth 2 5
+    ((SOAK <= 2 || SOAK == 5)) || rss_growth 2 "$SOAK"
     echo "- peak RSS (VmHWM): $(mib VmHWM "$SVC_PID") MiB"
-    if ((SOAK >= 5)); then
-        echo "- VmRSS minute 2 -> minute 5: ${RSS_AT[2]} -> ${RSS_AT[5]} MiB ($(awk -v a="${RSS_AT[2]}" -v b="${RSS_AT[5]}" 'BEGIN { printf "%+.1f", b - a }') MiB)"
-    fi
-    if ((SOAK > 2 && SOAK != 5)); then
-        echo "- VmRSS minute 2 -> minute $SOAK: ${RSS_AT[2]} -> ${RSS_AT[$SOAK]} MiB"
-    fi
+    echo "- access log lines written by the service (default RUST_LOG=info): $(wc -l <"$TMP/service.log")"
+    echo "- [$( ((FAILED)) && echo FAIL || echo ok)] unexpected statuses and socket errors: must be 0"
     echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- wrk command (each minute): \`${WRK_CMDS[0]% }\`"
-    exit 0
+    exit "$FAILED"
 fi
 
 # ---------------------------------------------------------------- our service
@@ -454,7 +418,9 @@ print_header
 echo
 echo "| row | requests/s | p50 | p99 | unexpected statuses | ratio to /healthz |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for id in healthz token redis bad quiet "${PEER_ROWS[@]}"; do print_row "$id"; done
+for id in healthz token redis bad quiet "${PEER_ROWS[@]}"; do
+    print_row "$id" "$(ratio "${R_RPS[$id]}" "${R_RPS[healthz]:-0}")"
+done
 echo
 echo "- peak RSS of the service (VmHWM, after rows 1, 2 and 4): $MAIN_HWM MiB"
 [[ -n $REDIS_HWM ]] && echo "- peak RSS of the redis-backed instance (VmHWM): $REDIS_HWM MiB"

@@ -1,10 +1,6 @@
 #!/usr/bin/env python3
 """Helpers for scripts/faults.sh (standard library only, Python >= 3.8).
 
-  faults.py cookie SECRET VALUE
-      The express / cookie-parser signed value, percent-encoded:
-      s%3A<value>.<base64 HMAC-SHA256 of value, '=' stripped>.
-
   faults.py load --url URL [--header 'Name: value']... [--connections 16]
                  [--max-seconds 60] [--timeout 5] --out FILE.csv [--ready FILE]
       Closed-loop HTTP/1.1 keep-alive load (POST, empty body) on raw asyncio
@@ -30,9 +26,6 @@
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import math
 import os
@@ -40,13 +33,6 @@ import signal
 import sys
 import time
 import urllib.parse
-
-
-# --------------------------------------------------------------------- cookie
-def signed_cookie(secret: str, value: str) -> str:
-    mac = hmac.new(secret.encode(), value.encode(), hashlib.sha256).digest()
-    sig = base64.b64encode(mac).decode().rstrip("=")
-    return urllib.parse.quote(f"s:{value}.{sig}", safe="")
 
 
 # ----------------------------------------------------------------------- load
@@ -355,9 +341,6 @@ def report(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("cookie")
-    c.add_argument("secret")
-    c.add_argument("value")
     lo = sub.add_parser("load")
     lo.add_argument("--url", required=True)
     lo.add_argument("--header", action="append", default=[])
@@ -379,9 +362,7 @@ def main():
     r.add_argument("--recovery-goal-ms", type=int, default=1000)
     r.add_argument("--json")
     a = p.parse_args()
-    if a.cmd == "cookie":
-        print(signed_cookie(a.secret, a.value))
-    elif a.cmd == "load":
+    if a.cmd == "load":
         asyncio.run(load(a))
     elif a.cmd == "upstream":
         asyncio.run(upstream(a))
