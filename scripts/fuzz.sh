@@ -4,6 +4,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60)
 #
 # Environment:
+#   FUZZ_TOOLCHAIN  the nightly toolchain cargo-fuzz runs on (default
+#                   nightly; installed with rustup when missing)
 #   FUZZ_TARGETS    space-separated subset (default: `cargo fuzz list`)
 #   FUZZ_SANITIZER  address (default) or none; falls back to none if the
 #                   address-sanitized build fails
@@ -22,27 +24,33 @@ if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
 fi
 cd "$(dirname "$0")/.."
 
-# cargo-fuzz passes -Z flags (sanitizer, sancov); stable rustc accepts them
-# with RUSTC_BOOTSTRAP=1, so no nightly toolchain is needed.
-export RUSTC_BOOTSTRAP=1
+# cargo-fuzz passes nightly-only -Z flags (sanitizer, sancov): it expects a
+# nightly toolchain. Installed only when missing (an installed one is not
+# updated on every run), without touching rustup itself.
+toolchain=${FUZZ_TOOLCHAIN:-nightly}
+if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
+    echo "==> installing the $toolchain toolchain"
+    rustup toolchain install "$toolchain" --profile minimal --no-self-update
+fi
+fuzz() { cargo "+$toolchain" fuzz "$@"; }
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "==> installing cargo-fuzz"
     cargo install cargo-fuzz --locked
 fi
 
-targets=${FUZZ_TARGETS:-$(cargo fuzz list --fuzz-dir fuzz)}
+targets=${FUZZ_TARGETS:-$(fuzz list --fuzz-dir fuzz)}
 sanitizer=${FUZZ_SANITIZER:-address}
 
-echo "==> building fuzz targets (sanitizer: $sanitizer)"
-if ! cargo fuzz build --fuzz-dir fuzz -s "$sanitizer"; then
+echo "==> building fuzz targets ($toolchain, sanitizer: $sanitizer)"
+if ! fuzz build --fuzz-dir fuzz -s "$sanitizer"; then
     if [[ $sanitizer == none ]]; then
         echo "fuzz build failed" >&2
         exit 1
     fi
     echo "==> $sanitizer-sanitized build failed; retrying with -s none" >&2
     sanitizer=none
-    cargo fuzz build --fuzz-dir fuzz -s none
+    fuzz build --fuzz-dir fuzz -s none
 fi
 
 mkdir -p fuzz/artifacts/logs
@@ -62,7 +70,7 @@ for target in $targets; do
     # own -jobs=N would move the output to fuzz-N.log files). The outer
     # timeout only guards against a hang that -max_total_time cannot end.
     timeout -s INT -k 30 $((seconds + 120)) \
-        cargo fuzz run --fuzz-dir fuzz -s "$sanitizer" --jobs 1 "$target" "${corpora[@]}" -- \
+        cargo "+$toolchain" fuzz run --fuzz-dir fuzz -s "$sanitizer" --jobs 1 "$target" "${corpora[@]}" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1 || rc=$?
     elapsed=$(($(date +%s) - started))
@@ -99,6 +107,6 @@ echo "==> summary (sanitizer: $sanitizer, ${seconds}s per target; logs in fuzz/a
 printf '%s\n' "${summary[@]}"
 if ((failed)); then
     echo "==> at least one target crashed; reproduce with:" \
-        "RUSTC_BOOTSTRAP=1 cargo fuzz run <target> <artifact>" >&2
+        "cargo +$toolchain fuzz run <target> <artifact>" >&2
     exit 1
 fi
