@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::{report_config_errors, self_check};
-use crate::config::{Config, SessionBackend};
+use crate::config::{Config, SecretRole, StoreSettings};
 
 pub(super) fn check_config() -> ExitCode {
     let config = match Config::from_env() {
@@ -59,14 +59,14 @@ pub fn describe(config: &Config) -> String {
         format!("rooms: {}", config.policy.describe()),
         format!(
             "session backend: {}",
-            describe_backend(&config.session.backend)
+            describe_backend(config.session.preset.name, &config.session.store)
         ),
         format!(
             "session cookie: {}{}",
             config.session.cookie_name,
-            match config.session.backend {
-                SessionBackend::Upstream { .. } => " (the whole Cookie header is forwarded)",
-                SessionBackend::SignedCookie => " (signed)",
+            match (&config.session.store, config.session.preset.secret) {
+                (StoreSettings::Upstream { .. }, _) => " (the whole Cookie header is forwarded)",
+                (_, SecretRole::VouchesAlone) => " (signed)",
                 _ if config.session.cookie_signed => " (signed session id)",
                 _ => " (unsigned session id)",
             }
@@ -121,8 +121,9 @@ pub fn describe(config: &Config) -> String {
     lines.join("\n")
 }
 
-/// The backend with its location; URLs show only scheme, host and port.
-fn describe_backend(backend: &SessionBackend) -> String {
+/// The backend with its store's location; URLs show only scheme, host and
+/// port.
+fn describe_backend(name: &str, store: &StoreSettings) -> String {
     let location = |url: &str| {
         reqwest::Url::parse(url)
             .map(|u| {
@@ -135,21 +136,27 @@ fn describe_backend(backend: &SessionBackend) -> String {
             })
             .unwrap_or_else(|_| "(unparsable URL)".into())
     };
-    match backend {
-        SessionBackend::SignedCookie => "signed-cookie".into(),
-        SessionBackend::Redis { url, prefix } => {
-            format!("redis at {} (keys {prefix}<sid>)", location(url.expose()))
+    match store {
+        StoreSettings::None => name.into(),
+        StoreSettings::Redis { url, prefix } => {
+            format!(
+                "{name}: redis at {} (keys {prefix}<sid>)",
+                location(url.expose())
+            )
         }
-        SessionBackend::Postgres { url, table } => {
-            format!("postgres at {} (table {table})", location(url.expose()))
+        StoreSettings::Postgres { url, table } => {
+            format!(
+                "{name}: postgres at {} (table {table})",
+                location(url.expose())
+            )
         }
-        SessionBackend::Upstream {
+        StoreSettings::Upstream {
             url,
             method,
             forward_headers,
             session_cookies,
         } => format!(
-            "upstream {method} {} (forwarding Cookie{}; sessions identified by {})",
+            "{name}: {method} {} (forwarding Cookie{}; sessions identified by {})",
             location(url.expose()),
             forward_headers
                 .iter()

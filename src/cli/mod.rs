@@ -131,7 +131,7 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
             "listening on {}:{} (session backend {}, rooms {}, {} allowed origin(s), admin minting {})",
             config.server.host,
             app.port(),
-            config.session.backend.name(),
+            config.session.preset.name,
             config.policy.describe(),
             config.allowed_origins.len(),
             if config.admin_api_key.is_some() { "on" } else { "off" },

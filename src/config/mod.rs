@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::policy::RoomPolicy;
 pub use crate::ratelimit::LimitsConfig;
 pub use crate::secret::Secret;
-pub use crate::session::{SessionBackend, SessionConfig};
+pub use crate::session::preset::SecretRole;
+pub use crate::session::{SessionConfig, StoreSettings};
 use crate::telemetry::LogFormat;
 pub use crate::token::{JwtConfig, JwtKey};
 
@@ -14,6 +15,7 @@ mod dev;
 mod jwt;
 mod ops;
 mod session;
+mod store;
 mod strength;
 mod vars;
 
@@ -128,10 +130,7 @@ impl Config {
                 "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
             );
         }
-        let checks_store_ids = !matches!(
-            self.session.backend,
-            SessionBackend::SignedCookie | SessionBackend::Upstream { .. }
-        );
+        let checks_store_ids = self.session.preset.secret == SecretRole::SignsSessionId;
         for (i, secret) in self.session.secrets.iter().enumerate() {
             if let Some(why) = strength::weakness(secret.expose()).filter(|_| checks_store_ids) {
                 out.push(format!(

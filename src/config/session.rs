@@ -3,19 +3,17 @@
 use std::time::Duration;
 
 use super::ops::read_duration;
+use super::store::read_store;
 use super::strength;
 use super::vars::Vars;
 use crate::secret::Secret;
-use crate::session::preset::{self, Preset, PRESETS};
-use crate::session::{CookieValue, SessionBackend, SessionConfig};
+use crate::session::preset::{self, Preset, SecretRole, PRESETS};
+use crate::session::{CookieValue, SessionConfig};
 
 pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
-    let backend = read_backend(vars);
-    let defaults: &Preset = backend
-        .as_ref()
-        .and_then(|b| preset::preset(b.name()))
-        .unwrap_or(&PRESETS[0]);
-    let is_upstream = matches!(backend, Some(SessionBackend::Upstream { .. }));
+    let preset = read_preset(vars);
+    let defaults: &Preset = preset.unwrap_or(&PRESETS[0]);
+    let store = read_store(vars, defaults.store);
     let cookie_name = vars
         .get("SESSION_COOKIE")
         .unwrap_or_else(|| defaults.cookie.into());
@@ -37,7 +35,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         }
     };
     let cookie_signed = match vars.get("SESSION_COOKIE_SIGNED").as_deref() {
-        None => defaults.signed,
+        None => defaults.secret != SecretRole::Unused,
         Some("true") => true,
         Some("false") => false,
         Some(other) => {
@@ -57,9 +55,9 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
                 .collect()
         })
         .unwrap_or_default();
-    // With signed-cookie the secret alone vouches for the user id; with a
-    // store the session id must exist too (a weak secret is only warned of).
-    let vouches_alone = backend == Some(SessionBackend::SignedCookie);
+    // A secret that vouches alone must be strong; one that signs a session
+    // id the store must also know is only warned of (`Config::warnings`).
+    let vouches_alone = defaults.secret == SecretRole::VouchesAlone;
     for (i, secret) in secrets.iter().enumerate() {
         let problem = match vouches_alone {
             true => strength::weakness(secret.expose()),
@@ -69,8 +67,11 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             vars.fail("SESSION_SECRET", format!("secret {} {why}", i + 1));
         }
     }
-    let needs_secret =
-        !is_upstream && (cookie_signed || backend == Some(SessionBackend::SignedCookie));
+    let needs_secret = match defaults.secret {
+        SecretRole::Unused => false,
+        SecretRole::SignsSessionId => cookie_signed,
+        SecretRole::VouchesAlone => true,
+    };
     if secrets.is_empty() && needs_secret {
         vars.fail(
             "SESSION_SECRET",
@@ -130,7 +131,8 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             .unwrap_or(1000),
     };
     Some(SessionConfig {
-        backend: backend?,
+        preset: preset?,
+        store: store?,
         cache_per_client,
         cookie_name,
         cookie_signed,
@@ -147,156 +149,20 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
 /// Longest accepted session lookup timeout.
 pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) fn read_backend(vars: &mut Vars) -> Option<SessionBackend> {
-    let hint = format!("use {}", preset::names());
-    match vars.get("SESSION_BACKEND").as_deref() {
-        None | Some("signed-cookie") => Some(SessionBackend::SignedCookie),
-        Some("redis") => {
-            let url = required_url(vars, "REDIS_URL", &["redis://"], "redis://127.0.0.1:6379")?;
-            let prefix = vars
-                .get("SESSION_REDIS_PREFIX")
-                .unwrap_or_else(|| "sess:".into());
-            Some(SessionBackend::Redis { url, prefix })
-        }
-        Some("postgres") => {
-            let url = required_url(
-                vars,
-                "DATABASE_URL",
-                &["postgres://", "postgresql://"],
-                "postgres://user:password@127.0.0.1:5432/app",
-            )?;
-            let wants_tls = ["require", "verify-ca", "verify-full"]
-                .iter()
-                .any(|mode| url.expose().contains(&format!("sslmode={mode}")));
-            if wants_tls {
-                vars.fail(
-                    "DATABASE_URL",
-                    "asks for TLS (sslmode=require/verify-*), which this build does not speak to PostgreSQL; \
-                     connect over a private network (sslmode=disable or prefer) or through a TLS-terminating proxy",
-                );
-                return None;
-            }
-            let table = vars
-                .get("SESSION_PG_TABLE")
-                .unwrap_or_else(|| "session".into());
-            let valid = table.split('.').count() <= 2
-                && table.split('.').all(|part| {
-                    !part.is_empty()
-                        && !part.starts_with(|c: char| c.is_ascii_digit())
-                        && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                });
-            if !valid {
-                vars.fail(
-                    "SESSION_PG_TABLE",
-                    format!("`{table}` is not a table name; use letters, digits, `_`, optionally `schema.table`"),
-                );
-                return None;
-            }
-            Some(SessionBackend::Postgres { url, table })
-        }
-        Some("upstream") => {
-            let url = required_url(
-                vars,
-                "SESSION_UPSTREAM_URL",
-                &["http://", "https://"],
-                "http://127.0.0.1:3000/api/me",
-            )?;
-            let method = vars
-                .get("SESSION_UPSTREAM_METHOD")
-                .unwrap_or_else(|| "GET".into())
-                .to_ascii_uppercase();
-            if method != "GET" && method != "POST" {
-                vars.fail(
-                    "SESSION_UPSTREAM_METHOD",
-                    format!("`{method}` is not GET or POST"),
-                );
-            }
-            let forward_headers: Vec<String> = vars
-                .get("SESSION_UPSTREAM_HEADERS")
-                .unwrap_or_default()
-                .split(',')
-                .map(|h| h.trim().to_ascii_lowercase())
-                .filter(|h| !h.is_empty())
-                .collect();
-            for h in &forward_headers {
-                let forbidden = matches!(
-                    h.as_str(),
-                    "authorization"
-                        | "host"
-                        | "content-length"
-                        | "transfer-encoding"
-                        | "connection"
-                );
-                if forbidden || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                    vars.fail(
-                        "SESSION_UPSTREAM_HEADERS",
-                        format!("`{h}` cannot be forwarded; list plain header names (not Authorization, Host or hop-by-hop headers)"),
-                    );
-                }
-            }
-            let session_cookies: Vec<String> = vars
-                .get("SESSION_UPSTREAM_COOKIES")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if let Some(bad) = session_cookies.iter().find(|c| !is_cookie_name(c)) {
-                vars.fail(
-                    "SESSION_UPSTREAM_COOKIES",
-                    format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. SESSION_UPSTREAM_COOKIES=connect.sid"),
-                );
-            }
-            Some(SessionBackend::Upstream {
-                url,
-                method,
-                forward_headers,
-                session_cookies,
-            })
-        }
-        Some(other) => {
-            vars.fail(
-                "SESSION_BACKEND",
-                format!("`{other}` is not a backend; {hint}"),
-            );
-            None
-        }
-    }
-}
-
-pub(super) fn required_url(
-    vars: &mut Vars,
-    var: &'static str,
-    schemes: &[&str],
-    example: &str,
-) -> Option<Secret> {
-    let Some(url) = vars.get(var) else {
-        vars.fail(
-            var,
-            format!("not set; this backend needs it, e.g. {var}={example}"),
-        );
-        return None;
+/// The `SESSION_BACKEND` preset.
+fn read_preset(vars: &mut Vars) -> Option<&'static Preset> {
+    let Some(name) = vars.get("SESSION_BACKEND") else {
+        return Some(&PRESETS[0]);
     };
-    if url.starts_with("rediss://") {
+    let found = preset::preset(&name);
+    if found.is_none() {
+        let hint = format!("use {}", preset::names());
         vars.fail(
-            var,
-            "rediss:// (TLS) is not supported by this build; reach Redis over a private network with redis://, \
-             or through a TLS-terminating proxy",
+            "SESSION_BACKEND",
+            format!("`{name}` is not a backend; {hint}"),
         );
-        return None;
     }
-    if !schemes.iter().any(|s| url.starts_with(s)) {
-        vars.fail(
-            var,
-            format!(
-                "must start with {}; e.g. {var}={example}",
-                schemes.join(" or ")
-            ),
-        );
-        return None;
-    }
-    Some(Secret::new(url))
+    found
 }
 
 pub(super) fn read_attribute_pointers(vars: &mut Vars) -> Vec<(String, String)> {

@@ -21,7 +21,7 @@ pub mod store;
 pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
-pub use settings::{SessionBackend, SessionConfig};
+pub use settings::{SessionConfig, StoreSettings};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use store::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;
@@ -59,31 +59,12 @@ pub trait SessionAuthenticator: Send + Sync + 'static {
     }
 }
 
-/// Builds the authenticator the configuration names. Store backends connect
-/// lazily, so this needs a Tokio runtime but not a reachable store.
+/// Builds the authenticator the configuration names (its preset's
+/// [`Build`](preset::Build)). Store backends connect lazily, so this needs a
+/// Tokio runtime but not a reachable store.
 pub fn from_settings(
     session: &SessionConfig,
     cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let timeout = session.lookup_timeout;
-    Ok(match &session.backend {
-        SessionBackend::SignedCookie => Arc::new(SignedCookieAuthenticator::new(
-            &session.cookie_name,
-            &session.secrets,
-            session.cookie_value,
-        )),
-        SessionBackend::Redis { url, prefix } => Arc::new(StoreAuthenticator::new(
-            Box::new(RedisStore::new(url.expose(), prefix, timeout)?),
-            session,
-            cache.clone(),
-        )),
-        SessionBackend::Postgres { url, table } => Arc::new(StoreAuthenticator::new(
-            Box::new(PostgresStore::new(url.expose(), table, timeout)?),
-            session,
-            cache.clone(),
-        )),
-        SessionBackend::Upstream { .. } => {
-            Arc::new(UpstreamAuthenticator::new(session, cache.clone())?)
-        }
-    })
+    (session.preset.build)(session, cache)
 }

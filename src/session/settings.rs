@@ -3,14 +3,17 @@
 
 use std::time::Duration;
 
+use super::preset::Preset;
 use super::CookieValue;
 use crate::secret::Secret;
 
 /// Which session backend is used and its settings.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// `SESSION_BACKEND` and its connection settings.
-    pub backend: SessionBackend,
+    /// `SESSION_BACKEND`: the preset that names the format and its defaults.
+    pub preset: &'static Preset,
+    /// Where the preset's sessions are kept, with its connection settings.
+    pub store: StoreSettings,
     /// `SESSION_COOKIE`: the session cookie's name.
     pub cookie_name: String,
     /// `SESSION_COOKIE_SIGNED` (stores only): the cookie holds `s:<sid>.<sig>`.
@@ -36,12 +39,14 @@ pub struct SessionConfig {
     pub cache_per_client: usize,
 }
 
-/// The built-in session backends.
+/// Where sessions are kept: nowhere (the cookie carries them), or a store
+/// with its connection settings. Which one a backend uses is its preset's
+/// [`StoreKind`](super::preset::StoreKind).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionBackend {
-    /// Stateless `s:<value>.<signature>` cookies (Express cookie-parser format).
-    SignedCookie,
-    /// express-session + connect-redis: JSON at `<prefix><sid>`.
+pub enum StoreSettings {
+    /// The cookie carries the session; nothing to look up.
+    None,
+    /// Session JSON at `<prefix><sid>` in Redis (connect-redis).
     Redis {
         /// `REDIS_URL` (may hold a password).
         url: Secret,
@@ -67,16 +72,4 @@ pub enum SessionBackend {
         /// (the cache key); empty = the whole `Cookie` header.
         session_cookies: Vec<String>,
     },
-}
-
-impl SessionBackend {
-    /// The `SESSION_BACKEND` name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::SignedCookie => "signed-cookie",
-            Self::Redis { .. } => "redis",
-            Self::Postgres { .. } => "postgres",
-            Self::Upstream { .. } => "upstream",
-        }
-    }
 }

@@ -3,13 +3,15 @@
 //! and attributes), signed by the app.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
 use super::codec::CookieSigner;
 use super::cookies::find_cookie;
-use super::{AuthFuture, Principal, SessionAuthenticator, SessionError};
+use super::{AuthFuture, Principal, SessionAuthenticator, SessionConfig, SessionError};
+use crate::metrics::CacheMetrics;
 use crate::secret::Secret;
 
 /// What the signed value holds (`SESSION_COOKIE_VALUE`). One or the other,
@@ -24,6 +26,18 @@ pub enum CookieValue {
     /// cookie-parser's JSON cookie `j:{"sub": ..}`
     /// (`res.cookie(name, {sub, org, roles}, {signed: true})`).
     Json,
+}
+
+/// The `signed-cookie` preset's [`Build`](super::preset::Build).
+pub fn build(
+    config: &SessionConfig,
+    _cache: CacheMetrics,
+) -> Result<Arc<dyn SessionAuthenticator>, String> {
+    Ok(Arc::new(SignedCookieAuthenticator::new(
+        &config.cookie_name,
+        &config.secrets,
+        config.cookie_value,
+    )))
 }
 
 /// Reads `s:<user id>.<sig>` or `s:j:{"sub":..}.<sig>` cookies.

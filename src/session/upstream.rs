@@ -13,7 +13,7 @@ use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::cookies::find_cookie;
 use super::mapping::SessionReader;
 use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
-use super::{SessionBackend, SessionConfig};
+use super::{SessionConfig, StoreSettings};
 
 /// Largest upstream answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -81,16 +81,24 @@ pub struct UpstreamAuthenticator {
     cache: Option<LookupCache>,
 }
 
+/// The `upstream` preset's [`Build`](super::preset::Build).
+pub fn build(
+    config: &SessionConfig,
+    cache: CacheMetrics,
+) -> Result<Arc<dyn SessionAuthenticator>, String> {
+    Ok(Arc::new(UpstreamAuthenticator::new(config, cache)?))
+}
+
 impl UpstreamAuthenticator {
     /// From the session settings; `Err` when the backend is not `upstream`
     /// or the URL does not parse.
     pub fn new(config: &SessionConfig, cache_metrics: CacheMetrics) -> Result<Self, String> {
-        let SessionBackend::Upstream {
+        let StoreSettings::Upstream {
             url,
             method,
             forward_headers,
             session_cookies,
-        } = &config.backend
+        } = &config.store
         else {
             return Err("not an upstream backend".into());
         };

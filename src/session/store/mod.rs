@@ -11,8 +11,8 @@ use futures_util::future::BoxFuture;
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::codec::SessionIdCookie;
 use super::mapping::SessionReader;
-use super::SessionConfig;
 use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
+use super::{SessionConfig, StoreSettings};
 use crate::token::unix_now;
 
 mod postgres;
@@ -20,6 +20,25 @@ mod redis;
 
 pub use postgres::PostgresStore;
 pub use redis::RedisStore;
+
+/// The store presets' [`Build`](super::preset::Build): a session-id cookie
+/// looked up in the store the settings name.
+pub fn build(
+    config: &SessionConfig,
+    cache: CacheMetrics,
+) -> Result<Arc<dyn SessionAuthenticator>, String> {
+    let timeout = config.lookup_timeout;
+    let store: Box<dyn SessionStore> = match &config.store {
+        StoreSettings::Redis { url, prefix } => {
+            Box::new(RedisStore::new(url.expose(), prefix, timeout)?)
+        }
+        StoreSettings::Postgres { url, table } => {
+            Box::new(PostgresStore::new(url.expose(), table, timeout)?)
+        }
+        _ => return Err("SESSION_BACKEND: this backend has no session-id store".into()),
+    };
+    Ok(Arc::new(StoreAuthenticator::new(store, config, cache)))
+}
 
 /// Where session JSON is kept, by session id.
 pub trait SessionStore: Send + Sync + 'static {

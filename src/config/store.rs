@@ -1,0 +1,153 @@
+//! Store settings: where a preset's sessions are kept (`REDIS_URL`,
+//! `DATABASE_URL`, `SESSION_UPSTREAM_*`), read for the store its preset names.
+
+use super::session::is_cookie_name;
+use super::vars::Vars;
+use crate::secret::Secret;
+use crate::session::preset::StoreKind;
+use crate::session::StoreSettings;
+
+/// The settings of the store a preset reads.
+pub(super) fn read_store(vars: &mut Vars, kind: StoreKind) -> Option<StoreSettings> {
+    match kind {
+        StoreKind::None => Some(StoreSettings::None),
+        StoreKind::Redis => {
+            let url = required_url(vars, "REDIS_URL", &["redis://"], "redis://127.0.0.1:6379")?;
+            let prefix = vars
+                .get("SESSION_REDIS_PREFIX")
+                .unwrap_or_else(|| "sess:".into());
+            Some(StoreSettings::Redis { url, prefix })
+        }
+        StoreKind::Postgres => {
+            let url = required_url(
+                vars,
+                "DATABASE_URL",
+                &["postgres://", "postgresql://"],
+                "postgres://user:password@127.0.0.1:5432/app",
+            )?;
+            let wants_tls = ["require", "verify-ca", "verify-full"]
+                .iter()
+                .any(|mode| url.expose().contains(&format!("sslmode={mode}")));
+            if wants_tls {
+                vars.fail(
+                    "DATABASE_URL",
+                    "asks for TLS (sslmode=require/verify-*), which this build does not speak to PostgreSQL; \
+                     connect over a private network (sslmode=disable or prefer) or through a TLS-terminating proxy",
+                );
+                return None;
+            }
+            let table = vars
+                .get("SESSION_PG_TABLE")
+                .unwrap_or_else(|| "session".into());
+            let valid = table.split('.').count() <= 2
+                && table.split('.').all(|part| {
+                    !part.is_empty()
+                        && !part.starts_with(|c: char| c.is_ascii_digit())
+                        && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+            if !valid {
+                vars.fail(
+                    "SESSION_PG_TABLE",
+                    format!("`{table}` is not a table name; use letters, digits, `_`, optionally `schema.table`"),
+                );
+                return None;
+            }
+            Some(StoreSettings::Postgres { url, table })
+        }
+        StoreKind::Upstream => {
+            let url = required_url(
+                vars,
+                "SESSION_UPSTREAM_URL",
+                &["http://", "https://"],
+                "http://127.0.0.1:3000/api/me",
+            )?;
+            let method = vars
+                .get("SESSION_UPSTREAM_METHOD")
+                .unwrap_or_else(|| "GET".into())
+                .to_ascii_uppercase();
+            if method != "GET" && method != "POST" {
+                vars.fail(
+                    "SESSION_UPSTREAM_METHOD",
+                    format!("`{method}` is not GET or POST"),
+                );
+            }
+            let forward_headers: Vec<String> = vars
+                .get("SESSION_UPSTREAM_HEADERS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+            for h in &forward_headers {
+                let forbidden = matches!(
+                    h.as_str(),
+                    "authorization"
+                        | "host"
+                        | "content-length"
+                        | "transfer-encoding"
+                        | "connection"
+                );
+                if forbidden || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    vars.fail(
+                        "SESSION_UPSTREAM_HEADERS",
+                        format!("`{h}` cannot be forwarded; list plain header names (not Authorization, Host or hop-by-hop headers)"),
+                    );
+                }
+            }
+            let session_cookies: Vec<String> = vars
+                .get("SESSION_UPSTREAM_COOKIES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if let Some(bad) = session_cookies.iter().find(|c| !is_cookie_name(c)) {
+                vars.fail(
+                    "SESSION_UPSTREAM_COOKIES",
+                    format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. SESSION_UPSTREAM_COOKIES=connect.sid"),
+                );
+            }
+            Some(StoreSettings::Upstream {
+                url,
+                method,
+                forward_headers,
+                session_cookies,
+            })
+        }
+    }
+}
+
+fn required_url(
+    vars: &mut Vars,
+    var: &'static str,
+    schemes: &[&str],
+    example: &str,
+) -> Option<Secret> {
+    let Some(url) = vars.get(var) else {
+        vars.fail(
+            var,
+            format!("not set; this backend needs it, e.g. {var}={example}"),
+        );
+        return None;
+    };
+    if url.starts_with("rediss://") {
+        vars.fail(
+            var,
+            "rediss:// (TLS) is not supported by this build; reach Redis over a private network with redis://, \
+             or through a TLS-terminating proxy",
+        );
+        return None;
+    }
+    if !schemes.iter().any(|s| url.starts_with(s)) {
+        vars.fail(
+            var,
+            format!(
+                "must start with {}; e.g. {var}={example}",
+                schemes.join(" or ")
+            ),
+        );
+        return None;
+    }
+    Some(Secret::new(url))
+}
