@@ -1,61 +1,36 @@
-//! Cookie reading as Express's `cookie` package does it; the signature
-//! format lives in [`super::codec::express_signed`] (re-exported here).
-
-use std::borrow::Cow;
+//! Cookie reading as Express's `cookie` package does it, on the `cookie`
+//! crate's parser; the signature format lives in
+//! [`super::codec::express_signed`] (re-exported here).
 
 use actix_web::http::header::{HeaderMap, COOKIE};
+use cookie::Cookie;
 
 pub use super::codec::express_signed::{CookieSigner, UnsignError};
 
 /// Longest cookie value accepted before any parsing.
 pub const MAX_COOKIE_VALUE: usize = 4096;
 
-/// The first cookie called `name` across all `Cookie` headers, percent-decoded
-/// (the rule Express applies). `None` when absent, not UTF-8, or badly encoded.
-pub fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Cow<'a, str>> {
-    for header in headers.get_all(COOKIE) {
-        let Ok(text) = header.to_str() else { continue };
-        for pair in text.split(';') {
-            let Some((key, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if key.trim() != name {
-                continue;
-            }
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
-            if value.len() > MAX_COOKIE_VALUE {
-                return None;
-            }
-            return percent_decode(value);
-        }
-    }
-    None
+/// Every well-formed cookie across all `Cookie` headers, in order, with name
+/// and value percent-decoded by the `cookie` crate (surrounding quotes and
+/// spaces dropped). A pair that is malformed (no `=`, empty name), longer
+/// than [`MAX_COOKIE_VALUE`] or that decodes to invalid UTF-8 is skipped, so
+/// one bad cookie cannot hide the others. A bad `%` escape stays as written,
+/// as Express's `decodeURIComponent` fallback keeps it.
+pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = Cookie<'_>> {
+    headers
+        .get_all(COOKIE)
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|text| text.split(';'))
+        .filter(|pair| pair.len() <= MAX_COOKIE_VALUE)
+        .filter_map(|pair| Cookie::parse_encoded(pair).ok())
 }
 
-/// Decodes `%XX` escapes; `None` on a malformed escape or non-UTF-8 result.
-pub fn percent_decode(value: &str) -> Option<Cow<'_, str>> {
-    if !value.contains('%') {
-        return Some(Cow::Borrowed(value));
-    }
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok().map(Cow::Owned)
+/// The value of the first well-formed cookie called `name` (first wins, as
+/// in Express), percent-decoded. `None` when there is none.
+pub fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookies(headers)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
 /// Percent-encodes a cookie value the way Express's `encodeURIComponent` does.
@@ -96,12 +71,38 @@ mod tests {
         assert_eq!(signer.unsign(&tampered), Err(UnsignError::BadSignature));
     }
 
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(COOKIE, v.parse().unwrap());
+        }
+        map
+    }
+
     #[test]
     fn percent_round_trip() {
-        let raw = "s:a b+c/d.e=";
-        assert_eq!(percent_decode(&percent_encode(raw)).unwrap(), raw);
-        assert!(percent_decode("%zz").is_none());
-        assert!(percent_decode("%ff").is_none());
-        assert!(percent_decode("%4").is_none());
+        let raw = "s:a b+c/d.e=;\"%";
+        let h = headers(&[&format!("sid={}", percent_encode(raw))]);
+        assert_eq!(find_cookie(&h, "sid").as_deref(), Some(raw));
+    }
+
+    #[test]
+    fn first_well_formed_cookie_of_a_name_wins_across_headers() {
+        let h = headers(&["a=1; junk; =x; sid=%ff; sid=first", "sid=second"]);
+        assert_eq!(find_cookie(&h, "sid").as_deref(), Some("first"));
+        let h = headers(&["other=1", "sid=\" quoted \""]);
+        assert_eq!(find_cookie(&h, "sid").as_deref(), Some("quoted"));
+        assert_eq!(find_cookie(&h, "none"), None);
+    }
+
+    #[test]
+    fn bad_escapes_stay_as_written_and_long_values_are_skipped() {
+        let h = headers(&["sid=%zz%4"]);
+        assert_eq!(find_cookie(&h, "sid").as_deref(), Some("%zz%4"));
+        let long = format!("sid={}; sid=short", "x".repeat(MAX_COOKIE_VALUE));
+        assert_eq!(
+            find_cookie(&headers(&[&long]), "sid").as_deref(),
+            Some("short")
+        );
     }
 }
