@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::codec::cookie_session;
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig};
 use crate::metrics::CacheMetrics;
 
@@ -92,6 +93,15 @@ pub const PRESETS: &[Preset] = &[
         build: store::build,
     },
     Preset {
+        name: "cookie-session",
+        cookie: "session",
+        subject_pointer: "/userId",
+        cache_ttl: Duration::ZERO,
+        secret: SecretRole::VouchesAlone,
+        store: StoreKind::None,
+        build: cookie_session::build,
+    },
+    Preset {
         name: "upstream",
         cookie: "session",
         subject_pointer: "/id",
@@ -124,7 +134,10 @@ mod tests {
     #[test]
     fn the_default_comes_first_and_names_read_as_a_list() {
         assert_eq!(PRESETS[0].name, "signed-cookie");
-        assert_eq!(names(), "signed-cookie, redis, postgres or upstream");
+        assert_eq!(
+            names(),
+            "signed-cookie, redis, postgres, cookie-session or upstream"
+        );
         assert_eq!(preset("upstream").unwrap().subject_pointer, "/id");
         assert!(preset("memcached").is_none());
     }

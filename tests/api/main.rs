@@ -13,6 +13,7 @@ mod config;
 mod cors;
 mod express_compat;
 mod faults;
+mod formats;
 mod fuzz_regressions;
 mod hardening;
 mod hostile;

@@ -1,6 +1,7 @@
 //! Shared test helpers: spawning the app, signing cookies, decoding tokens;
 //! the binary as a process (`process`), the stores (`stores`), a fake "who
-//! am I" upstream (`upstream`).
+//! am I" upstream (`upstream`), the real session libraries that write the
+//! cookies of each format (`writers`).
 
 use std::collections::HashMap;
 
@@ -14,11 +15,13 @@ mod process;
 mod raw;
 mod stores;
 pub mod upstream;
+mod writers;
 
 pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
 pub use stores::*;
+pub use writers::{cookies, node_writer, run_writer};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";
 pub const SESSION_SECRET: &str = "session-secret-new-0123456789abcdef";
