@@ -87,6 +87,29 @@ pub fn describe(config: &Config) -> String {
                 .join(",")
         ),
         format!(
+            "session max age: {}",
+            config
+                .session
+                .max_age
+                .map_or("(not used by this backend)".into(), |d| format!(
+                    "{} s",
+                    d.as_secs()
+                ))
+        ),
+        format!(
+            "session options: {}",
+            match config.session.options.is_empty() {
+                true => "(none)".to_owned(),
+                false => config
+                    .session
+                    .options
+                    .keys()
+                    .map(|var| format!("{var} [set, redacted]"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        ),
+        format!(
             "session lookup timeout: {:?}",
             config.session.lookup_timeout
         ),

@@ -17,7 +17,15 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let cookie_name = vars
         .get("SESSION_COOKIE")
         .unwrap_or_else(|| defaults.cookie.into());
-    if !is_cookie_name(&cookie_name) {
+    if cookie_name.is_empty() {
+        vars.fail(
+            "SESSION_COOKIE",
+            format!(
+                "not set; SESSION_BACKEND={} has no usual cookie name, so set your app's session cookie name",
+                defaults.name
+            ),
+        );
+    } else if !is_cookie_name(&cookie_name) {
         vars.fail(
             "SESSION_COOKIE",
             format!("`{cookie_name}` is not a valid cookie name; use letters, digits and `._-`"),
@@ -48,6 +56,11 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     };
     let secrets: Vec<Secret> = vars
         .get_secret("SESSION_SECRET")
+        .or_else(|| {
+            defaults
+                .secret_fallback
+                .and_then(|var| vars.get_secret(var))
+        })
         .map(|s| {
             s.split(',')
                 .filter(|s| !s.trim().is_empty())
@@ -73,9 +86,13 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         SecretRole::VouchesAlone => true,
     };
     if secrets.is_empty() && needs_secret {
+        let fallback = defaults
+            .secret_fallback
+            .map(|var| format!(" (or {var}, which it falls back to)"))
+            .unwrap_or_default();
         vars.fail(
             "SESSION_SECRET",
-            "not set; set it to your app's cookie-signing secret (comma-separated, newest first, for rotation)",
+            format!("not set; set it to your app's cookie-signing secret{fallback}, comma-separated, newest first, for rotation"),
         );
     }
     let subject_pointer = vars
@@ -130,7 +147,15 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             )
             .unwrap_or(1000),
     };
-    Some(SessionConfig {
+    let max_age = defaults
+        .max_age
+        .map(|default| read_duration(vars, "SESSION_MAX_AGE", default, MAX_SESSION_AGE));
+    let options = defaults
+        .options
+        .iter()
+        .filter_map(|var| Some((*var, Secret::new(vars.get_secret(var)?))))
+        .collect();
+    let config = SessionConfig {
         preset: preset?,
         store: store?,
         cache_per_client,
@@ -143,8 +168,18 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         lookup_timeout,
         cache_ttl,
         cache_size,
-    })
+        max_age,
+        options,
+    };
+    if let Err(e) = (config.preset.check)(&config) {
+        vars.fail(e.var, e.message);
+    }
+    Some(config)
 }
+
+/// Longest accepted `SESSION_MAX_AGE` (Django's and Flask's defaults are
+/// two weeks and 31 days).
+pub const MAX_SESSION_AGE: Duration = Duration::from_secs(400 * 86_400);
 
 /// Longest accepted session lookup timeout.
 pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);

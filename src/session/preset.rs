@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::codec::cookie_session;
-use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig};
+use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
 
 /// Builds a backend's authenticator from the validated settings. Store
@@ -43,73 +43,112 @@ pub enum SecretRole {
     VouchesAlone,
 }
 
+/// Checks a backend's settings before the port is bound, without I/O (a
+/// codec typically builds itself); `Err` names the variable and the fix.
+pub type Check = fn(&SessionConfig) -> Result<(), SettingError>;
+
 /// The defaults one `SESSION_BACKEND` value brings.
 #[derive(Debug, Clone, Copy)]
 pub struct Preset {
     /// The `SESSION_BACKEND` value.
     pub name: &'static str,
-    /// The session cookie's default name (`SESSION_COOKIE`; `upstream`
-    /// forwards the whole `Cookie` header and does not read it).
+    /// The session cookie's default name (`SESSION_COOKIE`); empty when
+    /// the format has no usual name and `SESSION_COOKIE` is required.
+    /// `upstream` forwards the whole `Cookie` header and does not read it.
     pub cookie: &'static str,
     /// The default JSON pointer to the user id (`SESSION_SUBJECT_POINTER`).
     pub subject_pointer: &'static str,
-    /// The default `SESSION_CACHE_TTL` (zero: no cache).
-    pub cache_ttl: Duration,
-    /// What `SESSION_SECRET` does.
-    pub secret: SecretRole,
     /// Where sessions are kept.
     pub store: StoreKind,
+    /// What `SESSION_SECRET` does.
+    pub secret: SecretRole,
     /// Builds the authenticator.
     pub build: Build,
+    /// Checks the settings at start-up.
+    pub check: Check,
+    /// The default `SESSION_CACHE_TTL` (zero: no cache).
+    pub cache_ttl: Duration,
+    /// The default `SESSION_MAX_AGE`, for formats whose cookie carries no
+    /// expiry of its own; `None` where the setting does not apply.
+    pub max_age: Option<Duration>,
+    /// The framework's own variable read for the secret when
+    /// `SESSION_SECRET` is unset (e.g. `AUTH_SECRET`).
+    pub secret_fallback: Option<&'static str>,
+    /// Variables only this format reads (into [`SessionConfig::options`]).
+    pub options: &'static [&'static str],
 }
 
+impl Preset {
+    /// A preset with no cache, no `SESSION_MAX_AGE`, no fallback secret
+    /// variable, no options and no start-up check beyond the common ones.
+    pub const fn new(
+        name: &'static str,
+        cookie: &'static str,
+        subject_pointer: &'static str,
+        store: StoreKind,
+        secret: SecretRole,
+        build: Build,
+    ) -> Self {
+        Self {
+            name,
+            cookie,
+            subject_pointer,
+            store,
+            secret,
+            build,
+            check: |_| Ok(()),
+            cache_ttl: Duration::ZERO,
+            max_age: None,
+            secret_fallback: None,
+            options: &[],
+        }
+    }
+
+    /// With this default `SESSION_CACHE_TTL`.
+    pub const fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// With `SESSION_MAX_AGE`, defaulting to `max_age`.
+    pub const fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Reading `var` when `SESSION_SECRET` is unset.
+    pub const fn secret_fallback(mut self, var: &'static str) -> Self {
+        self.secret_fallback = Some(var);
+        self
+    }
+
+    /// Reading these format-specific variables.
+    pub const fn options(mut self, vars: &'static [&'static str]) -> Self {
+        self.options = vars;
+        self
+    }
+
+    /// Checking the settings at start-up with `check`.
+    pub const fn check(mut self, check: Check) -> Self {
+        self.check = check;
+        self
+    }
+}
+
+use SecretRole as R;
+use StoreKind as S;
+
 /// Every built-in backend, the default first.
+// One line per backend, kept as a table.
+#[rustfmt::skip]
 pub const PRESETS: &[Preset] = &[
-    Preset {
-        name: "signed-cookie",
-        cookie: "session",
-        subject_pointer: "/userId",
-        cache_ttl: Duration::ZERO,
-        secret: SecretRole::VouchesAlone,
-        store: StoreKind::None,
-        build: signed_cookie::build,
-    },
-    Preset {
-        name: "redis",
-        cookie: "connect.sid",
-        subject_pointer: "/userId",
-        cache_ttl: Duration::ZERO,
-        secret: SecretRole::SignsSessionId,
-        store: StoreKind::Redis,
-        build: store::build,
-    },
-    Preset {
-        name: "postgres",
-        cookie: "connect.sid",
-        subject_pointer: "/userId",
-        cache_ttl: Duration::ZERO,
-        secret: SecretRole::SignsSessionId,
-        store: StoreKind::Postgres,
-        build: store::build,
-    },
-    Preset {
-        name: "cookie-session",
-        cookie: "session",
-        subject_pointer: "/userId",
-        cache_ttl: Duration::ZERO,
-        secret: SecretRole::VouchesAlone,
-        store: StoreKind::None,
-        build: cookie_session::build,
-    },
-    Preset {
-        name: "upstream",
-        cookie: "session",
-        subject_pointer: "/id",
-        cache_ttl: Duration::from_secs(2),
-        secret: SecretRole::Unused,
-        store: StoreKind::Upstream,
-        build: upstream::build,
-    },
+    //          name              cookie         subject    store        secret             build
+    Preset::new("signed-cookie",  "session",     "/userId", S::None,     R::VouchesAlone,   signed_cookie::build),
+    Preset::new("redis",          "connect.sid", "/userId", S::Redis,    R::SignsSessionId, store::build),
+    Preset::new("postgres",       "connect.sid", "/userId", S::Postgres, R::SignsSessionId, store::build),
+    Preset::new("cookie-session", "session",     "/userId", S::None,     R::VouchesAlone,   cookie_session::build),
+    Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
+        .cache_ttl(Duration::from_secs(2)),
 ];
 
 /// The preset called `name`, or `None` for an unknown backend.

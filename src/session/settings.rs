@@ -1,6 +1,7 @@
 //! [`SessionConfig`]: the session settings (`config` reads them from the
 //! environment).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::preset::Preset;
@@ -37,6 +38,28 @@ pub struct SessionConfig {
     /// `SESSION_CACHE_PER_CLIENT`: most cache entries one client address
     /// (IPv6: one /64) may hold.
     pub cache_per_client: usize,
+    /// `SESSION_MAX_AGE`: the oldest session accepted, for formats whose
+    /// cookie carries no expiry of its own (`None` elsewhere).
+    pub max_age: Option<Duration>,
+    /// The preset's own variables that are set (`Preset::options`), kept as
+    /// secrets since some are keys.
+    pub options: BTreeMap<&'static str, Secret>,
+}
+
+impl SessionConfig {
+    /// The value of the preset's own variable `var`, if set.
+    pub fn option(&self, var: &str) -> Option<&str> {
+        self.options.get(var).map(Secret::expose)
+    }
+}
+
+/// A setting a backend refused at start-up: the variable and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    /// The variable at fault.
+    pub var: &'static str,
+    /// What is wrong and how to fix it (never the value of a secret).
+    pub message: String,
 }
 
 /// Where sessions are kept: nowhere (the cookie carries them), or a store
