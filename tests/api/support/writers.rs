@@ -24,6 +24,51 @@ pub fn node_writer(name: &str, modules: &[&str], request: &Value) -> Value {
     run_writer(cmd, &dir, request)
 }
 
+/// Runs `python write.py` in `tests/formats/<name>` with `request`, from a
+/// virtual environment in `target/venv-<name>` made from the folder's
+/// `requirements.txt` (exact pins) when missing.
+#[expect(dead_code, reason = "until the first Python format's tests use it")]
+pub fn python_writer(name: &str, request: &Value) -> Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/formats").join(name);
+    let venv = root.join("target").join(format!("venv-{name}"));
+    python_venv(&venv, &dir.join("requirements.txt"));
+    let mut cmd = Command::new(venv.join("bin/python"));
+    cmd.arg("write.py");
+    run_writer(cmd, &dir, request)
+}
+
+/// Makes `venv` with `requirements` installed, once per run; a marker file
+/// holding the requirements skips pip when they have not changed.
+fn python_venv(venv: &Path, requirements: &Path) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let wanted = std::fs::read_to_string(requirements)
+        .unwrap_or_else(|e| panic!("{}: {e}", requirements.display()));
+    let marker = venv.join("installed-requirements.txt");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return;
+    }
+    let run = |cmd: &mut Command, what: &str| {
+        let status = cmd
+            .stdin(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("{what}: {e}; install python3 with venv and pip"));
+        assert!(status.success(), "{what} failed ({status})");
+    };
+    run(
+        Command::new("python3").args(["-m", "venv"]).arg(venv),
+        "python3 -m venv",
+    );
+    run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "-r"])
+            .arg(requirements),
+        "pip install -r requirements.txt",
+    );
+    std::fs::write(&marker, wanted).unwrap();
+}
+
 /// Runs `cmd` in `dir`, writes `request` to its stdin and parses its stdout;
 /// panics with its stderr when it fails, answers no JSON or takes too long.
 pub fn run_writer(mut cmd: Command, dir: &Path, request: &Value) -> Value {
