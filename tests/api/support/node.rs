@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::wait_bounded;
 
 /// Longest an `npm ci` may take.
 const NPM_CI_TIMEOUT: Duration = Duration::from_secs(300);
@@ -35,18 +37,11 @@ pub fn node_project(name: &str, modules: &[&str]) -> PathBuf {
         .unwrap_or_else(|e| {
             panic!("npm is needed for the tests in tests/{name} ({e}); install Node.js and npm")
         });
-    let deadline = Instant::now() + NPM_CI_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("npm ci in tests/{name} took over {NPM_CI_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait_bounded(
+        &mut child,
+        NPM_CI_TIMEOUT,
+        &format!("npm ci in tests/{name}"),
+    );
     assert!(status.success(), "npm ci failed in tests/{name}");
     ready.insert(name.to_owned());
     dir

@@ -6,11 +6,11 @@
 use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use super::node_project;
+use super::{node_project, wait_bounded};
 
 /// Longest one writer run may take (Node or Python start-up included).
 const WRITER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -94,21 +94,8 @@ pub fn run_writer(mut cmd: Command, dir: &Path, request: &Value) -> Value {
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let deadline = Instant::now() + WRITER_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the writer in {} took over {WRITER_TIMEOUT:?}",
-                dir.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let what = format!("the writer in {}", dir.display());
+    let status = wait_bounded(&mut child, WRITER_TIMEOUT, &what);
     let (out, err) = (out.join().unwrap(), err.join().unwrap());
     assert!(
         status.success(),
