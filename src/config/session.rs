@@ -7,13 +7,14 @@ use super::store::read_store;
 use super::strength;
 use super::vars::Vars;
 use crate::secret::Secret;
-use crate::session::preset::{self, Preset, SecretRole, PRESETS};
+use crate::session::preset::{self, Preset, SecretRole, StoreKind, PRESETS};
 use crate::session::{CookieValue, SessionConfig};
 
 pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let preset = read_preset(vars);
     let defaults: &Preset = preset.unwrap_or(&PRESETS[0]);
-    let store = read_store(vars, defaults.store);
+    let (store_kind, choice) = read_store_choice(vars, defaults);
+    let store = read_store(vars, store_kind, defaults.pg_table);
     let cookie_name = vars
         .get("SESSION_COOKIE")
         .unwrap_or_else(|| defaults.cookie.into());
@@ -150,11 +151,12 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let max_age = defaults
         .max_age
         .map(|default| read_duration(vars, "SESSION_MAX_AGE", default, MAX_SESSION_AGE));
-    let options = defaults
+    let mut options: std::collections::BTreeMap<_, _> = defaults
         .options
         .iter()
         .filter_map(|var| Some((*var, Secret::new(vars.get_secret(var)?))))
         .collect();
+    options.extend(choice);
     let config = SessionConfig {
         preset: preset?,
         store: store?,
@@ -183,6 +185,31 @@ pub const MAX_SESSION_AGE: Duration = Duration::from_secs(400 * 86_400);
 
 /// Longest accepted session lookup timeout.
 pub const MAX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The store a preset reads, and the variable and value that chose it
+/// when the preset lets a variable choose.
+fn read_store_choice(
+    vars: &mut Vars,
+    preset: &Preset,
+) -> (StoreKind, Option<(&'static str, Secret)>) {
+    let Some(choice) = preset.store_choice else {
+        return (preset.store, None);
+    };
+    let (default, default_kind) = choice.choices[0];
+    let value = vars.get(choice.var).unwrap_or_else(|| default.into());
+    let kind = match choice.choices.iter().find(|(name, _)| *name == value) {
+        Some((_, kind)) => *kind,
+        None => {
+            let names: Vec<&str> = choice.choices.iter().map(|(n, _)| *n).collect();
+            vars.fail(
+                choice.var,
+                format!("`{value}` is not one of {}", names.join(", ")),
+            );
+            default_kind
+        }
+    };
+    (kind, Some((choice.var, Secret::new(value))))
+}
 
 /// The `SESSION_BACKEND` preset.
 fn read_preset(vars: &mut Vars) -> Option<&'static Preset> {

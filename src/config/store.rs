@@ -7,8 +7,13 @@ use crate::secret::Secret;
 use crate::session::preset::StoreKind;
 use crate::session::StoreSettings;
 
-/// The settings of the store a preset reads.
-pub(super) fn read_store(vars: &mut Vars, kind: StoreKind) -> Option<StoreSettings> {
+/// The settings of the store a preset reads; `default_table` is the
+/// preset's `SESSION_PG_TABLE`.
+pub(super) fn read_store(
+    vars: &mut Vars,
+    kind: StoreKind,
+    default_table: &str,
+) -> Option<StoreSettings> {
     match kind {
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
@@ -38,7 +43,7 @@ pub(super) fn read_store(vars: &mut Vars, kind: StoreKind) -> Option<StoreSettin
             }
             let table = vars
                 .get("SESSION_PG_TABLE")
-                .unwrap_or_else(|| "session".into());
+                .unwrap_or_else(|| default_table.into());
             let valid = table.split('.').count() <= 2
                 && table.split('.').all(|part| {
                     !part.is_empty()

@@ -40,11 +40,16 @@ impl SessionReader {
         }
         Principal::new(sub, attributes)
     }
+}
 
-    /// The principal in an express-session document: expired
-    /// (`cookie.expires` in the past) or user-less sessions are refused.
-    pub fn session_principal(&self, json: &str, now_unix: u64) -> Result<Principal, SessionError> {
-        let doc: Value = serde_json::from_str(json)
+/// express-session's stored document (connect-redis, connect-pg-simple):
+/// JSON whose `cookie.expires`, when set, must be in the future.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExpressDocument;
+
+impl super::store::StoredDocument for ExpressDocument {
+    fn open(&self, stored: &str, now_unix: u64) -> Result<Value, SessionError> {
+        let doc: Value = serde_json::from_str(stored)
             .map_err(|_| SessionError::Unavailable("the stored session is not JSON".into()))?;
         match doc.pointer("/cookie/expires") {
             None | Some(Value::Null) => {}
@@ -63,7 +68,7 @@ impl SessionReader {
                 ))
             }
         }
-        self.principal(&doc).map_err(SessionError::Unauthenticated)
+        Ok(doc)
     }
 }
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::codec::cookie_session;
+use super::codec::{cookie_session, django};
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
 
@@ -76,6 +76,22 @@ pub struct Preset {
     pub secret_fallback: Option<&'static str>,
     /// Variables only this format reads (into [`SessionConfig::options`]).
     pub options: &'static [&'static str],
+    /// A variable that picks the store among several (e.g. Django's
+    /// engines); its value, the first choice by default, is put in
+    /// [`SessionConfig::options`]. `None`: always [`Preset::store`].
+    pub store_choice: Option<StoreChoice>,
+    /// The default `SESSION_PG_TABLE` for PostgreSQL-backed presets.
+    pub pg_table: &'static str,
+}
+
+/// A variable choosing a preset's store: `(value, store)` pairs, the
+/// default first.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreChoice {
+    /// The variable, e.g. `SESSION_DJANGO_ENGINE`.
+    pub var: &'static str,
+    /// Its accepted values and the store each one means.
+    pub choices: &'static [(&'static str, StoreKind)],
 }
 
 impl Preset {
@@ -101,6 +117,8 @@ impl Preset {
             max_age: None,
             secret_fallback: None,
             options: &[],
+            store_choice: None,
+            pg_table: "session",
         }
     }
 
@@ -128,6 +146,22 @@ impl Preset {
         self
     }
 
+    /// Picking the store by `var` among `choices` (the default first).
+    pub const fn store_choice(
+        mut self,
+        var: &'static str,
+        choices: &'static [(&'static str, StoreKind)],
+    ) -> Self {
+        self.store_choice = Some(StoreChoice { var, choices });
+        self
+    }
+
+    /// With this default `SESSION_PG_TABLE`.
+    pub const fn pg_table(mut self, table: &'static str) -> Self {
+        self.pg_table = table;
+        self
+    }
+
     /// Checking the settings at start-up with `check`.
     pub const fn check(mut self, check: Check) -> Self {
         self.check = check;
@@ -147,6 +181,9 @@ pub const PRESETS: &[Preset] = &[
     Preset::new("redis",          "connect.sid", "/userId", S::Redis,    R::SignsSessionId, store::build),
     Preset::new("postgres",       "connect.sid", "/userId", S::Postgres, R::SignsSessionId, store::build),
     Preset::new("cookie-session", "session",     "/userId", S::None,     R::VouchesAlone,   cookie_session::build),
+    Preset::new("django",         "sessionid",   "/_auth_user_id", S::Postgres, R::VouchesAlone, django::build)
+        .store_choice("SESSION_DJANGO_ENGINE", &[("db", S::Postgres), ("signed_cookies", S::None)])
+        .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400)),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];
@@ -175,7 +212,7 @@ mod tests {
         assert_eq!(PRESETS[0].name, "signed-cookie");
         assert_eq!(
             names(),
-            "signed-cookie, redis, postgres, cookie-session or upstream"
+            "signed-cookie, redis, postgres, cookie-session, django or upstream"
         );
         assert_eq!(preset("upstream").unwrap().subject_pointer, "/id");
         assert!(preset("memcached").is_none());

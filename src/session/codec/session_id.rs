@@ -29,6 +29,14 @@ impl SessionIdCookie {
         }
     }
 
+    /// A bare session id in the cookie `name` (e.g. Django's `sessionid`).
+    pub fn plain(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            signer: None,
+        }
+    }
+
     /// The session id, after the signature check.
     pub fn session_id(&self, req: &HttpRequest) -> Result<String, SessionError> {
         let cookie = find_cookie(req.headers(), &self.name)

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use actix_web::HttpRequest;
 use futures_util::future::BoxFuture;
+use serde_json::Value;
 
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::codec::SessionIdCookie;
-use super::mapping::SessionReader;
+use super::mapping::{ExpressDocument, SessionReader};
 use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
 use super::{SessionConfig, StoreSettings};
 use crate::token::unix_now;
@@ -18,7 +19,7 @@ use crate::token::unix_now;
 mod postgres;
 mod redis;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PgColumns, PostgresStore};
 pub use redis::RedisStore;
 
 /// The store presets' [`Build`](super::preset::Build): a session-id cookie
@@ -32,12 +33,23 @@ pub fn build(
         StoreSettings::Redis { url, prefix } => {
             Box::new(RedisStore::new(url.expose(), prefix, timeout)?)
         }
-        StoreSettings::Postgres { url, table } => {
-            Box::new(PostgresStore::new(url.expose(), table, timeout)?)
-        }
+        StoreSettings::Postgres { url, table } => Box::new(PostgresStore::new(
+            url.expose(),
+            table,
+            PgColumns::CONNECT_PG_SIMPLE,
+            timeout,
+        )?),
         _ => return Err("SESSION_BACKEND: this backend has no session-id store".into()),
     };
     Ok(Arc::new(StoreAuthenticator::new(store, config, cache)))
+}
+
+/// How a stored session becomes a session document: express-session's
+/// JSON ([`ExpressDocument`]), or a framework's signed encoding.
+pub trait StoredDocument: Send + Sync + 'static {
+    /// The document in `stored`; `Unauthenticated` when it is expired or
+    /// its signature fails, `Unavailable` when the store holds garbage.
+    fn open(&self, stored: &str, now_unix: u64) -> Result<Value, SessionError>;
 }
 
 /// Where session JSON is kept, by session id.
@@ -52,6 +64,7 @@ pub trait SessionStore: Send + Sync + 'static {
 
 struct Inner {
     store: Box<dyn SessionStore>,
+    document: Box<dyn StoredDocument>,
     reader: SessionReader,
     timeout: Duration,
 }
@@ -69,7 +82,10 @@ impl Inner {
             })?
             .map_err(SessionError::Unavailable)?
             .ok_or(SessionError::Unauthenticated("no such session"))?;
-        self.reader.session_principal(&json, unix_now())
+        let doc = self.document.open(&json, unix_now())?;
+        self.reader
+            .principal(&doc)
+            .map_err(SessionError::Unauthenticated)
     }
 }
 
@@ -81,16 +97,37 @@ pub struct StoreAuthenticator {
 }
 
 impl StoreAuthenticator {
-    /// An authenticator over `store` with the session settings.
+    /// An authenticator over `store` holding express-session documents,
+    /// with the session settings.
     pub fn new(
         store: Box<dyn SessionStore>,
         config: &SessionConfig,
         cache_metrics: CacheMetrics,
     ) -> Self {
+        let cookie = SessionIdCookie::new(config);
+        Self::compose(
+            cookie,
+            store,
+            Box::new(ExpressDocument),
+            config,
+            cache_metrics,
+        )
+    }
+
+    /// An authenticator from its parts: the cookie that names the session,
+    /// the store, and how a stored session is read.
+    pub fn compose(
+        cookie: SessionIdCookie,
+        store: Box<dyn SessionStore>,
+        document: Box<dyn StoredDocument>,
+        config: &SessionConfig,
+        cache_metrics: CacheMetrics,
+    ) -> Self {
         Self {
-            cookie: SessionIdCookie::new(config),
+            cookie,
             inner: Arc::new(Inner {
                 store,
+                document,
                 reader: SessionReader::new(config),
                 timeout: config.lookup_timeout,
             }),

@@ -1,4 +1,5 @@
-//! connect-pg-simple: `SELECT sess FROM <table> WHERE sid = $1`.
+//! Sessions in PostgreSQL: `SELECT <data> FROM <table> WHERE <id> = $1`
+//! and the row is live, for connect-pg-simple's and Django's tables.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,34 @@ use futures_util::future::{BoxFuture, FutureExt as _};
 
 use super::SessionStore;
 
-/// connect-pg-simple sessions: one prepared query per lookup on a pool.
+/// The columns of a session table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgColumns {
+    /// The session id column.
+    pub id: &'static str,
+    /// The session data column (read as text).
+    pub data: &'static str,
+    /// The condition that keeps only live rows.
+    pub live: &'static str,
+}
+
+impl PgColumns {
+    /// connect-pg-simple: `session(sid, sess json, expire timestamp)`.
+    pub const CONNECT_PG_SIMPLE: Self = Self {
+        id: "sid",
+        data: "sess",
+        live: "expire >= now()",
+    };
+    /// Django's `db` engine: `django_session(session_key, session_data,
+    /// expire_date)`, live while `expire_date > now()` as Django checks it.
+    pub const DJANGO: Self = Self {
+        id: "session_key",
+        data: "session_data",
+        live: "expire_date > now()",
+    };
+}
+
+/// Sessions in a PostgreSQL table: one prepared query per lookup on a pool.
 pub struct PostgresStore {
     pool: deadpool_postgres::Pool,
     query: Arc<str>,
@@ -15,7 +43,12 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// A pool that connects on demand.
-    pub fn new(url: &str, table: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(
+        url: &str,
+        table: &str,
+        columns: PgColumns,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let mut pg: deadpool_postgres::tokio_postgres::Config =
             url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
         pg.connect_timeout(timeout);
@@ -32,8 +65,8 @@ impl PostgresStore {
             .build()
             .map_err(|e| format!("DATABASE_URL: {e}"))?;
         // The table name was validated as [schema.]identifier at start-up.
-        let query =
-            format!("SELECT sess::text FROM {table} WHERE sid = $1 AND expire >= now()").into();
+        let PgColumns { id, data, live } = columns;
+        let query = format!("SELECT {data}::text FROM {table} WHERE {id} = $1 AND {live}").into();
         Ok(Self { pool, query })
     }
 }

@@ -1,0 +1,258 @@
+//! Django sessions (`django.contrib.sessions`), JSON serializer only. Read
+//! from Django 5.2's `core/signing.py` and `contrib/sessions/backends/`:
+//!
+//! - `signing.dumps`: `<payload>:<timestamp>:<signature>`; the payload is
+//!   URL-safe base64 (no padding) of compact JSON, or of its zlib
+//!   compression with a leading `.`; the timestamp is base62 seconds; the
+//!   signature is `salted_hmac(salt + "signer", value, secret, "sha256")`:
+//!   HMAC-SHA256 keyed with `sha256(salt + "signer" + secret)`, URL-safe
+//!   base64 without padding. `SECRET_KEY_FALLBACKS` are tried in turn.
+//! - The `db` engine keeps that string in `django_session.session_data`
+//!   (salt `django.contrib.sessions.SessionStore`); the cookie is the bare
+//!   session key. The row's `expire_date` bounds it.
+//! - The `signed_cookies` engine puts it in the cookie itself (salt
+//!   `django.contrib.sessions.backends.signed_cookies`), bounded by
+//!   `SESSION_COOKIE_AGE` from the timestamp (`SESSION_MAX_AGE` here).
+
+use std::io::Read as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header::HeaderMap;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use super::{ClaimsCodec, CodecAuthenticator, SessionIdCookie};
+use crate::metrics::CacheMetrics;
+use crate::session::cookies::find_cookie;
+use crate::session::store::{PgColumns, PostgresStore, StoreAuthenticator, StoredDocument};
+use crate::session::{SessionAuthenticator, SessionConfig, SessionError, StoreSettings};
+
+/// The `db` engine's salt (`"django.contrib.sessions." + SessionStore`).
+pub const DB_SALT: &str = "django.contrib.sessions.SessionStore";
+/// The `signed_cookies` engine's salt.
+pub const COOKIE_SALT: &str = "django.contrib.sessions.backends.signed_cookies";
+/// Largest session JSON accepted after decompression (a zip bomb stops here).
+const MAX_DOCUMENT: u64 = 1 << 20;
+
+/// Django's `b64_encode` / `b64_decode`: URL-safe, padding stripped on
+/// write and restored on read.
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The `django` preset's [`Build`](crate::session::preset::Build): the `db`
+/// engine as a session key looked up in `django_session`, or the
+/// `signed_cookies` engine as a cookie codec.
+pub fn build(
+    config: &SessionConfig,
+    cache: CacheMetrics,
+) -> Result<Arc<dyn SessionAuthenticator>, String> {
+    let secrets = || config.secrets.iter().map(|s| s.expose());
+    match &config.store {
+        StoreSettings::Postgres { url, table } => {
+            let store = PostgresStore::new(
+                url.expose(),
+                table,
+                PgColumns::DJANGO,
+                config.lookup_timeout,
+            )?;
+            Ok(Arc::new(StoreAuthenticator::compose(
+                SessionIdCookie::plain(&config.cookie_name),
+                Box::new(store),
+                Box::new(DjangoSigned::new(DB_SALT, secrets(), None)),
+                config,
+                cache,
+            )))
+        }
+        StoreSettings::None => {
+            let codec = SignedCookies {
+                name: config.cookie_name.clone(),
+                signed: DjangoSigned::new(COOKIE_SALT, secrets(), config.max_age),
+            };
+            Ok(CodecAuthenticator::shared(codec, config))
+        }
+        _ => Err("SESSION_DJANGO_ENGINE: use db or signed_cookies".into()),
+    }
+}
+
+/// Verifies and opens `signing.dumps` strings for one salt.
+pub struct DjangoSigned {
+    // HMAC-SHA256 keyed with sha256(salt + "signer" + secret), newest first.
+    keys: Vec<Hmac<Sha256>>,
+    max_age: Option<Duration>,
+}
+
+impl std::fmt::Debug for DjangoSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DjangoSigned({} keys, redacted)", self.keys.len())
+    }
+}
+
+impl DjangoSigned {
+    /// For `salt` and these secrets (`SECRET_KEY` first, then the
+    /// fallbacks); `max_age` bounds the signing time when set.
+    pub fn new<'a>(
+        salt: &str,
+        secrets: impl IntoIterator<Item = &'a str>,
+        max_age: Option<Duration>,
+    ) -> Self {
+        let keys = secrets
+            .into_iter()
+            .map(|secret| {
+                let key = Sha256::new()
+                    .chain_update(salt)
+                    .chain_update("signer")
+                    .chain_update(secret)
+                    .finalize();
+                Hmac::<Sha256>::new_from_slice(&key).expect("any key length")
+            })
+            .collect();
+        Self { keys, max_age }
+    }
+
+    /// The session document in `signed` at `now_unix`.
+    pub fn open(&self, signed: &str, now_unix: u64) -> Result<Value, SessionError> {
+        let bad = SessionError::Unauthenticated;
+        let (value, sig) = signed
+            .rsplit_once(':')
+            .ok_or(bad("session is not signed"))?;
+        let sig = B64
+            .decode(sig)
+            .map_err(|_| bad("session signature is malformed"))?;
+        let signed_by_us = self.keys.iter().any(|key| {
+            let mut mac = key.clone();
+            mac.update(value.as_bytes());
+            mac.verify_slice(&sig).is_ok()
+        });
+        if !signed_by_us {
+            return Err(bad("session signature does not match"));
+        }
+        let (payload, timestamp) = value
+            .rsplit_once(':')
+            .ok_or(bad("session has no timestamp"))?;
+        if let Some(max_age) = self.max_age {
+            let signed_at = b62_decode(timestamp).ok_or(bad("session timestamp is malformed"))?;
+            if now_unix.saturating_sub(signed_at) > max_age.as_secs() {
+                return Err(bad("the session has expired"));
+            }
+        }
+        let (compressed, payload) = match payload.strip_prefix('.') {
+            Some(rest) => (true, rest),
+            None => (false, payload),
+        };
+        let mut data = B64
+            .decode(payload)
+            .map_err(|_| bad("session payload is not base64"))?;
+        if compressed {
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(data.as_slice())
+                .take(MAX_DOCUMENT + 1)
+                .read_to_end(&mut out)
+                .map_err(|_| bad("session payload does not decompress"))?;
+            if out.len() as u64 > MAX_DOCUMENT {
+                return Err(bad("session payload is too large"));
+            }
+            data = out;
+        }
+        serde_json::from_slice(&data).map_err(|_| {
+            bad("session is not JSON (only Django's JSONSerializer is supported, never pickle)")
+        })
+    }
+
+    /// `signing.dumps(doc, salt, compress=False)` at `now_unix` with the
+    /// newest secret, for tests and fuzzing.
+    pub fn sign(&self, doc: &Value, now_unix: u64) -> String {
+        let value = format!("{}:{}", B64.encode(doc.to_string()), b62_encode(now_unix));
+        let mut mac = self.keys.first().expect("at least one secret").clone();
+        mac.update(value.as_bytes());
+        format!("{value}:{}", B64.encode(mac.finalize().into_bytes()))
+    }
+}
+
+impl StoredDocument for DjangoSigned {
+    fn open(&self, stored: &str, now_unix: u64) -> Result<Value, SessionError> {
+        DjangoSigned::open(self, stored, now_unix)
+    }
+}
+
+/// The `signed_cookies` engine: the cookie holds the signed session.
+struct SignedCookies {
+    name: String,
+    signed: DjangoSigned,
+}
+
+impl ClaimsCodec for SignedCookies {
+    fn decode(&self, headers: &HeaderMap, now_unix: u64) -> Result<Value, SessionError> {
+        let cookie = find_cookie(headers, &self.name)
+            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
+        self.signed.open(&cookie, now_unix)
+    }
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Django's `b62_decode` for non-negative values; `None` past `u64`.
+fn b62_decode(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, c| {
+        let digit = BASE62.iter().position(|&d| d == c)? as u64;
+        n.checked_mul(62)?.checked_add(digit)
+    })
+}
+
+/// Django's `b62_encode` for non-negative values.
+fn b62_encode(mut n: u64) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(BASE62[(n % 62) as usize]);
+        n /= 62;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn base62_round_trips_and_refuses_garbage() {
+        for n in [0, 61, 62, 1_764_000_000, u64::MAX] {
+            assert_eq!(b62_decode(&b62_encode(n)), Some(n));
+        }
+        // What Django 5.2 answers for b62_encode(1764000000).
+        assert_eq!(b62_encode(1_764_000_000), "1vNYyu");
+        assert_eq!(b62_decode(""), None);
+        assert_eq!(b62_decode("-1"), None);
+        assert_eq!(b62_decode("zzzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn opens_its_own_signature_within_max_age_only() {
+        let day = Duration::from_secs(86_400);
+        let signer = DjangoSigned::new(COOKIE_SALT, ["new", "old"], Some(day));
+        let old = DjangoSigned::new(COOKIE_SALT, ["old"], None);
+        let doc = json!({"_auth_user_id": "7"});
+        let signed = old.sign(&doc, 1_000_000);
+        assert_eq!(signer.open(&signed, 1_000_000 + 10).unwrap(), doc);
+        assert!(signer.open(&signed, 1_000_000 + 86_401).is_err());
+        let other_salt = DjangoSigned::new(DB_SALT, ["old"], None);
+        assert!(other_salt.open(&signed, 1_000_000).is_err());
+        let tampered = signed.replacen(':', "x:", 1);
+        assert!(signer.open(&tampered, 1_000_000).is_err());
+    }
+}

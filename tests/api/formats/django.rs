@@ -1,0 +1,152 @@
+//! `SESSION_BACKEND=django`: sessions written by the real Django
+//! (`tests/formats/django/write.py`, logged in through Django's test
+//! client), with the `db` engine on the test PostgreSQL and with
+//! `signed_cookies`.
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// The schema Django migrates into (its own `django_session`, `auth_user`).
+const SCHEMA: &str = "rt_django";
+const OTHER_SECRET: &str = "django-other-secret-0123456789abcdef";
+
+/// Writes `cases` with Django; the cookies and each session's user id.
+fn write(cases: Value) -> (Vec<String>, Vec<Value>) {
+    let request = json!({"database_url": database_url(), "schema": SCHEMA, "cases": cases});
+    let answer = python_writer("django", &request);
+    let subjects = answer["subjects"].as_array().expect("subjects").clone();
+    (cookies(&answer), subjects)
+}
+
+async fn django_app(engine: &str, secrets: &str, extra: &[(&str, &str)]) -> TestApp {
+    let url = database_url();
+    let table = format!("{SCHEMA}.django_session");
+    let mut env = vec![
+        ("SESSION_BACKEND", "django"),
+        ("SESSION_DJANGO_ENGINE", engine),
+        ("SESSION_SECRET", secrets),
+        ("DATABASE_URL", url.as_str()),
+        ("SESSION_PG_TABLE", table.as_str()),
+        ("SESSION_ATTRIBUTES", "org=/org"),
+        ("REALTIME_ROOMS", "document-*,user-{sub},org-{org}:*"),
+    ];
+    env.extend_from_slice(extra);
+    spawn_app_with(&env).await
+}
+
+#[tokio::test]
+async fn db_sessions_yield_their_user_until_logout_or_expiry() {
+    let user = unique("alice");
+    let (written, subjects) = write(json!([
+        {"engine": "db", "secret": SESSION_SECRET, "user": user, "session": {"org": "acme"}},
+        {"engine": "db", "secret": SESSION_SECRET, "user": user, "then": "logout"},
+        {"engine": "db", "secret": SESSION_SECRET, "user": user, "then": "expire"},
+        {"engine": "db", "secret": OTHER_SECRET, "user": user},
+        {"engine": "db", "secret": OLD_SESSION_SECRET, "user": user},
+        {"engine": "db", "secret": SESSION_SECRET, "session": {"cart": 3}},
+        {"engine": "db", "secret": SESSION_SECRET, "user": user, "serializer": "pickle"},
+    ]));
+    let [good, logged_out, expired, other_secret, old_secret, no_user, pickled] =
+        written.as_slice()
+    else {
+        panic!("seven cookies: {written:?}")
+    };
+    let app = django_app("db", SESSION_SECRET, &[]).await;
+
+    let (_, claims) = expect_token(app.post_token(Some(good)).await).await;
+    assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
+    assert!(claims.permissions.rooms.contains(&"org-acme:*".to_owned()));
+
+    // Another session key: the last character changed.
+    let last = if good.ends_with('x') { "y" } else { "x" };
+    let tampered = format!("{}{last}", &good[..good.len() - 1]);
+    let refused = [
+        &tampered,
+        logged_out,
+        expired,
+        other_secret,
+        old_secret,
+        no_user,
+        pickled,
+    ];
+    for (i, cookie) in refused.into_iter().enumerate() {
+        let status = app.post_token(Some(cookie)).await.status().as_u16();
+        assert_eq!(status, 401, "case {i}");
+    }
+
+    // SECRET_KEY_FALLBACKS: the old secret second.
+    let rotated = django_app("db", &format!("{SESSION_SECRET},{OLD_SESSION_SECRET}"), &[]).await;
+    let (_, claims) = expect_token(rotated.post_token(Some(old_secret)).await).await;
+    assert_eq!(Some(claims.sub.as_str()), subjects[4].as_str());
+}
+
+#[tokio::test]
+async fn signed_cookie_sessions_are_bounded_by_session_max_age() {
+    let user = unique("bob");
+    let now = realtime_token::token::unix_now();
+    let fifteen_days_ago = now - 15 * 86_400;
+    let (written, subjects) = write(json!([
+        {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": user,
+         "session": {"org": "acme", "pad": "x".repeat(600)}},
+        {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": user, "signed_at": fifteen_days_ago},
+        {"engine": "signed_cookies", "secret": OTHER_SECRET, "user": user},
+        {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": user, "serializer": "pickle"},
+    ]));
+    let [compressed, old, other_secret, pickled] = written.as_slice() else {
+        panic!("four cookies: {written:?}")
+    };
+    assert!(
+        compressed.starts_with("sessionid=."),
+        "Django compressed it: {compressed}"
+    );
+    let app = django_app("signed_cookies", SESSION_SECRET, &[]).await;
+
+    let (_, claims) = expect_token(app.post_token(Some(compressed)).await).await;
+    assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
+    assert!(claims.permissions.rooms.contains(&"org-acme:*".to_owned()));
+
+    // Past the default two weeks, another secret, a pickle, or an edit.
+    let tampered = compressed.replacen("sessionid=.", "sessionid=.A", 1);
+    for cookie in [old, other_secret, pickled, &tampered] {
+        app.expect_unauthenticated(cookie).await;
+    }
+    let longer = django_app(
+        "signed_cookies",
+        SESSION_SECRET,
+        &[("SESSION_MAX_AGE", "30d")],
+    )
+    .await;
+    let (_, claims) = expect_token(longer.post_token(Some(old)).await).await;
+    assert_eq!(Some(claims.sub.as_str()), subjects[1].as_str());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_503_and_a_bad_engine_is_refused_at_start_up() {
+    let app = spawn_app_with(&[
+        ("SESSION_BACKEND", "django"),
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/test"),
+        ("SESSION_LOOKUP_TIMEOUT", "300ms"),
+    ])
+    .await;
+    let cookie = "sessionid=0123456789abcdefghijklmnopqrstuv";
+    expect_error(
+        app.post_token(Some(cookie)).await,
+        503,
+        "session_backend_unavailable",
+    )
+    .await;
+
+    let errors = config_with(&[
+        ("SESSION_BACKEND", "django"),
+        ("SESSION_DJANGO_ENGINE", "cache"),
+    ])
+    .unwrap_err();
+    assert!(errors.mentions("SESSION_DJANGO_ENGINE"), "{errors}");
+    // The signed_cookies engine needs no database.
+    assert!(config_with(&[
+        ("SESSION_BACKEND", "django"),
+        ("SESSION_DJANGO_ENGINE", "signed_cookies"),
+    ])
+    .is_ok());
+}
