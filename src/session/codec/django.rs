@@ -48,6 +48,15 @@ const B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// Signatures exactly as Django writes them: Django compares the text, so
+/// a padded signature is not the same signature.
+const SIGNATURE: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
 /// The `django` preset's [`Build`](crate::session::preset::Build): the `db`
 /// engine as a session key looked up in `django_session`, or the
 /// `signed_cookies` engine as a cookie codec.
@@ -124,7 +133,7 @@ impl DjangoSigned {
         let (value, sig) = signed
             .rsplit_once(':')
             .ok_or(bad("session is not signed"))?;
-        let sig = B64
+        let sig = SIGNATURE
             .decode(sig)
             .map_err(|_| bad("session signature is malformed"))?;
         let signed_by_us = self.keys.iter().any(|key| {
@@ -173,7 +182,7 @@ impl DjangoSigned {
         let value = format!("{}:{}", B64.encode(doc.to_string()), b62_encode(now_unix));
         let mut mac = self.keys.first().expect("at least one secret").clone();
         mac.update(value.as_bytes());
-        format!("{value}:{}", B64.encode(mac.finalize().into_bytes()))
+        format!("{value}:{}", SIGNATURE.encode(mac.finalize().into_bytes()))
     }
 }
 
