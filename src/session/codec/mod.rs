@@ -20,6 +20,7 @@ use crate::token::unix_now;
 pub mod cookie_session;
 pub mod django;
 pub mod express_signed;
+pub mod iron_session;
 pub mod session_id;
 
 pub use express_signed::{CookieSigner, UnsignError};

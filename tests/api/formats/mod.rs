@@ -3,3 +3,4 @@
 
 mod cookie_session;
 mod django;
+mod iron_session;
