@@ -17,8 +17,10 @@ use super::mapping::SessionReader;
 use super::{AuthFuture, SessionAuthenticator, SessionConfig, SessionError};
 use crate::token::unix_now;
 
+pub mod authjs;
 pub mod cookie_session;
 pub mod express_signed;
+pub mod next_auth;
 pub mod session_id;
 
 pub use express_signed::{CookieSigner, UnsignError};

@@ -2,3 +2,5 @@
 //! library writes (`support::writers`).
 
 mod cookie_session;
+
+mod authjs;
