@@ -1,6 +1,6 @@
 //! Session formats read natively, each tested against cookies its real
 //! library writes (`support::writers`).
 
-mod cookie_session;
-
 mod authjs;
+mod cookie_session;
+mod next_auth;
