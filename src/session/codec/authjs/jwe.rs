@@ -161,11 +161,6 @@ impl<'a> Jwe<'a> {
         })
     }
 
-    /// The header's `enc`.
-    pub fn enc(&self) -> Enc {
-        self.enc
-    }
-
     /// The header's `kid`, if any.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()

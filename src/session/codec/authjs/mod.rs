@@ -7,7 +7,8 @@
 //! header's `kid` is the key's JWK thumbprint, which picks the secret among
 //! several (rotation); without a `kid` only the newest secret is tried, as
 //! Auth.js's `decode` does. `decode` also accepts `A256GCM` with a 32-byte
-//! key from the same HKDF, so this does too.
+//! key from the same HKDF, which only `@auth/core` 0.20 to 0.22 wrote (in
+//! 2023, for 30-day sessions); that is refused here.
 //!
 //! The shared JWE and chunk code lives in `jwe.rs` and `chunks.rs`;
 //! NextAuth.js v4 (`next_auth.rs`) uses it with its own key.
@@ -38,31 +39,20 @@ pub fn build(
     Ok(CodecAuthenticator::shared(codec, config))
 }
 
-/// One secret's keys for one salt (cookie name), with their `kid`s.
+/// One secret's `A256CBC-HS512` key for one salt (cookie name), with the
+/// `kid` Auth.js writes for it.
 struct Key {
-    cbc: Vec<u8>,
-    cbc_kid: String,
-    gcm: Vec<u8>,
-    gcm_kid: String,
+    key: Vec<u8>,
+    kid: String,
 }
 
 impl Key {
     fn derive(secret: &str, salt: &str) -> Self {
         let info = format!("Auth.js Generated Encryption Key ({salt})");
-        let cbc = jwe::derive_key(secret, salt, &info, Enc::A256CbcHs512.key_len());
-        let gcm = jwe::derive_key(secret, salt, &info, Enc::A256Gcm.key_len());
+        let key = jwe::derive_key(secret, salt, &info, Enc::A256CbcHs512.key_len());
         Self {
-            cbc_kid: jwe::thumbprint(&cbc),
-            gcm_kid: jwe::thumbprint(&gcm),
-            cbc,
-            gcm,
-        }
-    }
-
-    fn for_enc(&self, enc: Enc) -> (&[u8], &str) {
-        match enc {
-            Enc::A256CbcHs512 => (&self.cbc, &self.cbc_kid),
-            Enc::A256Gcm => (&self.gcm, &self.gcm_kid),
+            kid: jwe::thumbprint(&key),
+            key,
         }
     }
 }
@@ -96,12 +86,11 @@ impl AuthJs {
     /// The claims in `token` read from the cookie `self.names[name]`, as
     /// Auth.js's `decode` answers them at `now`.
     pub fn open(&self, name: usize, token: &str, now: u64) -> Result<Value, SessionError> {
-        let jwe = Jwe::parse(token, &[Enc::A256CbcHs512, Enc::A256Gcm])?;
+        let jwe = Jwe::parse(token, &[Enc::A256CbcHs512])?;
         let key = self.keys[name]
             .iter()
-            .map(|k| k.for_enc(jwe.enc()))
-            .find(|(_, kid)| jwe.kid().is_none_or(|want| want == *kid))
-            .map(|(key, _)| key)
+            .find(|k| jwe.kid().is_none_or(|want| want == k.kid))
+            .map(|k| k.key.as_slice())
             .ok_or(SessionError::Unauthenticated(
                 "no secret matches the session token's kid",
             ))?;
@@ -143,5 +132,8 @@ mod tests {
         let other = AuthJs::new("authjs.session-token", ["other-secret-0123456789abcdefgh"]);
         assert!(other.open(0, TOKEN.trim(), now).is_err());
         assert!(codec.open(0, TOKEN.trim(), now + 1_000_000_016).is_err());
+        // A NextAuth.js v4 token (A256GCM) is refused before decrypting.
+        let v4 = include_str!("testdata/next-auth.jwe").trim();
+        assert!(codec.open(0, v4, now).is_err());
     }
 }
