@@ -132,6 +132,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_secure_name_too_unless_the_name_has_a_prefix() {
+        assert_eq!(names("t"), ["t", "__Secure-t"]);
+        assert_eq!(names("__Secure-t"), ["__Secure-t"]);
+        assert_eq!(names("__Host-t"), ["__Host-t"]);
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, "t=bad; __Secure-t=good".parse().unwrap());
+        let open = |_: usize, token: &str| match token {
+            "good" => Ok(token.to_owned()),
+            _ => Err(SessionError::Unauthenticated("bad")),
+        };
+        assert_eq!(open_first(&headers, &names("t"), open).unwrap(), "good");
+        headers.insert(COOKIE, "other=good".parse().unwrap());
+        assert!(open_first(&headers, &names("t"), open).is_err());
+    }
+
+    #[test]
     fn refuses_gaps_and_floods() {
         assert!(read("t.0=a; t.2=c").is_err());
         assert!(read("t.1=b").is_err());
