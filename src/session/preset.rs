@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::codec::{cookie_session, django, iron_session};
+use super::codec::{authjs, cookie_session, django, iron_session, next_auth};
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
 
@@ -186,6 +186,10 @@ pub const PRESETS: &[Preset] = &[
         .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400)),
     Preset::new("iron-session",   "",            "/userId", S::None,     R::VouchesAlone,   iron_session::build)
         .check(iron_session::check),
+    Preset::new("authjs",         "authjs.session-token",    "/sub", S::None, R::VouchesAlone, authjs::build)
+        .secret_fallback("AUTH_SECRET"),
+    Preset::new("next-auth",      "next-auth.session-token", "/sub", S::None, R::VouchesAlone, next_auth::build)
+        .secret_fallback("NEXTAUTH_SECRET"),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];

@@ -17,10 +17,12 @@ use super::mapping::SessionReader;
 use super::{AuthFuture, SessionAuthenticator, SessionConfig, SessionError};
 use crate::token::unix_now;
 
+pub mod authjs;
 pub mod cookie_session;
 pub mod django;
 pub mod express_signed;
 pub mod iron_session;
+pub mod next_auth;
 pub mod session_id;
 
 pub use express_signed::{CookieSigner, UnsignError};

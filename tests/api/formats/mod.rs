@@ -1,6 +1,8 @@
 //! Session formats read natively, each tested against cookies its real
 //! library writes (`support::writers`).
 
+mod authjs;
 mod cookie_session;
 mod django;
 mod iron_session;
+mod next_auth;
