@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# The session-format rows of bench/run.sh: one service per format, loaded
+# with a cookie that the format's real library wrote (the writers under
+# tests/formats/, as in the tests). Sourced by bench/run.sh after its
+# helpers; adds ids to FORMAT_ROWS and notes to FORMAT_NOTES.
+
+FORMAT_ROWS=()
+FORMAT_NOTES=()
+readonly BENCH_DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+readonly BENCH_PG_TABLE=rt_bench_session BENCH_DJANGO_SCHEMA=rt_bench_django
+
+# The first cookie a writer answers for REQUEST (JSON); installs the
+# writer's packages (npm ci, or a venv in target/) when missing.
+writer_cookie() { # NAME REQUEST
+    local dir="$REPO/tests/formats/$1" venv="$REPO/target/venv-$1" cmd
+    if [[ -f $dir/package.json ]]; then
+        [[ -d $dir/node_modules ]] || bounded env -C "$dir" timeout 300 npm ci --no-audit --no-fund --silent >&2 ||
+            return 1
+        cmd=(node write.mjs)
+    else
+        if [[ ! -x $venv/bin/python ]]; then
+            bounded timeout 300 python3 -m venv "$venv" >&2 &&
+                bounded timeout 600 "$venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt" >&2 &&
+                cp "$dir/requirements.txt" "$venv/installed-requirements.txt" || return 1
+        fi
+        cmd=("$venv/bin/python" write.py)
+    fi
+    (cd "$dir" && printf '%s' "$2" | timeout 120 "${cmd[@]}") |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["cookies"][0])'
+}
+
+# Runs one format row: its own service with ENV..., checked with one 200.
+format_row() { # ID LABEL COOKIE ENV...
+    local id=$1 label=$2 cookie=$3
+    shift 3
+    if [[ -z $cookie ]]; then
+        na_row "$id" "$label" "its writer failed; see the log above"
+        FORMAT_ROWS+=("$id")
+        return
+    fi
+    start_service "service-$id" "$@"
+    expect_status 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$cookie"
+    METRICS_BASE="http://127.0.0.1:$SVC_PORT" ROUTE=/api/realtime-token \
+        run_wrk "$id" "$label" 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$cookie"
+    stop_pid "$SVC_PID"
+    FORMAT_ROWS+=("$id")
+}
+
+psql_bench() { timeout 20 psql -X -q -v ON_ERROR_STOP=1 "$BENCH_DATABASE_URL" "$@" >/dev/null; }
+
+formats_cleanup() {
+    psql_bench -c "DROP TABLE IF EXISTS $BENCH_PG_TABLE" -c "DROP SCHEMA IF EXISTS $BENCH_DJANGO_SCHEMA CASCADE" 2>/dev/null || true
+}
+
+run_format_rows() {
+    local secret_json="\"$SESSION_SECRET\"" cookie
+    # connect-pg-simple's table, for the postgres row and django's yardstick.
+    if psql_bench -c "DROP TABLE IF EXISTS $BENCH_PG_TABLE" \
+        -c "CREATE TABLE $BENCH_PG_TABLE (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)" \
+        -c "INSERT INTO $BENCH_PG_TABLE VALUES ('$REDIS_SID', '$REDIS_DOC', now() + interval '1 hour')"; then
+        format_row postgres "POST /api/realtime-token, postgres session (connect-pg-simple)" "$COOKIE_REDIS" \
+            SESSION_BACKEND=postgres "DATABASE_URL=$BENCH_DATABASE_URL" "SESSION_PG_TABLE=$BENCH_PG_TABLE"
+    else
+        na_row postgres "POST /api/realtime-token, postgres session" "no PostgreSQL at $BENCH_DATABASE_URL"
+        FORMAT_ROWS+=(postgres)
+    fi
+    cookie=$(writer_cookie django "{\"database_url\": \"$BENCH_DATABASE_URL\", \"schema\": \"$BENCH_DJANGO_SCHEMA\",
+        \"cases\": [{\"engine\": \"db\", \"secret\": $secret_json, \"user\": \"alice\"}]}") || cookie=""
+    format_row django-db "POST /api/realtime-token, django session (db engine)" "$cookie" \
+        SESSION_BACKEND=django "DATABASE_URL=$BENCH_DATABASE_URL" "SESSION_PG_TABLE=$BENCH_DJANGO_SCHEMA.django_session"
+    cookie=$(writer_cookie django "{\"database_url\": \"$BENCH_DATABASE_URL\", \"schema\": \"$BENCH_DJANGO_SCHEMA\",
+        \"cases\": [{\"engine\": \"signed_cookies\", \"secret\": $secret_json, \"user\": \"alice\"}]}") || cookie=""
+    format_row django-signed "POST /api/realtime-token, django session (signed_cookies)" "$cookie" \
+        SESSION_BACKEND=django SESSION_DJANGO_ENGINE=signed_cookies
+    cookie=$(writer_cookie cookie-session "{\"cases\": [{\"keys\": [$secret_json], \"session\": {\"userId\": \"alice\"}}]}") ||
+        cookie=""
+    format_row cookie-session "POST /api/realtime-token, cookie-session" "$cookie" SESSION_BACKEND=cookie-session
+    cookie=$(writer_cookie iron-session "{\"cases\": [{\"password\": $secret_json, \"cookieName\": \"app_session\",
+        \"session\": {\"userId\": \"alice\"}}]}") || cookie=""
+    format_row iron-session "POST /api/realtime-token, iron-session" "$cookie" \
+        SESSION_BACKEND=iron-session SESSION_COOKIE=app_session
+    FORMAT_NOTES+=("same-run ratios: $(format_ratios)")
+}
+
+# "row / yardstick" for each format row.
+format_ratios() {
+    local id base out=()
+    for id in "${FORMAT_ROWS[@]}"; do
+        base=token
+        [[ $id == django-db ]] && base=postgres
+        [[ $id == postgres ]] && base=redis
+        out+=("$id / ${base/token/signed-cookie} $(ratio "${R_RPS[$id]}" "${R_RPS[$base]:-0}")")
+    done
+    local IFS=';'
+    echo "${out[*]}" | sed 's/;/; /g'
+}
