@@ -66,7 +66,7 @@ pub fn describe(config: &Config) -> String {
             config.session.cookie_name,
             match (&config.session.store, config.session.preset.secret) {
                 (StoreSettings::Upstream { .. }, _) => " (the whole Cookie header is forwarded)",
-                (_, SecretRole::VouchesAlone) => " (signed)",
+                (_, SecretRole::VouchesAlone | SecretRole::VouchesAloneWarned) => " (signed)",
                 _ if config.session.cookie_signed => " (signed session id)",
                 _ => " (unsigned session id)",
             }

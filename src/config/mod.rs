@@ -130,11 +130,18 @@ impl Config {
                 "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
             );
         }
-        let checks_store_ids = self.session.preset.secret == SecretRole::SignsSessionId;
+        let why_not_refused = match self.session.preset.secret {
+            SecretRole::SignsSessionId => Some("the store still has to know the session id"),
+            SecretRole::VouchesAloneWarned => {
+                Some("your framework accepts it; rotate to a longer one")
+            }
+            SecretRole::Unused | SecretRole::VouchesAlone => None,
+        };
         for (i, secret) in self.session.secrets.iter().enumerate() {
-            if let Some(why) = strength::weakness(secret.expose()).filter(|_| checks_store_ids) {
+            let weakness = strength::weakness(secret.expose());
+            if let (Some(why), Some(excuse)) = (weakness, why_not_refused) {
                 out.push(format!(
-                    "SESSION_SECRET: secret {} {why} (the store still has to know the session id, so this is not refused)",
+                    "SESSION_SECRET: secret {} {why} ({excuse}, so this is not refused)",
                     i + 1
                 ));
             }

@@ -84,7 +84,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let needs_secret = match defaults.secret {
         SecretRole::Unused => false,
         SecretRole::SignsSessionId => cookie_signed,
-        SecretRole::VouchesAlone => true,
+        SecretRole::VouchesAlone | SecretRole::VouchesAloneWarned => true,
     };
     if secrets.is_empty() && needs_secret {
         let fallback = defaults

@@ -41,6 +41,10 @@ pub enum SecretRole {
     /// Vouches for the session on its own: required, and a weak one is
     /// refused at start-up.
     VouchesAlone,
+    /// Vouches alone too, but the framework accepts short secrets (Auth.js):
+    /// required, and a weak one is warned of at start-up, not refused, so an
+    /// app that runs today keeps working here.
+    VouchesAloneWarned,
 }
 
 /// Checks a backend's settings before the port is bound, without I/O (a
@@ -186,9 +190,9 @@ pub const PRESETS: &[Preset] = &[
         .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400)),
     Preset::new("iron-session",   "",            "/userId", S::None,     R::VouchesAlone,   iron_session::build)
         .check(iron_session::check),
-    Preset::new("authjs",         "authjs.session-token",    "/sub", S::None, R::VouchesAlone, authjs::build)
+    Preset::new("authjs",         "authjs.session-token",    "/sub", S::None, R::VouchesAloneWarned, authjs::build)
         .secret_fallback("AUTH_SECRET"),
-    Preset::new("next-auth",      "next-auth.session-token", "/sub", S::None, R::VouchesAlone, next_auth::build)
+    Preset::new("next-auth",      "next-auth.session-token", "/sub", S::None, R::VouchesAloneWarned, next_auth::build)
         .secret_fallback("NEXTAUTH_SECRET"),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),

@@ -254,6 +254,31 @@ fn a_weak_secret_for_a_session_store_is_only_a_warning() {
 }
 
 #[test]
+fn a_short_auth_js_secret_is_warned_of_but_refused_for_cookie_formats_that_allow_none() {
+    // Auth.js accepts short secrets, so an app that runs today keeps working.
+    for backend in ["authjs", "next-auth"] {
+        let config = config_with(&[
+            ("SESSION_BACKEND", backend),
+            ("SESSION_SECRET", "short secret 1"),
+        ])
+        .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let warnings = config.warnings().join("\n");
+        assert!(
+            warnings.contains("SESSION_SECRET: secret 1 must be at least"),
+            "{warnings}"
+        );
+        assert!(!warnings.contains("short secret 1"), "{warnings}");
+    }
+    error_for(
+        &[
+            ("SESSION_BACKEND", "cookie-session"),
+            ("SESSION_SECRET", "short secret 1"),
+        ],
+        "SESSION_SECRET",
+    );
+}
+
+#[test]
 fn trusting_every_address_is_refused_and_public_proxies_warned_of() {
     for everyone in ["0.0.0.0/0", "::/0", "10.0.0.0/8,0.0.0.0/0", "::ffff:0:0/96"] {
         error_for(&[("TRUSTED_PROXIES", everyone)], "TRUSTED_PROXIES");
