@@ -242,10 +242,7 @@ mod tests {
 
     /// What iron-session 8.0.4 wrote for `{userId: "carol"}` with
     /// `password: PASSWORD, ttl: 0` (no expiry).
-    const SEAL: &str = "Fe26.2*1*0f292ef9199233d218eb2a9bbc7bd65f0c15c5a41315013f2dc5bdeba5b0dd07\
-        *YZYjgSVKT_oHGrM8_eogzQ*iQatj7Y9ZOcejbs7LQe87ghtxQqBeZeHt_KOgmkH5cg*\
-        *e818b863ffb0cbc23a52e5766998ec8e7f430c17eaa57d47cdf5c663084ca910\
-        *S8ou5zBybQY2SNI4yVTgjcxvAcJ_iC8EpYoA7sOOLq8~2";
+    const SEAL: &str = include_str!("testdata/iron-session.seal").trim_ascii_end();
 
     fn codec(secrets: &[&str]) -> IronSession {
         IronSession::new("app_session", passwords(secrets.iter().copied()).unwrap())
