@@ -79,6 +79,12 @@ run_format_rows() {
         \"session\": {\"userId\": \"alice\"}}]}") || cookie=""
     format_row iron-session "POST /api/realtime-token, iron-session" "$cookie" \
         SESSION_BACKEND=iron-session SESSION_COOKIE=app_session
+    local format
+    for format in authjs next-auth; do
+        cookie=$(writer_cookie authjs "{\"cases\": [{\"format\": \"$format\", \"secret\": $secret_json,
+            \"token\": {\"sub\": \"alice\"}}]}") || cookie=""
+        format_row "$format" "POST /api/realtime-token, $format (JWE)" "$cookie" "SESSION_BACKEND=$format"
+    done
     FORMAT_NOTES+=("same-run ratios: $(format_ratios)")
 }
 
