@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::support::*;
 
 mod cases;
+mod formats;
 
 use cases::cases;
 
