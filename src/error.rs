@@ -54,6 +54,9 @@ pub enum ApiError {
     /// The session store or upstream failed: fail closed.
     #[error("session backend unavailable: {0}")]
     SessionBackendUnavailable(String),
+    /// This process is draining after SIGTERM (`/readyz` only).
+    #[error("shutting down")]
+    ShuttingDown,
     /// Anything else; the cause is logged, the answer is opaque.
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,6 +83,7 @@ impl ApiError {
             Self::RequestTimeout => "request_timeout",
             Self::RateLimited(_) => "rate_limited",
             Self::SessionBackendUnavailable(_) => "session_backend_unavailable",
+            Self::ShuttingDown => "shutting_down",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -103,6 +107,9 @@ impl ApiError {
             Self::RateLimited(secs) => format!("too many token requests; retry in {secs} s"),
             Self::SessionBackendUnavailable(_) => {
                 "the session store is unavailable; try again shortly".into()
+            }
+            Self::ShuttingDown => {
+                "this instance is shutting down and still serves tokens; new traffic belongs elsewhere".into()
             }
             Self::Internal(_) => "internal error".into(),
         }
@@ -153,7 +160,9 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::SessionBackendUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SessionBackendUnavailable(_) | Self::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

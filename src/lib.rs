@@ -10,6 +10,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod drain;
 pub mod error;
 pub mod http;
 pub mod metrics;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::admin::AdminKey;
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::policy::RoomPolicy;
 use crate::ratelimit::RateLimits;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub authenticator: Arc<dyn SessionAuthenticator>,
     /// The backend's readiness, checked at most once a second.
     pub readiness: Readiness,
+    /// Set after SIGTERM: `/readyz` answers 503 while requests are served.
+    pub drain: Arc<Drain>,
     /// Set when bearer-key minting is enabled.
     pub admin_key: Option<AdminKey>,
     /// Per-client and per-subject rate limits.
@@ -36,12 +39,14 @@ impl AppState {
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
         metrics: Metrics,
+        drain: Arc<Drain>,
     ) -> Self {
         Self {
             issuer: TokenIssuer::new(&config.jwt),
             policy: config.policy.clone(),
             authenticator,
             readiness: Readiness::default(),
+            drain,
             admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
             limits: RateLimits::new(&config.limits),
             metrics,

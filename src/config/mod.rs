@@ -63,8 +63,12 @@ pub struct OpsConfig {
     pub metrics: bool,
     /// `METRICS_ADDR`: serve `/metrics` on this `host:port` instead of the main port.
     pub metrics_addr: Option<String>,
-    /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM.
+    /// `SHUTDOWN_TIMEOUT`: how long in-flight requests may finish once the
+    /// server stops.
     pub shutdown_timeout: Duration,
+    /// `SHUTDOWN_GRACE`: after SIGTERM, how long the server keeps serving
+    /// (with `/readyz` at 503) before it stops; zero stops at once.
+    pub shutdown_grace: Duration,
 }
 
 /// Bind address and worker count.

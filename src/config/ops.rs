@@ -199,10 +199,20 @@ pub(super) fn read_ops(vars: &mut Vars) -> OpsConfig {
         Duration::from_secs(10),
         Duration::from_secs(300),
     );
+    let shutdown_grace = match vars.get("SHUTDOWN_GRACE").as_deref() {
+        None | Some("0") | Some("off") => Duration::ZERO,
+        Some(_) => read_duration(
+            vars,
+            "SHUTDOWN_GRACE",
+            Duration::ZERO,
+            Duration::from_secs(300),
+        ),
+    };
     OpsConfig {
         log_format,
         metrics,
         metrics_addr,
         shutdown_timeout,
+        shutdown_grace,
     }
 }

@@ -13,8 +13,12 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// 200 when the session backend can serve lookups, 503
-/// `session_backend_unavailable` otherwise; checked at most once a second.
+/// `session_backend_unavailable` otherwise (checked at most once a second),
+/// and 503 `shutting_down` while the process drains after SIGTERM.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.drain.is_draining() {
+        return Err(ApiError::ShuttingDown);
+    }
     state.readiness.check(state.authenticator.as_ref()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")

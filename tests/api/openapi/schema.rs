@@ -24,8 +24,9 @@ pub(super) fn deref<'a>(spec: &'a Value, mut v: &'a Value) -> &'a Value {
 // ---------------------------------------------------------------- validator
 
 /// Keywords the validator checks.
-pub(super) const CHECKED: [&str; 13] = [
+pub(super) const CHECKED: [&str; 14] = [
     "$ref",
+    "oneOf",
     "type",
     "required",
     "properties",
@@ -60,6 +61,21 @@ pub(super) fn validate(
         );
     }
     let got: String = value.to_string().chars().take(200).collect();
+    if let Some(options) = obj.get("oneOf").and_then(Value::as_array) {
+        let matching = options
+            .iter()
+            .filter(|option| {
+                let mut option_errors = Vec::new();
+                validate(spec, option, value, at, &mut option_errors);
+                option_errors.is_empty()
+            })
+            .count();
+        if matching != 1 {
+            errors.push(format!(
+                "{at}: matches {matching} of the oneOf schemas, not exactly one (got {got})"
+            ));
+        }
+    }
     let mut fail = |what: String| errors.push(format!("{at}: {what} (got {got})"));
     if let Some(ty) = obj.get("type").and_then(Value::as_str) {
         let ok = match ty {

@@ -9,7 +9,10 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
+mod shutdown;
+
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::http::access_log::{access_log, AccessLog};
 use crate::http::catch_panic::catch_panic;
 use crate::http::client_addr::client_addr;
@@ -62,6 +65,8 @@ pub struct Application {
     metrics_port: Option<u16>,
     server: Server,
     metrics_server: Option<Server>,
+    drain: Arc<Drain>,
+    grace: Duration,
 }
 
 impl Application {
@@ -108,7 +113,8 @@ impl Application {
             metrics: metrics.clone(),
             format: config.ops.log_format,
         });
-        let state = web::Data::new(AppState::new(config, authenticator, metrics));
+        let drain = Arc::new(Drain::default());
+        let state = web::Data::new(AppState::new(config, authenticator, metrics, drain.clone()));
         let origins = web::Data::new(Origins::new(&config.allowed_origins));
         let resolver = web::Data::new(ClientResolver::new(
             config.limits.trusted_proxies.clone(),
@@ -140,7 +146,9 @@ impl Application {
         .client_disconnect_timeout(Duration::from_secs(1))
         .keep_alive(Duration::from_secs(5))
         .max_connection_rate(1024)
-        .shutdown_timeout(config.ops.shutdown_timeout.as_secs().max(1));
+        .shutdown_timeout(config.ops.shutdown_timeout.as_secs().max(1))
+        // Signals are ours (`run_until_stopped`): SIGTERM drains first.
+        .disable_signals();
         if let Some(workers) = config.server.workers {
             server = server.workers(workers);
         }
@@ -165,6 +173,8 @@ impl Application {
             metrics_port,
             server,
             metrics_server,
+            drain,
+            grace: config.ops.shutdown_grace,
         })
     }
 
@@ -183,8 +193,20 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM or the handle).
+    /// Serves until the server is stopped: by the handle, or by a signal
+    /// (see [`shutdown::on_signals`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let signals = tokio::spawn(shutdown::on_signals(
+            self.server.handle(),
+            self.drain.clone(),
+            self.grace,
+        ));
+        let result = self.serve().await;
+        signals.abort();
+        result
+    }
+
+    async fn serve(self) -> std::io::Result<()> {
         let Some(metrics_server) = self.metrics_server else {
             return self.server.await;
         };

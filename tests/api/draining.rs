@@ -1,0 +1,62 @@
+//! Draining after SIGTERM (`SHUTDOWN_GRACE`): `/readyz` turns 503 at once,
+//! tokens are still served, a second signal ends the grace early, and the
+//! process exits 0.
+
+use std::time::{Duration, Instant};
+
+use realtime_token::session::cookies::{percent_encode, CookieSigner};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn sigterm_drains_with_readyz_503_while_tokens_are_served_then_exits_0() {
+    let server = tokio::task::spawn_blocking(|| ServerProcess::start(&[("SHUTDOWN_GRACE", "60s")]))
+        .await
+        .unwrap();
+    let cookie = format!(
+        "session={}",
+        percent_encode(&CookieSigner::new([SESSION_SECRET]).sign("alice"))
+    );
+    let client = reqwest::Client::new();
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    server.terminate();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let res = client.get(server.url("/readyz")).send().await.unwrap();
+        if res.status() == 503 {
+            break res.text().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "/readyz never turned 503");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(body.contains("\"shutting_down\""), "{body}");
+    // Still serving, on the open connection and on new ones.
+    for client in [client.clone(), reqwest::Client::new()] {
+        let res = client
+            .post(server.url("/api/realtime-token"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "a token during the grace");
+        let health = client.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200, "liveness during the grace");
+    }
+
+    // A second SIGTERM ends the 60 s grace early.
+    server.terminate();
+    let (code, server) = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        (server.wait_exit(20), server)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{}", server.log_text());
+    assert!(
+        server.log_text().contains("draining for 60s"),
+        "{}",
+        server.log_text()
+    );
+}
