@@ -15,7 +15,10 @@ COPY openapi.yaml ./
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin realtime-token
 
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --no-create-home realtime
+# The system's CA roots: rediss:// (and an https upstream or JWKS URL) verify against them.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home realtime
 COPY --from=build /src/target/release/realtime-token /usr/local/bin/realtime-token
 USER 10001
 ENV HOST=0.0.0.0 PORT=8080 RUST_LOG=info

@@ -161,12 +161,22 @@ fn describe_backend(name: &str, store: &StoreSettings) -> String {
     };
     match store {
         StoreSettings::None => name.into(),
-        StoreSettings::Redis { url, prefix } => {
-            format!(
-                "{name}: redis at {} (keys {prefix}<sid>)",
-                location(url.expose())
-            )
-        }
+        StoreSettings::Redis {
+            url,
+            prefix,
+            ca_pem,
+        } => format!(
+            "{name}: redis at {} (keys {prefix}<sid>{})",
+            location(url.expose()),
+            match (url.expose().starts_with("rediss://"), ca_pem) {
+                (false, _) => "",
+                (true, _) if url.expose().ends_with("#insecure") => {
+                    "; TLS WITHOUT certificate verification"
+                }
+                (true, Some(_)) => "; TLS, certificates from REDIS_CA_FILE",
+                (true, None) => "; TLS, certificates from the system's roots",
+            }
+        ),
         StoreSettings::Postgres { url, table } => {
             format!(
                 "{name}: postgres at {} (table {table})",

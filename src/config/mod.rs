@@ -150,6 +150,15 @@ impl Config {
                 ));
             }
         }
+        if let StoreSettings::Redis { url, .. } = &self.session.store {
+            if url.expose().starts_with("rediss://") && url.expose().ends_with("#insecure") {
+                out.push(
+                    "REDIS_URL: TLS certificate verification is OFF (#insecure): anyone on the path to Redis can \
+                     impersonate it; use REDIS_CA_FILE for a private CA, and #insecure only in development"
+                        .into(),
+                );
+            }
+        }
         for net in &self.limits.trusted_proxies {
             if !strength::is_private(net) {
                 out.push(format!(

@@ -17,11 +17,27 @@ pub(super) fn read_store(
     match kind {
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
-            let url = required_url(vars, "REDIS_URL", &["redis://"], "redis://127.0.0.1:6379")?;
+            let url = required_url(
+                vars,
+                "REDIS_URL",
+                &["redis://", "rediss://"],
+                "redis://127.0.0.1:6379",
+            )?;
             let prefix = vars
                 .get("SESSION_REDIS_PREFIX")
                 .unwrap_or_else(|| "sess:".into());
-            Some(StoreSettings::Redis { url, prefix })
+            let ca_pem = read_ca_file(vars, "REDIS_CA_FILE");
+            if ca_pem.is_some() && !url.expose().starts_with("rediss://") {
+                vars.fail(
+                    "REDIS_CA_FILE",
+                    "is set but REDIS_URL is not rediss://; use rediss:// to speak TLS to Redis",
+                );
+            }
+            Some(StoreSettings::Redis {
+                url,
+                prefix,
+                ca_pem,
+            })
         }
         StoreKind::Postgres => {
             let url = required_url(
@@ -136,14 +152,6 @@ fn required_url(
         );
         return None;
     };
-    if url.starts_with("rediss://") {
-        vars.fail(
-            var,
-            "rediss:// (TLS) is not supported by this build; reach Redis over a private network with redis://, \
-             or through a TLS-terminating proxy",
-        );
-        return None;
-    }
     if !schemes.iter().any(|s| url.starts_with(s)) {
         vars.fail(
             var,
@@ -155,4 +163,28 @@ fn required_url(
         return None;
     }
     Some(Secret::new(url))
+}
+
+/// The PEM certificates in the file `var` names, if set: read and checked
+/// now, so a wrong path or a file without a certificate stops the start.
+fn read_ca_file(vars: &mut Vars, var: &'static str) -> Option<Vec<u8>> {
+    let path = vars.get(var)?;
+    let pem = match std::fs::read(&path) {
+        Ok(pem) => pem,
+        Err(e) => {
+            vars.fail(
+                var,
+                format!("cannot read `{path}`: {e}; give the path of a PEM CA certificate"),
+            );
+            return None;
+        }
+    };
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        vars.fail(
+            var,
+            format!("`{path}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+        );
+        return None;
+    }
+    Some(pem)
 }

@@ -71,10 +71,13 @@ pub enum StoreSettings {
     None,
     /// Session JSON at `<prefix><sid>` in Redis (connect-redis).
     Redis {
-        /// `REDIS_URL` (may hold a password).
+        /// `REDIS_URL` (may hold a password); `rediss://` for TLS.
         url: Secret,
         /// `SESSION_REDIS_PREFIX`, default `sess:`.
         prefix: String,
+        /// `REDIS_CA_FILE`: PEM certificates trusted for `rediss://` instead
+        /// of the system's roots.
+        ca_pem: Option<Vec<u8>>,
     },
     /// connect-pg-simple: `<table>(sid, sess json, expire timestamp)`.
     Postgres {

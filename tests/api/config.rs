@@ -71,11 +71,15 @@ fn backend_settings_are_checked_before_start() {
     let msg = error_for(
         &[
             ("SESSION_BACKEND", "redis"),
-            ("REDIS_URL", "rediss://:pw-secret@h:6380"),
+            ("REDIS_URL", "redis://:pw-secret@h:6380"),
+            ("REDIS_CA_FILE", "/nonexistent/ca.pem"),
         ],
-        "REDIS_URL",
+        "REDIS_CA_FILE",
     );
-    assert!(msg.contains("TLS") && !msg.contains("pw-secret"), "{msg}");
+    assert!(
+        msg.contains("/nonexistent/ca.pem") && !msg.contains("pw-secret"),
+        "{msg}"
+    );
     error_for(&[("SESSION_BACKEND", "postgres")], "DATABASE_URL");
     let msg = error_for(
         &[

@@ -24,6 +24,7 @@ mod log_secrets;
 mod openapi;
 mod operations;
 mod policy;
+mod redis_tls;
 mod rotation;
 mod sessions_postgres;
 mod sessions_redis;

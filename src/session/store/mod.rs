@@ -30,9 +30,16 @@ pub fn build(
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let timeout = config.lookup_timeout;
     let store: Box<dyn SessionStore> = match &config.store {
-        StoreSettings::Redis { url, prefix } => {
-            Box::new(RedisStore::new(url.expose(), prefix, timeout)?)
-        }
+        StoreSettings::Redis {
+            url,
+            prefix,
+            ca_pem,
+        } => Box::new(RedisStore::new(
+            url.expose(),
+            ca_pem.as_deref(),
+            prefix,
+            timeout,
+        )?),
         StoreSettings::Postgres { url, table } => Box::new(PostgresStore::new(
             url.expose(),
             table,

@@ -1,4 +1,4 @@
-//! connect-redis: `GET <prefix><sid>`.
+//! connect-redis: `GET <prefix><sid>`, over TCP or TLS (`rediss://`).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,9 +28,26 @@ static NEXT_STORE_ID: AtomicUsize = AtomicUsize::new(0);
 
 impl RedisStore {
     /// Checks the URL; connections are made lazily, one per worker thread,
-    /// on that thread's runtime.
-    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+    /// on that thread's runtime. A `rediss://` URL speaks TLS (rustls) and
+    /// verifies the server against `ca_pem` when given, else the system's
+    /// roots; `#insecure` at its end skips verification.
+    pub fn new(
+        url: &str,
+        ca_pem: Option<&[u8]>,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let client = match ca_pem {
+            None => redis::Client::open(url),
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+        }
+        .map_err(|e| format!("REDIS_URL: {e}"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
