@@ -11,6 +11,7 @@ mod cli;
 mod client_address;
 mod config;
 mod cors;
+mod deploy;
 mod draining;
 mod express_compat;
 mod faults;

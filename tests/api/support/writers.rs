@@ -39,7 +39,7 @@ pub fn python_writer(name: &str, request: &Value) -> Value {
 
 /// Makes `venv` with `requirements` installed, once per run; a marker file
 /// holding the requirements skips pip when they have not changed.
-fn python_venv(venv: &Path, requirements: &Path) {
+pub fn python_venv(venv: &Path, requirements: &Path) {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let wanted = std::fs::read_to_string(requirements)
