@@ -177,12 +177,19 @@ fn describe_backend(name: &str, store: &StoreSettings) -> String {
                 (true, None) => "; TLS, certificates from the system's roots",
             }
         ),
-        StoreSettings::Postgres { url, table } => {
-            format!(
-                "{name}: postgres at {} (table {table})",
-                location(url.expose())
-            )
-        }
+        StoreSettings::Postgres {
+            url,
+            table,
+            ssl_mode,
+            root_pem,
+        } => format!(
+            "{name}: postgres at {} (table {table}; sslmode {ssl_mode:?}{})",
+            location(url.expose()),
+            match root_pem {
+                Some(_) => ", sslrootcert",
+                None => "",
+            }
+        ),
         StoreSettings::Upstream {
             url,
             method,

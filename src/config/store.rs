@@ -5,6 +5,7 @@ use super::session::is_cookie_name;
 use super::vars::Vars;
 use crate::secret::Secret;
 use crate::session::preset::StoreKind;
+use crate::session::store::SslMode;
 use crate::session::StoreSettings;
 
 /// The settings of the store a preset reads; `default_table` is the
@@ -46,17 +47,7 @@ pub(super) fn read_store(
                 &["postgres://", "postgresql://"],
                 "postgres://user:password@127.0.0.1:5432/app",
             )?;
-            let wants_tls = ["require", "verify-ca", "verify-full"]
-                .iter()
-                .any(|mode| url.expose().contains(&format!("sslmode={mode}")));
-            if wants_tls {
-                vars.fail(
-                    "DATABASE_URL",
-                    "asks for TLS (sslmode=require/verify-*), which this build does not speak to PostgreSQL; \
-                     connect over a private network (sslmode=disable or prefer) or through a TLS-terminating proxy",
-                );
-                return None;
-            }
+            let (url, ssl_mode, root_pem) = read_pg_tls(vars, &url)?;
             let table = vars
                 .get("SESSION_PG_TABLE")
                 .unwrap_or_else(|| default_table.into());
@@ -73,7 +64,12 @@ pub(super) fn read_store(
                 );
                 return None;
             }
-            Some(StoreSettings::Postgres { url, table })
+            Some(StoreSettings::Postgres {
+                url,
+                table,
+                ssl_mode,
+                root_pem,
+            })
         }
         StoreKind::Upstream => {
             let url = required_url(
@@ -187,4 +183,59 @@ fn read_ca_file(vars: &mut Vars, var: &'static str) -> Option<Vec<u8>> {
         return None;
     }
     Some(pem)
+}
+
+/// libpq's TLS parameters taken out of `DATABASE_URL`: the URL left for
+/// tokio-postgres (its `sslmode` one it knows), the mode, and the PEM of
+/// `sslrootcert` (read and checked now).
+fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option<Vec<u8>>)> {
+    const VAR: &str = "DATABASE_URL";
+    let Ok(mut parsed) = reqwest::Url::parse(url.expose()) else {
+        vars.fail(
+            VAR,
+            "is not a URL; e.g. postgres://user:password@host:5432/app?sslmode=verify-full",
+        );
+        return None;
+    };
+    let (mut mode, mut root_file) = (SslMode::Prefer, None);
+    let mut kept = Vec::new();
+    for (key, value) in parsed.query_pairs() {
+        match &*key {
+            "sslmode" => match SslMode::parse(&value) {
+                Some(m) => mode = m,
+                None => {
+                    vars.fail(
+                        VAR,
+                        format!("sslmode=`{value}` is not disable, prefer, require, verify-ca or verify-full"),
+                    );
+                    return None;
+                }
+            },
+            "sslrootcert" => root_file = Some(value.into_owned()),
+            _ => kept.push((key.into_owned(), value.into_owned())),
+        }
+    }
+    let root_pem = match root_file {
+        None => None,
+        Some(path) if path == "system" => None,
+        Some(path) => match std::fs::read(&path) {
+            Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => {
+                Some(pem)
+            }
+            Ok(_) => {
+                vars.fail(
+                    VAR,
+                    format!("sslrootcert `{path}` holds no PEM certificate"),
+                );
+                return None;
+            }
+            Err(e) => {
+                vars.fail(VAR, format!("cannot read sslrootcert `{path}`: {e}"));
+                return None;
+            }
+        },
+    };
+    kept.push(("sslmode".into(), mode.for_tokio_postgres().into()));
+    parsed.query_pairs_mut().clear().extend_pairs(kept);
+    Some((Secret::new(parsed.to_string()), mode, root_pem))
 }

@@ -81,10 +81,15 @@ pub enum StoreSettings {
     },
     /// connect-pg-simple: `<table>(sid, sess json, expire timestamp)`.
     Postgres {
-        /// `DATABASE_URL` (may hold a password).
+        /// `DATABASE_URL` (may hold a password), without libpq's TLS
+        /// parameters, which are below.
         url: Secret,
         /// `SESSION_PG_TABLE`, default `session`.
         table: String,
+        /// The URL's `sslmode` (libpq's default: `prefer`).
+        ssl_mode: super::store::SslMode,
+        /// The PEM of the URL's `sslrootcert`.
+        root_pem: Option<Vec<u8>>,
     },
     /// The app's own "who am I" endpoint.
     Upstream {

@@ -81,17 +81,16 @@ fn backend_settings_are_checked_before_start() {
         "{msg}"
     );
     error_for(&[("SESSION_BACKEND", "postgres")], "DATABASE_URL");
-    let msg = error_for(
-        &[
-            ("SESSION_BACKEND", "postgres"),
-            (
-                "DATABASE_URL",
-                "postgres://u:pw-secret@h/db?sslmode=require",
-            ),
-        ],
-        "DATABASE_URL",
-    );
-    assert!(msg.contains("TLS") && !msg.contains("pw-secret"), "{msg}");
+    for query in ["sslmode=verify-everything", "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"] {
+        let msg = error_for(
+            &[
+                ("SESSION_BACKEND", "postgres"),
+                ("DATABASE_URL", &format!("postgres://u:pw-secret@h/db?{query}")),
+            ],
+            "DATABASE_URL",
+        );
+        assert!(msg.contains("ssl") && !msg.contains("pw-secret"), "{msg}");
+    }
     let pg = [
         ("SESSION_BACKEND", "postgres"),
         ("DATABASE_URL", "postgres://u@h/db"),

@@ -25,6 +25,7 @@ mod log_secrets;
 mod openapi;
 mod operations;
 mod policy;
+mod postgres_tls;
 mod redis_tls;
 mod rotation;
 mod sessions_postgres;

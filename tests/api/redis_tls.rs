@@ -3,7 +3,7 @@
 //! Tokens flow with the CA trusted (`REDIS_CA_FILE`); an untrusted
 //! certificate, a hostname mismatch or plaintext give a 503 and no token.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,69 +23,6 @@ impl Drop for TlsRedis {
     }
 }
 
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a server certificate for DNS:localhost only, in `dir`.
-fn certificates(dir: &Path) {
-    let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=realtime-token test CA",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
-}
-
 fn redis_cli(redis: &TlsRedis, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
         .args(["--tls", "--cacert"])
@@ -101,7 +38,7 @@ fn redis_cli(redis: &TlsRedis, args: &[&str]) -> String {
 fn start_tls_redis() -> TlsRedis {
     let dir = scratch_dir().join(unique("redis-tls-"));
     std::fs::create_dir_all(&dir).unwrap();
-    certificates(&dir);
+    test_certificates(&dir);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -66,10 +66,9 @@ pub fn build(
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let secrets = || config.secrets.iter().map(|s| s.expose());
     match &config.store {
-        StoreSettings::Postgres { url, table } => {
-            let store = PostgresStore::new(
-                url.expose(),
-                table,
+        StoreSettings::Postgres { .. } => {
+            let store = PostgresStore::from_settings(
+                &config.store,
                 PgColumns::DJANGO,
                 config.lookup_timeout,
             )?;

@@ -16,9 +16,11 @@ use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionErr
 use super::{SessionConfig, StoreSettings};
 use crate::token::unix_now;
 
+mod pg_tls;
 mod postgres;
 mod redis;
 
+pub use pg_tls::SslMode;
 pub use postgres::{PgColumns, PostgresStore};
 pub use redis::RedisStore;
 
@@ -40,9 +42,8 @@ pub fn build(
             prefix,
             timeout,
         )?),
-        StoreSettings::Postgres { url, table } => Box::new(PostgresStore::new(
-            url.expose(),
-            table,
+        StoreSettings::Postgres { .. } => Box::new(PostgresStore::from_settings(
+            &config.store,
             PgColumns::CONNECT_PG_SIMPLE,
             timeout,
         )?),

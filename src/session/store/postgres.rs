@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt as _};
 
+use super::pg_tls::{self, SslMode};
 use super::SessionStore;
+use crate::session::StoreSettings;
 
 /// The columns of a session table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +44,36 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// A pool that connects on demand.
+    /// The store `settings` (a [`StoreSettings::Postgres`]) name, with a
+    /// table of these `columns`.
+    pub fn from_settings(
+        settings: &StoreSettings,
+        columns: PgColumns,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let StoreSettings::Postgres {
+            url,
+            table,
+            ssl_mode,
+            root_pem,
+        } = settings
+        else {
+            return Err("SESSION_BACKEND: this backend needs DATABASE_URL".into());
+        };
+        Self::new(
+            url.expose(),
+            (*ssl_mode, root_pem.as_deref()),
+            table,
+            columns,
+            timeout,
+        )
+    }
+
+    /// A pool that connects on demand, over TLS as `tls` (libpq's
+    /// `sslmode` and the `sslrootcert` PEM) asks.
     pub fn new(
         url: &str,
+        tls: (SslMode, Option<&[u8]>),
         table: &str,
         columns: PgColumns,
         timeout: Duration,
@@ -55,7 +84,7 @@ impl PostgresStore {
         pg.application_name("realtime-token");
         let manager = deadpool_postgres::Manager::from_config(
             pg,
-            deadpool_postgres::tokio_postgres::NoTls,
+            pg_tls::connector(tls.0, tls.1)?,
             deadpool_postgres::ManagerConfig {
                 recycling_method: deadpool_postgres::RecyclingMethod::Fast,
             },

@@ -14,6 +14,7 @@ mod node;
 mod process;
 mod raw;
 mod stores;
+mod tls;
 pub mod upstream;
 mod writers;
 
@@ -21,6 +22,7 @@ pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
 pub use stores::*;
+pub use tls::{run, test_certificates};
 pub use writers::{cookies, node_writer, python_venv, python_writer};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";

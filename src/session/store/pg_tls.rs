@@ -1,0 +1,222 @@
+//! PostgreSQL over TLS with libpq's `sslmode` meanings, on rustls:
+//!
+//! | `sslmode` | TLS | certificate checked |
+//! | --- | --- | --- |
+//! | `disable` | never | - |
+//! | `prefer` (libpq's default) | when the server offers it | no |
+//! | `require` | always | no; with `sslrootcert`, as `verify-ca` (libpq does the same) |
+//! | `verify-ca` | always | chain to `sslrootcert` (or the system's roots) |
+//! | `verify-full` | always | chain, and the host name |
+//!
+//! libpq's default root file (`~/.postgresql/root.crt`) is not read: without
+//! `sslrootcert`, `verify-*` use the system's roots.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
+};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plaintext only.
+    Disable,
+    /// TLS when offered, unverified.
+    Prefer,
+    /// TLS, unverified (verified like `VerifyCa` with a root file).
+    Require,
+    /// TLS, the chain verified.
+    VerifyCa,
+    /// TLS, the chain and the host name verified.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The mode called `name`, as libpq spells it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// What tokio-postgres is told (it knows only these three).
+    pub fn for_tokio_postgres(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require | Self::VerifyCa | Self::VerifyFull => "require",
+        }
+    }
+}
+
+/// The TLS connector for `mode`, trusting `root_pem` (PEM certificates) or
+/// else the system's roots where the chain is checked.
+pub fn connector(mode: SslMode, root_pem: Option<&[u8]>) -> Result<MakeRustlsConnect, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("DATABASE_URL: TLS: {e}"))?;
+    let checks = match (mode, root_pem) {
+        (SslMode::Disable | SslMode::Prefer, _) | (SslMode::Require, None) => Checks::Nothing,
+        (SslMode::Require | SslMode::VerifyCa, _) => Checks::Chain,
+        (SslMode::VerifyFull, _) => Checks::ChainAndName,
+    };
+    let verifier: Arc<dyn ServerCertVerifier> = match checks {
+        Checks::Nothing => Arc::new(Unverified(provider)),
+        checks => {
+            let roots = Arc::new(roots(root_pem)?);
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                .build()
+                .map_err(|e| format!("DATABASE_URL: sslrootcert: {e}"))?;
+            match checks {
+                Checks::Chain => Arc::new(ChainOnly(webpki)),
+                _ => webpki,
+            }
+        }
+    };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
+enum Checks {
+    Nothing,
+    Chain,
+    ChainAndName,
+}
+
+fn roots(root_pem: Option<&[u8]>) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    match root_pem {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("DATABASE_URL: sslrootcert: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("DATABASE_URL: sslrootcert: {e}"))?;
+            }
+        }
+        None => {
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        }
+    }
+    if roots.is_empty() {
+        return Err(
+            "DATABASE_URL: no CA certificate to verify the server with; set sslrootcert".into(),
+        );
+    }
+    Ok(roots)
+}
+
+/// `verify-ca`: the chain must reach a trusted root; the name is not
+/// checked. webpki checks the chain before the name, so a name error means
+/// the chain was good.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// `prefer` and `require` without a root file: encrypted, but any
+/// certificate is taken (the handshake's signatures are still checked).
+#[derive(Debug)]
+struct Unverified(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
