@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod policy;
 pub mod principal;
 pub mod ratelimit;
+pub mod redis_conn;
 pub mod routes;
 pub mod secret;
 pub mod session;

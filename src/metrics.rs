@@ -62,6 +62,7 @@ struct Recorders {
     lookups: [Histogram; 3],
     cache: CacheMetrics,
     http: HistogramVec,
+    limit_fallbacks: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -117,8 +118,14 @@ impl Metrics {
             &["route", "status"],
         )
         .unwrap();
+        let limit_fallbacks = IntCounter::new(
+            "realtime_token_rate_limit_fallbacks_total",
+            "Rate-limit checks answered by this replica's own buckets because the shared store (Redis) did not.",
+        )
+        .unwrap();
         for collector in [
             Box::new(tokens_issued.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(limit_fallbacks.clone()),
             Box::new(rejections.clone()),
             Box::new(lookups.clone()),
             Box::new(cache.hits.clone()),
@@ -143,6 +150,7 @@ impl Metrics {
                 lookups,
                 cache,
                 http,
+                limit_fallbacks,
             })),
         }
     }
@@ -150,6 +158,15 @@ impl Metrics {
     /// Metrics that hold and record nothing (`METRICS=off`).
     pub fn disabled() -> Self {
         Self { recorders: None }
+    }
+
+    /// The counter of rate-limit checks that fell back to local buckets
+    /// (detached when metrics are off).
+    pub fn limit_fallbacks(&self) -> IntCounter {
+        match &self.recorders {
+            Some(r) => r.limit_fallbacks.clone(),
+            None => IntCounter::new("rate_limit_fallbacks", "unregistered").expect("valid name"),
+        }
     }
 
     /// The session cache's counters: live ones, or detached ones that no

@@ -1,4 +1,5 @@
-//! Token-bucket rate limits per client address and per subject, and the
+//! Token-bucket rate limits per client address and per subject, in this
+//! process or shared by every replica in Redis (`shared.rs`), and the
 //! client address itself (trusting the `TRUSTED_PROXY_HEADER` only from
 //! `TRUSTED_PROXIES`; see [`ClientResolver`]).
 
@@ -10,8 +11,13 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
+use prometheus::IntCounter;
+
+use crate::secret::Secret;
+use shared::SharedBuckets;
 
 mod address;
+mod shared;
 
 use address::bucket;
 pub use address::{
@@ -35,6 +41,25 @@ pub struct LimitsConfig {
     /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per prefix of
     /// this length (32 to 128); default `64`.
     pub ipv6_prefix: u8,
+    /// `RATE_LIMIT_STORE`: where the buckets live.
+    pub store: LimitStore,
+}
+
+/// Where the buckets live (`RATE_LIMIT_STORE`).
+#[derive(Debug, Clone, Default)]
+pub enum LimitStore {
+    /// In this process (`memory`, the default): N replicas allow N times
+    /// the rates.
+    #[default]
+    Memory,
+    /// In Redis (`redis`), shared by every replica; this process's own
+    /// buckets answer while Redis does not.
+    Redis {
+        /// `RATE_LIMIT_REDIS_URL`, else `REDIS_URL`.
+        url: Secret,
+        /// `REDIS_CA_FILE`'s PEM, for `rediss://`.
+        ca_pem: Option<Vec<u8>>,
+    },
 }
 
 /// A limit: `count` requests per `period`, in bursts of up to `count`.
@@ -111,9 +136,14 @@ impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
 
 /// The configured limits.
 pub struct RateLimits {
-    per_client: Option<Limiter<IpAddr>>,
-    per_subject: Option<Limiter<String>>,
+    per_client: Option<(Rate, Limiter<IpAddr>)>,
+    per_subject: Option<(Rate, Limiter<String>)>,
     ipv6_prefix: u8,
+    shared: Option<SharedBuckets>,
+    /// Checks the local buckets answered because Redis did not.
+    fallbacks: IntCounter,
+    /// When a fallback was last logged (unix seconds), to log one a minute.
+    last_warning: AtomicU64,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -122,6 +152,7 @@ impl std::fmt::Debug for RateLimits {
             .field("per_client", &self.per_client.is_some())
             .field("per_subject", &self.per_subject.is_some())
             .field("ipv6_prefix", &self.ipv6_prefix)
+            .field("shared", &self.shared.is_some())
             .finish()
     }
 }
@@ -132,32 +163,86 @@ impl std::fmt::Debug for RateLimits {
 pub struct RateLimited(pub u64);
 
 impl RateLimits {
-    /// The limits and IPv6 keying that `config` sets.
-    pub fn new(config: &LimitsConfig) -> Self {
-        Self {
-            per_client: config.per_client.map(Limiter::new),
-            per_subject: config.per_subject.map(Limiter::new),
+    /// The limits, IPv6 keying and store that `config` sets; `fallbacks`
+    /// counts checks answered locally because Redis did not. Connections
+    /// to a shared store are made lazily.
+    pub fn new(config: &LimitsConfig, fallbacks: IntCounter) -> Result<Self, String> {
+        let shared = match &config.store {
+            LimitStore::Memory => None,
+            LimitStore::Redis { url, ca_pem } => Some(SharedBuckets::new(
+                "RATE_LIMIT_REDIS_URL",
+                url.expose(),
+                ca_pem.as_deref(),
+            )?),
+        };
+        Ok(Self {
+            per_client: config.per_client.map(|r| (r, Limiter::new(r))),
+            per_subject: config.per_subject.map(|r| (r, Limiter::new(r))),
             ipv6_prefix: config.ipv6_prefix,
-        }
+            shared,
+            fallbacks,
+            last_warning: AtomicU64::new(0),
+        })
     }
 
     /// Refused when the client's address (its /`RATE_LIMIT_IPV6_PREFIX`
     /// for IPv6) is over its limit.
-    pub fn check_client(&self, client: Option<ClientAddr>) -> Result<(), RateLimited> {
-        let (Some(limiter), Some(ClientAddr(ip))) = (&self.per_client, client) else {
+    pub async fn check_client(&self, client: Option<ClientAddr>) -> Result<(), RateLimited> {
+        let (Some((rate, local)), Some(ClientAddr(ip))) = (&self.per_client, client) else {
             return Ok(());
         };
-        limiter
-            .check(&bucket(ip, self.ipv6_prefix))
-            .map_err(RateLimited)
+        let key = bucket(ip, self.ipv6_prefix);
+        self.check("ip", &key.to_string(), *rate, local, &key).await
     }
 
     /// Refused when the subject is over its limit.
-    pub fn check_subject(&self, sub: &str) -> Result<(), RateLimited> {
-        let Some(limiter) = &self.per_subject else {
+    pub async fn check_subject(&self, sub: &str) -> Result<(), RateLimited> {
+        let Some((rate, local)) = &self.per_subject else {
             return Ok(());
         };
-        limiter.check(&sub.to_owned()).map_err(RateLimited)
+        self.check("sub", sub, *rate, local, &sub.to_owned()).await
+    }
+
+    /// The shared bucket when there is one and it answers, else the local.
+    async fn check<K: std::hash::Hash + Eq + Clone>(
+        &self,
+        kind: &str,
+        shared_key: &str,
+        rate: Rate,
+        local: &Limiter<K>,
+        key: &K,
+    ) -> Result<(), RateLimited> {
+        if let Some(shared) = &self.shared {
+            match shared.check(kind, shared_key, rate).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => {
+                    return Err(RateLimited(
+                        wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                    ))
+                }
+                Err(why) => self.fell_back(&why),
+            }
+        }
+        local.check(key).map_err(RateLimited)
+    }
+
+    fn fell_back(&self, why: &str) {
+        self.fallbacks.inc();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.last_warning.load(Ordering::Relaxed);
+        if now >= last + 60
+            && self
+                .last_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            log::warn!(
+                "shared rate limits unavailable ({why}): this replica's own buckets answer until Redis returns \
+                 (realtime_token_rate_limit_fallbacks_total counts these checks)"
+            );
+        }
     }
 }
 

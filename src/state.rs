@@ -34,22 +34,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `config` with the given authenticator and metrics.
+    /// State for `config` with the given authenticator and metrics; `Err`
+    /// names the setting that cannot be used (a shared-limit Redis URL).
     pub fn new(
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
         metrics: Metrics,
         drain: Arc<Drain>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, String> {
+        Ok(Self {
             issuer: TokenIssuer::new(&config.jwt),
             policy: config.policy.clone(),
             authenticator,
             readiness: Readiness::default(),
             drain,
             admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
-            limits: RateLimits::new(&config.limits),
+            limits: RateLimits::new(&config.limits, metrics.limit_fallbacks())?,
             metrics,
-        }
+        })
     }
 }

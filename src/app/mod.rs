@@ -114,7 +114,10 @@ impl Application {
             format: config.ops.log_format,
         });
         let drain = Arc::new(Drain::default());
-        let state = web::Data::new(AppState::new(config, authenticator, metrics, drain.clone()));
+        let state = web::Data::new(
+            AppState::new(config, authenticator, metrics, drain.clone())
+                .map_err(std::io::Error::other)?,
+        );
         let origins = web::Data::new(Origins::new(&config.allowed_origins));
         let resolver = web::Data::new(ClientResolver::new(
             config.limits.trusted_proxies.clone(),

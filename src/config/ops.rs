@@ -3,13 +3,16 @@
 use std::time::Duration;
 
 use super::jwt::parse_duration;
+use super::store::read_ca_file;
 use super::strength;
 use super::vars::Vars;
 use super::{OpsConfig, ServerConfig};
 use crate::policy::RoomPolicy;
 use crate::ratelimit::{
-    parse_ipv6_prefix, parse_trusted_proxies, LimitsConfig, ProxyHeader, Rate, DEFAULT_IPV6_PREFIX,
+    parse_ipv6_prefix, parse_trusted_proxies, LimitStore, LimitsConfig, ProxyHeader, Rate,
+    DEFAULT_IPV6_PREFIX,
 };
+use crate::secret::Secret;
 use crate::telemetry::LogFormat;
 
 pub(super) fn read_server(vars: &mut Vars) -> ServerConfig {
@@ -158,12 +161,14 @@ pub(super) fn read_limits(vars: &mut Vars) -> LimitsConfig {
         .get("RATE_LIMIT_IPV6_PREFIX")
         .and_then(|text| vars.check("RATE_LIMIT_IPV6_PREFIX", parse_ipv6_prefix(&text)))
         .unwrap_or(DEFAULT_IPV6_PREFIX);
+    let store = read_limit_store(vars);
     LimitsConfig {
         per_client,
         per_subject,
         trusted_proxies,
         proxy_header,
         ipv6_prefix,
+        store,
     }
 }
 
@@ -214,5 +219,47 @@ pub(super) fn read_ops(vars: &mut Vars) -> OpsConfig {
         metrics_addr,
         shutdown_timeout,
         shutdown_grace,
+    }
+}
+
+/// `RATE_LIMIT_STORE`: `memory` (default) or `redis`, at
+/// `RATE_LIMIT_REDIS_URL` or else `REDIS_URL`.
+fn read_limit_store(vars: &mut Vars) -> LimitStore {
+    match vars.get("RATE_LIMIT_STORE").as_deref() {
+        None | Some("memory") => LimitStore::Memory,
+        Some("redis") => {
+            let own = vars.get("RATE_LIMIT_REDIS_URL");
+            let (var, url) = match own {
+                Some(url) => ("RATE_LIMIT_REDIS_URL", url),
+                None => match vars.get("REDIS_URL") {
+                    Some(url) => ("REDIS_URL", url),
+                    None => {
+                        vars.fail(
+                            "RATE_LIMIT_REDIS_URL",
+                            "not set, nor REDIS_URL; RATE_LIMIT_STORE=redis needs one, e.g. RATE_LIMIT_REDIS_URL=redis://127.0.0.1:6379",
+                        );
+                        return LimitStore::Memory;
+                    }
+                },
+            };
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                vars.fail(var, "must start with redis:// or rediss://");
+                return LimitStore::Memory;
+            }
+            let ca_pem = read_ca_file(vars, "REDIS_CA_FILE");
+            LimitStore::Redis {
+                url: Secret::new(url),
+                ca_pem,
+            }
+        }
+        Some(other) => {
+            vars.fail(
+                "RATE_LIMIT_STORE",
+                format!(
+                    "`{other}` is not memory or redis (redis shares the buckets across replicas)"
+                ),
+            );
+            LimitStore::Memory
+        }
     }
 }

@@ -163,7 +163,7 @@ fn required_url(
 
 /// The PEM certificates in the file `var` names, if set: read and checked
 /// now, so a wrong path or a file without a certificate stops the start.
-fn read_ca_file(vars: &mut Vars, var: &'static str) -> Option<Vec<u8>> {
+pub(super) fn read_ca_file(vars: &mut Vars, var: &'static str) -> Option<Vec<u8>> {
     let path = vars.get(var)?;
     let pem = match std::fs::read(&path) {
         Ok(pem) => pem,

@@ -44,12 +44,12 @@ pub async fn issue_token(
     origins: web::Data<Origins>,
 ) -> Result<HttpResponse, ApiError> {
     origins.check_request(&req)?;
-    state.limits.check_client(ClientAddr::of(&req))?;
+    state.limits.check_client(ClientAddr::of(&req)).await?;
     let body = read_body(&req, payload).await?;
     let principal = authenticate(&req, &state, &body).await?;
     req.extensions_mut()
         .insert(LoggedSubject(principal.sub.clone()));
-    state.limits.check_subject(&principal.sub)?;
+    state.limits.check_subject(&principal.sub).await?;
     let rooms = state.policy.authorize(&principal, body.rooms.as_deref())?;
     let issued = state.issuer.issue(&principal.sub, rooms)?;
     state.metrics.token_issued();

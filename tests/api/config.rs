@@ -81,11 +81,17 @@ fn backend_settings_are_checked_before_start() {
         "{msg}"
     );
     error_for(&[("SESSION_BACKEND", "postgres")], "DATABASE_URL");
-    for query in ["sslmode=verify-everything", "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"] {
+    for query in [
+        "sslmode=verify-everything",
+        "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+    ] {
         let msg = error_for(
             &[
                 ("SESSION_BACKEND", "postgres"),
-                ("DATABASE_URL", &format!("postgres://u:pw-secret@h/db?{query}")),
+                (
+                    "DATABASE_URL",
+                    &format!("postgres://u:pw-secret@h/db?{query}"),
+                ),
             ],
             "DATABASE_URL",
         );

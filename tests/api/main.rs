@@ -31,6 +31,7 @@ mod rotation;
 mod sessions_postgres;
 mod sessions_redis;
 mod sessions_upstream;
+mod shared_limits;
 mod signed_cookie;
 mod token_endpoint;
 mod verify_rules;
