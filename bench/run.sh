@@ -83,6 +83,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 readonly LUA="$REPO/bench/post.lua"
 # shellcheck source=bench/formats.sh
 source "$(dirname "${BASH_SOURCE[0]}")/formats.sh"
+# shellcheck source=bench/scale.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scale.sh"
 harness_init
 REDIS_SEEDED=0
 on_exit() {
@@ -360,6 +362,9 @@ fi
 # ---------------------------------------------------------------- session formats
 ((FORMATS)) && run_format_rows
 
+# ---------------------------------------------------------------- at scale: TLS, shared limits
+run_scale_rows
+
 # ---------------------------------------------------------------- node peers
 PEER_ROWS=()
 PEER_NOTES=()
@@ -428,7 +433,7 @@ print_header
 echo
 echo "| row | requests/s | p50 | p99 | unexpected statuses | ratio to /healthz |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for id in healthz token redis bad quiet "${FORMAT_ROWS[@]}" "${PEER_ROWS[@]}"; do
+for id in healthz token redis bad quiet "${FORMAT_ROWS[@]}" "${SCALE_ROWS[@]}" "${PEER_ROWS[@]}"; do
     print_row "$id" "$(ratio "${R_RPS[$id]}" "${R_RPS[healthz]:-0}")"
 done
 echo
@@ -442,7 +447,7 @@ echo "- unexpected statuses: our rows from the service's own /metrics (requests 
 for id in "${PEER_ROWS[@]}"; do
     echo "- our signed-cookie token row / ${R_LABEL[$id]}: $(ratio "${R_RPS[token]}" "${R_RPS[$id]}")x"
 done
-for note in "${FORMAT_NOTES[@]}" "${PEER_NOTES[@]}"; do echo "- $note"; done
+for note in "${FORMAT_NOTES[@]}" "${SCALE_NOTES[@]}" "${PEER_NOTES[@]}"; do echo "- $note"; done
 echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "<details><summary>configuration and wrk commands</summary>"
