@@ -27,6 +27,7 @@ mod operations;
 mod policy;
 mod postgres_tls;
 mod redis_tls;
+mod rolling_restart;
 mod rotation;
 mod sessions_postgres;
 mod sessions_redis;

@@ -1,0 +1,153 @@
+//! A rolling restart behind a real load balancer loses no request: two
+//! replicas behind HAProxy (health checks on `/readyz`), each restarted in
+//! turn with SIGTERM under constant load. The drain (`SHUTDOWN_GRACE`) is
+//! what makes this work: `/readyz` turns 503, HAProxy takes the replica
+//! out, and only then does it stop accepting.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use realtime_token::session::cookies::{percent_encode, CookieSigner};
+
+use crate::support::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// HAProxy in front of `ports`; killed when dropped.
+struct Haproxy(Child);
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn haproxy(listen: u16, ports: [u16; 2]) -> Haproxy {
+    let config = format!(
+        "global\n  maxconn 512\n\
+         defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n  \
+         option http-server-close\n  retries 3\n  option redispatch\n\
+         frontend fe\n  bind 127.0.0.1:{listen}\n  default_backend be\n\
+         backend be\n  option httpchk GET /readyz\n  http-check expect status 200\n  \
+         default-server inter 100ms fall 1 rise 2\n  \
+         server a 127.0.0.1:{} check\n  server b 127.0.0.1:{} check\n",
+        ports[0], ports[1]
+    );
+    let path = scratch_dir().join(unique("haproxy-")).with_extension("cfg");
+    std::fs::write(&path, config).unwrap();
+    let child = Command::new("haproxy")
+        .args(["-db", "-f"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haproxy must be installed (scripts/test installs it)");
+    Haproxy(child)
+}
+
+fn replica(port: u16) -> ServerProcess {
+    ServerProcess::start(&[
+        ("PORT", &port.to_string()),
+        ("SHUTDOWN_GRACE", "3s"),
+        ("RATE_LIMIT_IP", "off"),
+        ("RATE_LIMIT_SUBJECT", "off"),
+    ])
+}
+
+/// Waits until `url` answers 200 (a bounded poll).
+async fn until_200(client: &reqwest::Client, url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(res) = client.get(url).send().await {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} never answered 200");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_behind_haproxy_loses_no_request() {
+    let ports = [free_port(), free_port()];
+    let lb_port = free_port();
+    let mut replicas = tokio::task::spawn_blocking(move || ports.map(|p| Some(replica(p))))
+        .await
+        .unwrap();
+    let _lb = haproxy(lb_port, ports);
+    let lb = format!("http://127.0.0.1:{lb_port}");
+    let client = reqwest::Client::new();
+    until_200(&client, &format!("{lb}/healthz")).await;
+
+    let cookie = format!(
+        "session={}",
+        percent_encode(&CookieSigner::new([SESSION_SECRET]).sign("rolling"))
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let answers: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (stop, sent, answers) = (stop.clone(), sent.clone(), answers.clone());
+        let (url, cookie, client) = (
+            format!("{lb}/api/realtime-token"),
+            cookie.clone(),
+            client.clone(),
+        );
+        load.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                sent.fetch_add(1, Ordering::Relaxed);
+                let answer = match client.post(&url).header("Cookie", &cookie).send().await {
+                    Ok(res) => res.status().as_u16().to_string(),
+                    Err(e) => format!("error: {e}"),
+                };
+                *answers.lock().unwrap().entry(answer).or_default() += 1;
+            }
+        }));
+    }
+    let wait_for_more = |n: usize| {
+        let sent = sent.clone();
+        async move {
+            let target = sent.load(Ordering::Relaxed) + n;
+            while sent.load(Ordering::Relaxed) < target {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for_more(200).await;
+    for (i, port) in ports.into_iter().enumerate() {
+        let mut old = replicas[i].take().unwrap();
+        old.terminate();
+        // The old process must be gone before its port is taken again.
+        let (code, new) = tokio::task::spawn_blocking(move || (old.wait_exit(20), replica(port)))
+            .await
+            .unwrap();
+        assert_eq!(code, Some(0), "replica {i} exits 0 after draining");
+        replicas[i] = Some(new);
+        until_200(&client, &format!("http://127.0.0.1:{port}/readyz")).await;
+        wait_for_more(200).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    let answers = answers.lock().unwrap().clone();
+    let total: usize = answers.values().sum();
+    eprintln!("rolling restart: {total} requests, answers {answers:?}");
+    assert_eq!(
+        answers.get("200").copied(),
+        Some(total),
+        "every request got a token: {answers:?}"
+    );
+}
