@@ -13,8 +13,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use prometheus::IntCounter;
 
+use crate::redis_conn::RedisConnections;
 use crate::secret::Secret;
-use shared::SharedBuckets;
+use shared::{SharedBuckets, SHARED_TIMEOUT};
 
 mod address;
 mod shared;
@@ -59,6 +60,9 @@ pub enum LimitStore {
         url: Secret,
         /// `REDIS_CA_FILE`'s PEM, for `rediss://`.
         ca_pem: Option<Vec<u8>>,
+        /// `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER` (without
+        /// `RATE_LIMIT_REDIS_URL`): the buckets live on that primary.
+        sentinel: Option<(Vec<String>, String)>,
     },
 }
 
@@ -169,11 +173,21 @@ impl RateLimits {
     pub fn new(config: &LimitsConfig, fallbacks: IntCounter) -> Result<Self, String> {
         let shared = match &config.store {
             LimitStore::Memory => None,
-            LimitStore::Redis { url, ca_pem } => Some(SharedBuckets::new(
-                "RATE_LIMIT_REDIS_URL",
-                url.expose(),
-                ca_pem.as_deref(),
-            )?),
+            LimitStore::Redis {
+                url,
+                ca_pem,
+                sentinel,
+            } => Some(SharedBuckets::new(match sentinel {
+                Some((nodes, master)) => {
+                    RedisConnections::sentinel(nodes, master, Some(url.expose()), SHARED_TIMEOUT)?
+                }
+                None => RedisConnections::new(
+                    "RATE_LIMIT_REDIS_URL",
+                    url.expose(),
+                    ca_pem.as_deref(),
+                    SHARED_TIMEOUT,
+                )?,
+            })),
         };
         Ok(Self {
             per_client: config.per_client.map(|r| (r, Limiter::new(r))),

@@ -1,19 +1,33 @@
 //! [`RedisConnections`]: one multiplexed, self-reconnecting Redis
 //! connection per worker thread (so a command never hops to another
-//! thread's runtime), over TCP or TLS (`rediss://`), for the session store
-//! and the shared rate limits.
+//! thread's runtime), over TCP or TLS (`rediss://`), to one server or to
+//! the primary that Redis Sentinel names; for the session store and the
+//! shared rate limits.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::IntoConnectionInfo as _;
+
+/// Where the server is.
+enum Source {
+    /// One URL.
+    Direct(Box<redis::Client>),
+    /// The current primary of a Sentinel-watched group, asked for when a
+    /// thread connects and again after a command fails (a failover).
+    Sentinel(Arc<tokio::sync::Mutex<SentinelClient>>),
+}
 
 /// Where and how to connect; connections are made lazily, per thread.
 pub struct RedisConnections {
     id: usize,
-    client: redis::Client,
+    source: Source,
     config: ConnectionManagerConfig,
+    timeout: Duration,
 }
 
 thread_local! {
@@ -45,6 +59,36 @@ impl RedisConnections {
             ),
         }
         .map_err(|e| format!("{var}: {e}"))?;
+        Ok(Self::with_source(Source::Direct(Box::new(client)), timeout))
+    }
+
+    /// The primary of `master` as the `sentinels` (`host:port`) name it;
+    /// `auth_url`, when given, brings the password and database for the
+    /// data nodes (its host is not used).
+    pub fn sentinel(
+        sentinels: &[String],
+        master: &str,
+        auth_url: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let addresses: Vec<String> = sentinels.iter().map(|s| format!("redis://{s}")).collect();
+        let mut node = SentinelNodeConnectionInfo::default();
+        if let Some(url) = auth_url {
+            let info = url
+                .into_connection_info()
+                .map_err(|e| format!("REDIS_URL: {e}"))?;
+            node = node.set_redis_connection_info(info.redis_settings().clone());
+        }
+        let client =
+            SentinelClient::build(addresses, master, Some(node), SentinelServerType::Master)
+                .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
+        Ok(Self::with_source(
+            Source::Sentinel(Arc::new(tokio::sync::Mutex::new(client))),
+            timeout,
+        ))
+    }
+
+    fn with_source(source: Source, timeout: Duration) -> Self {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -53,25 +97,53 @@ impl RedisConnections {
             .set_number_of_retries(2)
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(200));
-        Ok(Self {
+        Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            client,
+            source,
             config,
-        })
+            timeout,
+        }
     }
 
-    /// This thread's connection (created lazily, within its Tokio runtime).
-    pub fn connection(&self) -> Result<ConnectionManager, String> {
-        CONNECTIONS.with(|conns| {
-            let mut conns = conns.borrow_mut();
-            if let Some((_, conn)) = conns.iter().find(|(id, _)| *id == self.id) {
-                return Ok(conn.clone());
+    /// This thread's connection, made on first use within its runtime
+    /// (asking the sentinels for the primary first, when there are some).
+    pub async fn connection(&self) -> Result<ConnectionManager, String> {
+        let cached = CONNECTIONS.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(id, _)| *id == self.id)
+                .map(|(_, conn)| conn.clone())
+        });
+        if let Some(conn) = cached {
+            return Ok(conn);
+        }
+        let client = match &self.source {
+            Source::Direct(client) => (**client).clone(),
+            Source::Sentinel(sentinel) => {
+                let ask = async { sentinel.lock().await.async_get_client().await };
+                tokio::time::timeout(self.timeout, ask)
+                    .await
+                    .map_err(|_| "redis sentinel: no answer naming the primary in time".to_owned())?
+                    .map_err(|e| format!("redis sentinel: {e}"))?
             }
-            let conn =
-                ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
-                    .map_err(|e| format!("redis: {e}"))?;
+        };
+        let conn = ConnectionManager::new_lazy_with_config(client, self.config.clone())
+            .map_err(|e| format!("redis: {e}"))?;
+        CONNECTIONS.with(|c| {
+            let mut conns = c.borrow_mut();
+            conns.retain(|(id, _)| *id != self.id);
             conns.push((self.id, conn.clone()));
-            Ok(conn)
-        })
+        });
+        Ok(conn)
+    }
+
+    /// After a failed command: with Sentinel, forget this thread's
+    /// connection so the next command asks for the primary again (after a
+    /// failover the old one is gone or read-only). A direct connection
+    /// reconnects by itself.
+    pub fn failed(&self) {
+        if matches!(self.source, Source::Sentinel(_)) {
+            CONNECTIONS.with(|c| c.borrow_mut().retain(|(id, _)| *id != self.id));
+        }
     }
 }

@@ -165,9 +165,18 @@ fn describe_backend(name: &str, store: &StoreSettings) -> String {
             url,
             prefix,
             ca_pem,
+            sentinel,
         } => format!(
             "{name}: redis at {} (keys {prefix}<sid>{})",
-            location(url.expose()),
+            match sentinel {
+                Some((nodes, master)) => {
+                    format!(
+                        "the primary of `{master}` per sentinels {}",
+                        nodes.join(", ")
+                    )
+                }
+                None => location(url.expose()),
+            },
             match (url.expose().starts_with("rediss://"), ca_pem) {
                 (false, _) => "",
                 (true, _) if url.expose().ends_with("#insecure") => {

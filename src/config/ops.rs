@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::jwt::parse_duration;
-use super::store::read_ca_file;
+use super::store::{read_ca_file, read_sentinel};
 use super::strength;
 use super::vars::Vars;
 use super::{OpsConfig, ServerConfig};
@@ -229,6 +229,17 @@ fn read_limit_store(vars: &mut Vars) -> LimitStore {
         None | Some("memory") => LimitStore::Memory,
         Some("redis") => {
             let own = vars.get("RATE_LIMIT_REDIS_URL");
+            let sentinel = match own {
+                Some(_) => None,
+                None => read_sentinel(vars),
+            };
+            if let (Some(_), None) = (&sentinel, vars.get("REDIS_URL")) {
+                return LimitStore::Redis {
+                    url: Secret::new("redis://sentinel-primary"),
+                    ca_pem: None,
+                    sentinel,
+                };
+            }
             let (var, url) = match own {
                 Some(url) => ("RATE_LIMIT_REDIS_URL", url),
                 None => match vars.get("REDIS_URL") {
@@ -250,6 +261,7 @@ fn read_limit_store(vars: &mut Vars) -> LimitStore {
             LimitStore::Redis {
                 url: Secret::new(url),
                 ca_pem,
+                sentinel,
             }
         }
         Some(other) => {

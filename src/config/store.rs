@@ -18,12 +18,17 @@ pub(super) fn read_store(
     match kind {
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
-            let url = required_url(
-                vars,
-                "REDIS_URL",
-                &["redis://", "rediss://"],
-                "redis://127.0.0.1:6379",
-            )?;
+            let sentinel = read_sentinel(vars);
+            // With Sentinel, REDIS_URL only brings the password and database.
+            let url = match (&sentinel, vars.get("REDIS_URL")) {
+                (Some(_), None) => Secret::new("redis://sentinel-primary"),
+                _ => required_url(
+                    vars,
+                    "REDIS_URL",
+                    &["redis://", "rediss://"],
+                    "redis://127.0.0.1:6379",
+                )?,
+            };
             let prefix = vars
                 .get("SESSION_REDIS_PREFIX")
                 .unwrap_or_else(|| "sess:".into());
@@ -38,6 +43,7 @@ pub(super) fn read_store(
                 url,
                 prefix,
                 ca_pem,
+                sentinel,
             })
         }
         StoreKind::Postgres => {
@@ -238,4 +244,48 @@ fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option
     kept.push(("sslmode".into(), mode.for_tokio_postgres().into()));
     parsed.query_pairs_mut().clear().extend_pairs(kept);
     Some((Secret::new(parsed.to_string()), mode, root_pem))
+}
+
+/// `REDIS_SENTINELS` (`host:port`, comma-separated) with
+/// `REDIS_SENTINEL_MASTER` (the group's name), both or neither.
+pub(super) fn read_sentinel(vars: &mut Vars) -> Option<(Vec<String>, String)> {
+    let nodes = vars.get("REDIS_SENTINELS");
+    let master = vars.get("REDIS_SENTINEL_MASTER");
+    match (nodes, master) {
+        (None, None) => None,
+        (Some(_), None) => {
+            vars.fail(
+                "REDIS_SENTINEL_MASTER",
+                "not set; with REDIS_SENTINELS name the group, e.g. REDIS_SENTINEL_MASTER=mymaster",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            vars.fail("REDIS_SENTINELS", "not set; with REDIS_SENTINEL_MASTER list the sentinels, e.g. REDIS_SENTINELS=10.0.0.5:26379,10.0.0.6:26379");
+            None
+        }
+        (Some(list), Some(master)) => {
+            let nodes: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let valid = |n: &String| {
+                n.rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+            };
+            match nodes.iter().find(|n| !valid(n)) {
+                Some(bad) => {
+                    vars.fail("REDIS_SENTINELS", format!("`{bad}` is not host:port; e.g. REDIS_SENTINELS=10.0.0.5:26379,10.0.0.6:26379"));
+                    None
+                }
+                None if nodes.is_empty() => {
+                    vars.fail("REDIS_SENTINELS", "lists no sentinel");
+                    None
+                }
+                None => Some((nodes, master)),
+            }
+        }
+    }
 }

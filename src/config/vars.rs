@@ -66,8 +66,13 @@ impl Vars<'_> {
         (self.lookup)(var).filter(|v| !v.trim().is_empty())
     }
 
+    /// Records an error (once: settings read by two modules are reported
+    /// once).
     pub(super) fn fail(&mut self, var: &'static str, message: impl Into<String>) {
-        self.errors.push(ConfigError::new(var, message));
+        let error = ConfigError::new(var, message);
+        if !self.errors.contains(&error) {
+            self.errors.push(error);
+        }
     }
 
     /// Records an error and yields `None` when `result` is an error.

@@ -35,13 +35,12 @@ pub struct SharedBuckets {
 }
 
 impl SharedBuckets {
-    /// Buckets at `url` (`var` names it in errors; `ca_pem` as for
-    /// `REDIS_CA_FILE`).
-    pub fn new(var: &str, url: &str, ca_pem: Option<&[u8]>) -> Result<Self, String> {
-        Ok(Self {
-            connections: RedisConnections::new(var, url, ca_pem, SHARED_TIMEOUT)?,
+    /// Buckets in the Redis `connections` reach.
+    pub fn new(connections: RedisConnections) -> Self {
+        Self {
+            connections,
             script: redis::Script::new(GCRA),
-        })
+        }
     }
 
     /// `Ok(None)` when `key` of `kind` may pass under `rate`, `Ok(Some(wait))`
@@ -52,7 +51,7 @@ impl SharedBuckets {
         key: &str,
         rate: Rate,
     ) -> Result<Option<Duration>, String> {
-        let mut conn = self.connections.connection()?;
+        let mut conn = self.connections.connection().await?;
         let interval_us = (rate.period.as_micros() / u128::from(rate.count)).max(1) as u64;
         let mut invocation = self.script.key(format!("rt:rl:{kind}:{key}"));
         invocation.arg(interval_us).arg(rate.count);
@@ -60,7 +59,10 @@ impl SharedBuckets {
             tokio::time::timeout(SHARED_TIMEOUT, invocation.invoke_async::<u64>(&mut conn))
                 .await
                 .map_err(|_| format!("redis: no answer in {SHARED_TIMEOUT:?}"))?
-                .map_err(|e| format!("redis: {e}"))?;
+                .map_err(|e| {
+                    self.connections.failed();
+                    format!("redis: {e}")
+                })?;
         Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
     }
 }

@@ -29,6 +29,7 @@ mod postgres_tls;
 mod redis_tls;
 mod rolling_restart;
 mod rotation;
+mod sentinel;
 mod sessions_postgres;
 mod sessions_redis;
 mod sessions_upstream;

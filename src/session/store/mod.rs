@@ -14,6 +14,7 @@ use super::codec::SessionIdCookie;
 use super::mapping::{ExpressDocument, SessionReader};
 use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
 use super::{SessionConfig, StoreSettings};
+use crate::redis_conn::RedisConnections;
 use crate::token::unix_now;
 
 mod pg_tls;
@@ -36,12 +37,18 @@ pub fn build(
             url,
             prefix,
             ca_pem,
-        } => Box::new(RedisStore::new(
-            url.expose(),
-            ca_pem.as_deref(),
-            prefix,
-            timeout,
-        )?),
+            sentinel,
+        } => {
+            let connections = match sentinel {
+                Some((nodes, master)) => {
+                    RedisConnections::sentinel(nodes, master, Some(url.expose()), timeout)?
+                }
+                None => {
+                    RedisConnections::new("REDIS_URL", url.expose(), ca_pem.as_deref(), timeout)?
+                }
+            };
+            Box::new(RedisStore::new(connections, prefix))
+        }
         StoreSettings::Postgres { .. } => Box::new(PostgresStore::from_settings(
             &config.store,
             PgColumns::CONNECT_PG_SIMPLE,

@@ -1,6 +1,6 @@
 //! connect-redis: `GET <prefix><sid>`, over TCP or TLS (`rediss://`).
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt as _};
 
@@ -10,27 +10,34 @@ use crate::redis_conn::RedisConnections;
 /// connect-redis sessions: `GET <prefix><sid>` over one multiplexed,
 /// self-reconnecting connection per worker thread.
 pub struct RedisStore {
-    connections: RedisConnections,
+    connections: Arc<RedisConnections>,
     prefix: String,
 }
 
 impl RedisStore {
-    /// Checks the URL (see [`RedisConnections::new`]); connections are made
-    /// lazily.
-    pub fn new(
-        url: &str,
-        ca_pem: Option<&[u8]>,
-        prefix: &str,
-        timeout: Duration,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            connections: RedisConnections::new("REDIS_URL", url, ca_pem, timeout)?,
+    /// Sessions at `<prefix><sid>` through `connections`.
+    pub fn new(connections: RedisConnections, prefix: &str) -> Self {
+        Self {
+            connections: Arc::new(connections),
             prefix: prefix.to_owned(),
-        })
+        }
     }
 
-    fn connection(&self) -> Result<redis::aio::ConnectionManager, String> {
-        self.connections.connection()
+    /// Runs `cmd` on this thread's connection; a failure makes the next
+    /// command look for the primary again (Sentinel).
+    fn run<T: redis::FromRedisValue + Send + 'static>(
+        &self,
+        cmd: redis::Cmd,
+    ) -> BoxFuture<'static, Result<T, String>> {
+        let connections = self.connections.clone();
+        async move {
+            let mut conn = connections.connection().await?;
+            cmd.query_async::<T>(&mut conn).await.map_err(|e| {
+                connections.failed();
+                format!("redis: {e}")
+            })
+        }
+        .boxed()
     }
 }
 
@@ -40,29 +47,13 @@ impl SessionStore for RedisStore {
     }
 
     fn load(&self, sid: String) -> BoxFuture<'static, Result<Option<String>, String>> {
-        let conn = self.connection();
-        let key = format!("{}{sid}", self.prefix);
-        async move {
-            let mut conn = conn?;
-            redis::cmd("GET")
-                .arg(key)
-                .query_async::<Option<String>>(&mut conn)
-                .await
-                .map_err(|e| format!("redis: {e}"))
-        }
-        .boxed()
+        let mut get = redis::cmd("GET");
+        get.arg(format!("{}{sid}", self.prefix));
+        self.run(get)
     }
 
     fn ping(&self) -> BoxFuture<'static, Result<(), String>> {
-        let conn = self.connection();
-        async move {
-            let mut conn = conn?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("redis: {e}"))
-        }
-        .boxed()
+        let ping = self.run::<String>(redis::cmd("PING"));
+        async move { ping.await.map(|_| ()) }.boxed()
     }
 }

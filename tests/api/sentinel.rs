@@ -1,0 +1,148 @@
+//! Redis Sentinel (`REDIS_SENTINELS`, `REDIS_SENTINEL_MASTER`): a private
+//! primary, replica and sentinel on free ports; the primary is killed under
+//! load. Every answer is a 200 or a 503 (never a 401, never a token from
+//! nowhere), and tokens flow again once the sentinel has promoted the
+//! replica, without a restart; the shared rate limits follow the primary.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+const MASTER: &str = "rtmaster";
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn redis_server(args: &[&str]) -> Node {
+    Node(
+        Command::new("redis-server")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed"),
+    )
+}
+
+fn cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Polls `check` every 50 ms for up to `secs`.
+fn wait_until(secs: u64, what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_is_a_burst_of_503s_then_tokens_flow_from_the_new_primary() {
+    let (p1, p2, s1) = (free_port(), free_port(), free_port());
+    let dir = scratch_dir().join(unique("sentinel-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let no_disk = ["--save", "", "--appendonly", "no"];
+    let (p1s, p2s) = (p1.to_string(), p2.to_string());
+    let primary = redis_server(&[&["--port", &p1s][..], &no_disk].concat());
+    let _replica = redis_server(
+        &[
+            &["--port", &p2s, "--replicaof", "127.0.0.1", &p1s][..],
+            &no_disk,
+        ]
+        .concat(),
+    );
+    let conf = dir.join("sentinel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {s1}\nsentinel monitor {MASTER} 127.0.0.1 {p1} 1\n\
+             sentinel down-after-milliseconds {MASTER} 300\nsentinel failover-timeout {MASTER} 2000\n"
+        ),
+    )
+    .unwrap();
+    let _sentinel = redis_server(&[conf.to_str().unwrap(), "--sentinel"]);
+    let sid = unique("sentinel-sid-");
+    let doc = r#"{"cookie":{"path":"/"},"userId":"ha-user"}"#;
+    let sid = tokio::task::spawn_blocking(move || {
+        wait_until(10, "the replica syncs", || {
+            cli(p2, &["info", "replication"]).contains("master_link_status:up")
+        });
+        wait_until(10, "the sentinel sees the replica", || {
+            cli(s1, &["sentinel", "replicas", MASTER]).contains(&p2.to_string())
+        });
+        assert_eq!(cli(p1, &["set", &format!("sess:{sid}"), doc]), "OK");
+        wait_until(10, "the session reaches the replica", || {
+            cli(p2, &["get", &format!("sess:{sid}")]).contains("ha-user")
+        });
+        sid
+    })
+    .await
+    .unwrap();
+
+    let sentinels = format!("127.0.0.1:{s1}");
+    let app = spawn_app_with(&[
+        ("SESSION_BACKEND", "redis"),
+        ("REDIS_SENTINELS", &sentinels),
+        ("REDIS_SENTINEL_MASTER", MASTER),
+        ("SESSION_LOOKUP_TIMEOUT", "500ms"),
+        ("RATE_LIMIT_STORE", "redis"),
+        ("RATE_LIMIT_IP", "off"),
+        ("RATE_LIMIT_SUBJECT", "100000/s"),
+    ])
+    .await;
+    let cookie = express_cookie(&sid);
+    let mut answers: BTreeMap<u16, usize> = BTreeMap::new();
+    for _ in 0..50 {
+        let status = app.post_token(Some(&cookie)).await.status().as_u16();
+        *answers.entry(status).or_default() += 1;
+        assert_eq!(status, 200, "before the failover");
+    }
+    drop(primary);
+    // Under load until the promoted replica serves 50 tokens.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut after = 0;
+    while after < 50 {
+        let status = app.post_token(Some(&cookie)).await.status().as_u16();
+        *answers.entry(status).or_default() += 1;
+        if status == 200 && is_primary(p2).await {
+            after += 1;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tokens did not flow again: {answers:?}"
+        );
+    }
+    eprintln!("sentinel failover: answers by status {answers:?}");
+    assert!(
+        answers.keys().all(|s| *s == 200 || *s == 503),
+        "only 200 or 503 during a failover: {answers:?}"
+    );
+}
+
+async fn is_primary(port: u16) -> bool {
+    tokio::task::spawn_blocking(move || cli(port, &["role"]).starts_with("master"))
+        .await
+        .unwrap()
+}
