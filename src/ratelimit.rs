@@ -13,7 +13,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use prometheus::IntCounter;
 
-use crate::redis_conn::RedisConnections;
+use crate::redis_conn::{RedisConnections, Topology};
 use crate::secret::Secret;
 use shared::{SharedBuckets, SHARED_TIMEOUT};
 
@@ -60,9 +60,9 @@ pub enum LimitStore {
         url: Secret,
         /// `REDIS_CA_FILE`'s PEM, for `rediss://`.
         ca_pem: Option<Vec<u8>>,
-        /// `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER` (without
-        /// `RATE_LIMIT_REDIS_URL`): the buckets live on that primary.
-        sentinel: Option<(Vec<String>, String)>,
+        /// `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`, or `REDIS_CLUSTER`
+        /// (without `RATE_LIMIT_REDIS_URL`).
+        topology: Topology,
     },
 }
 
@@ -176,18 +176,14 @@ impl RateLimits {
             LimitStore::Redis {
                 url,
                 ca_pem,
-                sentinel,
-            } => Some(SharedBuckets::new(match sentinel {
-                Some((nodes, master)) => {
-                    RedisConnections::sentinel(nodes, master, Some(url.expose()), SHARED_TIMEOUT)?
-                }
-                None => RedisConnections::new(
-                    "RATE_LIMIT_REDIS_URL",
-                    url.expose(),
-                    ca_pem.as_deref(),
-                    SHARED_TIMEOUT,
-                )?,
-            })),
+                topology,
+            } => Some(SharedBuckets::new(RedisConnections::for_topology(
+                "RATE_LIMIT_REDIS_URL",
+                url.expose(),
+                ca_pem.as_deref(),
+                topology,
+                SHARED_TIMEOUT,
+            )?)),
         };
         Ok(Self {
             per_client: config.per_client.map(|r| (r, Limiter::new(r))),

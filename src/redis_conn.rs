@@ -1,15 +1,17 @@
 //! [`RedisConnections`]: one multiplexed, self-reconnecting Redis
 //! connection per worker thread (so a command never hops to another
-//! thread's runtime), over TCP or TLS (`rediss://`), to one server or to
-//! the primary that Redis Sentinel names; for the session store and the
-//! shared rate limits.
+//! thread's runtime), over TCP or TLS (`rediss://`), to one server, to the
+//! primary that Redis Sentinel names, or to a Redis Cluster; for the
+//! session store and the shared rate limits.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::IntoConnectionInfo as _;
 
@@ -20,6 +22,71 @@ enum Source {
     /// The current primary of a Sentinel-watched group, asked for when a
     /// thread connects and again after a command fails (a failover).
     Sentinel(Arc<tokio::sync::Mutex<SentinelClient>>),
+    /// A Redis Cluster: commands go to the node that owns their key.
+    Cluster(Box<ClusterClient>),
+}
+
+/// A connection to one server or to a cluster.
+#[derive(Clone)]
+pub enum Conn {
+    /// One server (direct or the Sentinel's primary).
+    Single(ConnectionManager),
+    /// A Redis Cluster.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// How the Redis servers are arranged (`REDIS_SENTINELS`,
+/// `REDIS_CLUSTER`); the URL brings the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Topology {
+    /// One server, at the URL.
+    #[default]
+    Single,
+    /// The primary of the group `master` that these sentinels (`host:port`)
+    /// watch; the URL only brings the password and database.
+    Sentinel {
+        /// `REDIS_SENTINELS`.
+        nodes: Vec<String>,
+        /// `REDIS_SENTINEL_MASTER`.
+        master: String,
+    },
+    /// A Redis Cluster reached through these nodes (`host:port`); the URL
+    /// only brings the user name and password.
+    Cluster {
+        /// `REDIS_CLUSTER`.
+        nodes: Vec<String>,
+    },
 }
 
 /// Where and how to connect; connections are made lazily, per thread.
@@ -32,7 +99,7 @@ pub struct RedisConnections {
 
 thread_local! {
     // This thread's connection for each RedisConnections (by id).
-    static CONNECTIONS: RefCell<Vec<(usize, ConnectionManager)>> = const { RefCell::new(Vec::new()) };
+    static CONNECTIONS: RefCell<Vec<(usize, Conn)>> = const { RefCell::new(Vec::new()) };
 }
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
@@ -62,6 +129,25 @@ impl RedisConnections {
         Ok(Self::with_source(Source::Direct(Box::new(client)), timeout))
     }
 
+    /// Connections for `topology` and `url` (named `var` in errors); see
+    /// [`RedisConnections::new`], [`RedisConnections::sentinel`] and
+    /// [`RedisConnections::cluster`].
+    pub fn for_topology(
+        var: &str,
+        url: &str,
+        ca_pem: Option<&[u8]>,
+        topology: &Topology,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        match topology {
+            Topology::Single => Self::new(var, url, ca_pem, timeout),
+            Topology::Sentinel { nodes, master } => {
+                Self::sentinel(nodes, master, Some(url), timeout)
+            }
+            Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), timeout),
+        }
+    }
+
     /// The primary of `master` as the `sentinels` (`host:port`) name it;
     /// `auth_url`, when given, brings the password and database for the
     /// data nodes (its host is not used).
@@ -88,6 +174,40 @@ impl RedisConnections {
         ))
     }
 
+    /// A Redis Cluster reached through any of `nodes` (`host:port`);
+    /// `auth_url`, when given, brings the user name and password.
+    pub fn cluster(
+        nodes: &[String],
+        auth_url: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let userinfo = match auth_url {
+            Some(url) => {
+                let url = reqwest::Url::parse(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+                match (url.username(), url.password()) {
+                    ("", None) => String::new(),
+                    (user, Some(pass)) => format!("{user}:{pass}@"),
+                    (user, None) => format!("{user}@"),
+                }
+            }
+            None => String::new(),
+        };
+        let urls: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("redis://{userinfo}{n}"))
+            .collect();
+        let client = ClusterClient::builder(urls)
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(2)
+            .build()
+            .map_err(|e| format!("REDIS_CLUSTER: {e}"))?;
+        Ok(Self::with_source(
+            Source::Cluster(Box::new(client)),
+            timeout,
+        ))
+    }
+
     fn with_source(source: Source, timeout: Duration) -> Self {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -107,7 +227,7 @@ impl RedisConnections {
 
     /// This thread's connection, made on first use within its runtime
     /// (asking the sentinels for the primary first, when there are some).
-    pub async fn connection(&self) -> Result<ConnectionManager, String> {
+    pub async fn connection(&self) -> Result<Conn, String> {
         let cached = CONNECTIONS.with(|c| {
             c.borrow()
                 .iter()
@@ -126,15 +246,27 @@ impl RedisConnections {
                     .map_err(|_| "redis sentinel: no answer naming the primary in time".to_owned())?
                     .map_err(|e| format!("redis sentinel: {e}"))?
             }
+            Source::Cluster(cluster) => {
+                let conn = tokio::time::timeout(self.timeout, cluster.get_async_connection())
+                    .await
+                    .map_err(|_| "redis cluster: no node answered in time".to_owned())?
+                    .map_err(|e| format!("redis cluster: {e}"))?;
+                return Ok(self.keep(Conn::Cluster(conn)));
+            }
         };
         let conn = ConnectionManager::new_lazy_with_config(client, self.config.clone())
             .map_err(|e| format!("redis: {e}"))?;
+        Ok(self.keep(Conn::Single(conn)))
+    }
+
+    /// Keeps `conn` as this thread's connection.
+    fn keep(&self, conn: Conn) -> Conn {
         CONNECTIONS.with(|c| {
             let mut conns = c.borrow_mut();
             conns.retain(|(id, _)| *id != self.id);
             conns.push((self.id, conn.clone()));
         });
-        Ok(conn)
+        conn
     }
 
     /// After a failed command: with Sentinel, forget this thread's
@@ -142,7 +274,7 @@ impl RedisConnections {
     /// failover the old one is gone or read-only). A direct connection
     /// reconnects by itself.
     pub fn failed(&self) {
-        if matches!(self.source, Source::Sentinel(_)) {
+        if matches!(self.source, Source::Sentinel(_) | Source::Cluster(_)) {
             CONNECTIONS.with(|c| c.borrow_mut().retain(|(id, _)| *id != self.id));
         }
     }

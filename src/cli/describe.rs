@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use super::{report_config_errors, self_check};
 use crate::config::{Config, SecretRole, StoreSettings};
+use crate::redis_conn::Topology;
 
 pub(super) fn check_config() -> ExitCode {
     let config = match Config::from_env() {
@@ -165,17 +166,18 @@ fn describe_backend(name: &str, store: &StoreSettings) -> String {
             url,
             prefix,
             ca_pem,
-            sentinel,
+            topology,
         } => format!(
             "{name}: redis at {} (keys {prefix}<sid>{})",
-            match sentinel {
-                Some((nodes, master)) => {
+            match topology {
+                Topology::Sentinel { nodes, master } => {
                     format!(
                         "the primary of `{master}` per sentinels {}",
                         nodes.join(", ")
                     )
                 }
-                None => location(url.expose()),
+                Topology::Cluster { nodes } => format!("the cluster of {}", nodes.join(", ")),
+                Topology::Single => location(url.expose()),
             },
             match (url.expose().starts_with("rediss://"), ca_pem) {
                 (false, _) => "",

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::jwt::parse_duration;
-use super::store::{read_ca_file, read_sentinel};
+use super::store::{read_ca_file, read_topology};
 use super::strength;
 use super::vars::Vars;
 use super::{OpsConfig, ServerConfig};
@@ -12,6 +12,7 @@ use crate::ratelimit::{
     parse_ipv6_prefix, parse_trusted_proxies, LimitStore, LimitsConfig, ProxyHeader, Rate,
     DEFAULT_IPV6_PREFIX,
 };
+use crate::redis_conn::Topology;
 use crate::secret::Secret;
 use crate::telemetry::LogFormat;
 
@@ -229,15 +230,15 @@ fn read_limit_store(vars: &mut Vars) -> LimitStore {
         None | Some("memory") => LimitStore::Memory,
         Some("redis") => {
             let own = vars.get("RATE_LIMIT_REDIS_URL");
-            let sentinel = match own {
-                Some(_) => None,
-                None => read_sentinel(vars),
+            let topology = match own {
+                Some(_) => Topology::Single,
+                None => read_topology(vars),
             };
-            if let (Some(_), None) = (&sentinel, vars.get("REDIS_URL")) {
+            if topology != Topology::Single && vars.get("REDIS_URL").is_none() {
                 return LimitStore::Redis {
-                    url: Secret::new("redis://sentinel-primary"),
+                    url: Secret::new("redis://nodes-from-the-topology"),
                     ca_pem: None,
-                    sentinel,
+                    topology,
                 };
             }
             let (var, url) = match own {
@@ -261,7 +262,7 @@ fn read_limit_store(vars: &mut Vars) -> LimitStore {
             LimitStore::Redis {
                 url: Secret::new(url),
                 ca_pem,
-                sentinel,
+                topology,
             }
         }
         Some(other) => {

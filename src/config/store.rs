@@ -3,6 +3,7 @@
 
 use super::session::is_cookie_name;
 use super::vars::Vars;
+use crate::redis_conn::Topology;
 use crate::secret::Secret;
 use crate::session::preset::StoreKind;
 use crate::session::store::SslMode;
@@ -18,10 +19,12 @@ pub(super) fn read_store(
     match kind {
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
-            let sentinel = read_sentinel(vars);
-            // With Sentinel, REDIS_URL only brings the password and database.
-            let url = match (&sentinel, vars.get("REDIS_URL")) {
-                (Some(_), None) => Secret::new("redis://sentinel-primary"),
+            let topology = read_topology(vars);
+            // With Sentinel or Cluster, REDIS_URL only brings the credentials.
+            let url = match (&topology, vars.get("REDIS_URL")) {
+                (Topology::Sentinel { .. } | Topology::Cluster { .. }, None) => {
+                    Secret::new("redis://nodes-from-the-topology")
+                }
                 _ => required_url(
                     vars,
                     "REDIS_URL",
@@ -43,7 +46,7 @@ pub(super) fn read_store(
                 url,
                 prefix,
                 ca_pem,
-                sentinel,
+                topology,
             })
         }
         StoreKind::Postgres => {
@@ -247,45 +250,74 @@ fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option
 }
 
 /// `REDIS_SENTINELS` (`host:port`, comma-separated) with
-/// `REDIS_SENTINEL_MASTER` (the group's name), both or neither.
-pub(super) fn read_sentinel(vars: &mut Vars) -> Option<(Vec<String>, String)> {
-    let nodes = vars.get("REDIS_SENTINELS");
+/// `REDIS_SENTINEL_MASTER` (the group's name), or `REDIS_CLUSTER` (nodes,
+/// `host:port`); at most one of the two.
+pub(super) fn read_topology(vars: &mut Vars) -> Topology {
+    let sentinels = vars.get("REDIS_SENTINELS");
     let master = vars.get("REDIS_SENTINEL_MASTER");
-    match (nodes, master) {
-        (None, None) => None,
+    let cluster = vars.get("REDIS_CLUSTER");
+    let example = "e.g. 10.0.0.5:26379,10.0.0.6:26379";
+    if let Some(nodes) = cluster {
+        if sentinels.is_some() || master.is_some() {
+            vars.fail(
+                "REDIS_CLUSTER",
+                "set together with REDIS_SENTINELS; use one of them",
+            );
+            return Topology::Single;
+        }
+        return host_ports(
+            vars,
+            "REDIS_CLUSTER",
+            &nodes,
+            "e.g. 10.0.0.5:6379,10.0.0.6:6379",
+        )
+        .map_or(Topology::Single, |nodes| Topology::Cluster { nodes });
+    }
+    match (sentinels, master) {
+        (None, None) => Topology::Single,
         (Some(_), None) => {
             vars.fail(
                 "REDIS_SENTINEL_MASTER",
                 "not set; with REDIS_SENTINELS name the group, e.g. REDIS_SENTINEL_MASTER=mymaster",
             );
-            None
+            Topology::Single
         }
         (None, Some(_)) => {
-            vars.fail("REDIS_SENTINELS", "not set; with REDIS_SENTINEL_MASTER list the sentinels, e.g. REDIS_SENTINELS=10.0.0.5:26379,10.0.0.6:26379");
-            None
+            vars.fail(
+                "REDIS_SENTINELS",
+                format!("not set; with REDIS_SENTINEL_MASTER list the sentinels, {example}"),
+            );
+            Topology::Single
         }
         (Some(list), Some(master)) => {
-            let nodes: Vec<String> = list
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let valid = |n: &String| {
-                n.rsplit_once(':')
-                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-            };
-            match nodes.iter().find(|n| !valid(n)) {
-                Some(bad) => {
-                    vars.fail("REDIS_SENTINELS", format!("`{bad}` is not host:port; e.g. REDIS_SENTINELS=10.0.0.5:26379,10.0.0.6:26379"));
-                    None
-                }
-                None if nodes.is_empty() => {
-                    vars.fail("REDIS_SENTINELS", "lists no sentinel");
-                    None
-                }
-                None => Some((nodes, master)),
-            }
+            host_ports(vars, "REDIS_SENTINELS", &list, example).map_or(Topology::Single, |nodes| {
+                Topology::Sentinel { nodes, master }
+            })
         }
     }
+}
+
+/// A comma-separated `host:port` list, or `None` after recording why not.
+fn host_ports(
+    vars: &mut Vars,
+    var: &'static str,
+    list: &str,
+    example: &str,
+) -> Option<Vec<String>> {
+    let nodes: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let valid = |n: &String| {
+        n.rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    };
+    match nodes.iter().find(|n| !valid(n)) {
+        Some(bad) => vars.fail(var, format!("`{bad}` is not host:port; {example}")),
+        None if nodes.is_empty() => vars.fail(var, format!("lists no node; {example}")),
+        None => return Some(nodes),
+    }
+    None
 }

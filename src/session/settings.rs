@@ -78,10 +78,8 @@ pub enum StoreSettings {
         /// `REDIS_CA_FILE`: PEM certificates trusted for `rediss://` instead
         /// of the system's roots.
         ca_pem: Option<Vec<u8>>,
-        /// `REDIS_SENTINELS` (`host:port` list) and `REDIS_SENTINEL_MASTER`:
-        /// connect to the primary they name; `url` then only brings the
-        /// password and database.
-        sentinel: Option<(Vec<String>, String)>,
+        /// `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`, or `REDIS_CLUSTER`.
+        topology: crate::redis_conn::Topology,
     },
     /// connect-pg-simple: `<table>(sid, sess json, expire timestamp)`.
     Postgres {

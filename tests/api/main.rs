@@ -26,6 +26,7 @@ mod openapi;
 mod operations;
 mod policy;
 mod postgres_tls;
+mod redis_cluster;
 mod redis_tls;
 mod rolling_restart;
 mod rotation;

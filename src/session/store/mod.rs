@@ -37,16 +37,15 @@ pub fn build(
             url,
             prefix,
             ca_pem,
-            sentinel,
+            topology,
         } => {
-            let connections = match sentinel {
-                Some((nodes, master)) => {
-                    RedisConnections::sentinel(nodes, master, Some(url.expose()), timeout)?
-                }
-                None => {
-                    RedisConnections::new("REDIS_URL", url.expose(), ca_pem.as_deref(), timeout)?
-                }
-            };
+            let connections = RedisConnections::for_topology(
+                "REDIS_URL",
+                url.expose(),
+                ca_pem.as_deref(),
+                topology,
+                timeout,
+            )?;
             Box::new(RedisStore::new(connections, prefix))
         }
         StoreSettings::Postgres { .. } => Box::new(PostgresStore::from_settings(
