@@ -53,7 +53,7 @@ fuzz_target!(|input: Input| {
         Input::Raw(text) => text,
         Input::Signed { user, key, age, tamper, truncate } => {
             let writer = DjangoSigned::new(COOKIE_SALT, [SECRETS[usize::from(key)]], None);
-            let signed = writer.sign(&json!({"_auth_user_id": user}), NOW - u64::from(age));
+            let signed = writer.sign(&json!({"_auth_user_id": user}), NOW - u64::from(age % 1_000_000));
             let mut bytes = signed.into_bytes();
             for (at, byte) in tamper.into_iter().take(4) {
                 if !bytes.is_empty() {
