@@ -27,7 +27,6 @@ pub fn node_writer(name: &str, modules: &[&str], request: &Value) -> Value {
 /// Runs `python write.py` in `tests/formats/<name>` with `request`, from a
 /// virtual environment in `target/venv-<name>` made from the folder's
 /// `requirements.txt` (exact pins) when missing.
-#[expect(dead_code, reason = "until the first Python format's tests use it")]
 pub fn python_writer(name: &str, request: &Value) -> Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/formats").join(name);
