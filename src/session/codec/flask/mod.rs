@@ -145,6 +145,31 @@ impl FlaskSession {
     }
 }
 
+impl FlaskSession {
+    /// `TimestampSigner.sign` with the newest secret: `payload` (already
+    /// encoded, see [`FlaskSession::encode_payload`]) signed at `signed_at`.
+    /// For tests and fuzzing; the service never signs sessions.
+    pub fn sign(&self, payload: &str, signed_at: u64) -> String {
+        let bytes = signed_at.to_be_bytes();
+        let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+        let signed = format!("{payload}.{}", URL_SAFE.encode(&bytes[first..]));
+        let mut mac = self.keys.first().expect("at least one secret").clone();
+        mac.update(signed.as_bytes());
+        format!("{signed}.{}", URL_SAFE.encode(mac.finalize().into_bytes()))
+    }
+
+    /// `URLSafeSerializerMixin.dump_payload` for JSON text `json`:
+    /// compressed (with the `.` prefix) when asked, plain otherwise.
+    pub fn encode_payload(json: &[u8], compress: bool) -> String {
+        if compress {
+            let packed = miniz_oxide::deflate::compress_to_vec_zlib(json, 6);
+            format!(".{}", URL_SAFE.encode(packed))
+        } else {
+            URL_SAFE.encode(json)
+        }
+    }
+}
+
 /// itsdangerous' `bytes_to_int(base64_decode(ts))`: up to 8 big-endian bytes.
 fn timestamp_secs(timestamp: &str) -> Option<u64> {
     let raw = URL_SAFE.decode(timestamp).ok()?;
@@ -204,6 +229,18 @@ mod tests {
         assert!(codec.open(PLAIN, AT - 1).is_err());
         let other = FlaskSession::new("session", ["other"], DAY);
         assert!(other.open(PLAIN, AT).is_err());
+    }
+
+    #[test]
+    fn signs_as_itsdangerous() {
+        let codec = FlaskSession::new("session", ["dev"], DAY);
+        let payload = FlaskSession::encode_payload(br#"{"_user_id":"1"}"#, false);
+        assert_eq!(codec.sign(&payload, AT), PLAIN);
+        let packed = FlaskSession::encode_payload(br#"{"_user_id":"1"}"#, true);
+        assert_eq!(
+            codec.open(&codec.sign(&packed, AT), AT).unwrap()["_user_id"],
+            "1"
+        );
     }
 
     #[test]
