@@ -65,7 +65,14 @@ async fn a_failover_is_a_burst_of_503s_then_tokens_flow_from_the_new_primary() {
     std::fs::create_dir_all(&dir).unwrap();
     // Replication writes an RDB file even with --save "": keep it in scratch.
     let dir_arg = dir.to_str().unwrap().to_owned();
-    let no_disk = ["--save", "", "--appendonly", "no", "--dir", dir_arg.as_str()];
+    let no_disk = [
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir_arg.as_str(),
+    ];
     let (p1s, p2s) = (p1.to_string(), p2.to_string());
     let primary = redis_server(&[&["--port", &p1s][..], &no_disk].concat());
     let _replica = redis_server(

@@ -21,6 +21,7 @@ pub mod authjs;
 pub mod cookie_session;
 pub mod django;
 pub mod express_signed;
+pub mod flask;
 pub mod iron_session;
 pub mod next_auth;
 pub mod session_id;

@@ -4,5 +4,6 @@
 mod authjs;
 mod cookie_session;
 mod django;
+mod flask;
 mod iron_session;
 mod next_auth;
