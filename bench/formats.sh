@@ -72,6 +72,8 @@ run_format_rows() {
         \"cases\": [{\"engine\": \"signed_cookies\", \"secret\": $secret_json, \"user\": \"alice\"}]}") || cookie=""
     format_row django-signed "POST /api/realtime-token, django session (signed_cookies)" "$cookie" \
         SESSION_BACKEND=django SESSION_DJANGO_ENGINE=signed_cookies
+    cookie=$(writer_cookie flask "{\"cases\": [{\"secret\": $secret_json, \"user\": \"alice\"}]}") || cookie=""
+    format_row flask "POST /api/realtime-token, flask session (Flask-Login)" "$cookie" SESSION_BACKEND=flask
     cookie=$(writer_cookie cookie-session "{\"cases\": [{\"keys\": [$secret_json], \"session\": {\"userId\": \"alice\"}}]}") ||
         cookie=""
     format_row cookie-session "POST /api/realtime-token, cookie-session" "$cookie" SESSION_BACKEND=cookie-session
