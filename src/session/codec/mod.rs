@@ -19,6 +19,8 @@ use crate::token::unix_now;
 
 pub mod cookie_session;
 pub mod express_signed;
+pub mod jws;
+pub mod jwt_cookie;
 pub mod session_id;
 
 pub use express_signed::{CookieSigner, UnsignError};
