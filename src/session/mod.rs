@@ -12,6 +12,7 @@ use crate::metrics::CacheMetrics;
 pub mod cache;
 pub mod codec;
 pub mod cookies;
+pub mod jwks;
 pub mod mapping;
 pub mod preset;
 pub mod readiness;

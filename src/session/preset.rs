@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::codec::{authjs, cookie_session, django, flask, iron_session, next_auth};
+use super::codec::{authjs, cookie_session, django, flask, iron_session, jwt_cookie, next_auth};
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
 
@@ -196,6 +196,8 @@ pub const PRESETS: &[Preset] = &[
         .secret_fallback("NEXTAUTH_SECRET"),
     Preset::new("flask",          "session",     "/_user_id", S::None,   R::VouchesAlone,   flask::build)
         .max_age(Duration::from_secs(31 * 86_400)),
+    Preset::new("jwt-cookie",     "",            "/sub",    S::None,     R::Unused,         jwt_cookie::build)
+        .options(jwt_cookie::OPTIONS).check(jwt_cookie::check),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];

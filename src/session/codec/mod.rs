@@ -23,6 +23,8 @@ pub mod django;
 pub mod express_signed;
 pub mod flask;
 pub mod iron_session;
+pub mod jws;
+pub mod jwt_cookie;
 pub mod next_auth;
 pub mod session_id;
 

@@ -6,4 +6,5 @@ mod cookie_session;
 mod django;
 mod flask;
 mod iron_session;
+mod jwt_cookie;
 mod next_auth;

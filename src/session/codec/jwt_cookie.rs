@@ -1,0 +1,186 @@
+//! `jwt-cookie`: any JWS session cookie (Clerk's `__session`, a team's own),
+//! verified with `jsonwebtoken`. The pure parts live here: the settings
+//! (`SESSION_JWT_*`, `SESSION_JWKS_*`) and their start-up check, the key
+//! ring, and the verification of one token against it (header, algorithm
+//! allow-list, key choice by `kid`, signature, `exp` / `nbf` / `iss` /
+//! `aud`) are in `jws.rs`; fetching a JWKS URL is in `session::jwks`.
+
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+
+pub use super::jws::{KeyRing, Refusal, Verifier, LEEWAY_SECS};
+
+use crate::metrics::CacheMetrics;
+use crate::session::jwks::JwtCookieAuthenticator;
+use crate::session::{SessionAuthenticator, SessionConfig, SettingError};
+
+/// `SESSION_JWT_ALGORITHMS`: the accepted `alg` values, comma-separated.
+pub const ALGORITHMS: &str = "SESSION_JWT_ALGORITHMS";
+/// `SESSION_JWT_KEY`: an HMAC secret or a PEM public key.
+pub const KEY: &str = "SESSION_JWT_KEY";
+/// `SESSION_JWKS_FILE`: a JWKS document on disk.
+pub const JWKS_FILE: &str = "SESSION_JWKS_FILE";
+/// `SESSION_JWKS_URL`: a JWKS document fetched over HTTP(S).
+pub const JWKS_URL: &str = "SESSION_JWKS_URL";
+/// `SESSION_JWT_ISSUER`: the required `iss`, when set.
+pub const ISSUER: &str = "SESSION_JWT_ISSUER";
+/// `SESSION_JWT_AUDIENCE`: a required `aud` member, when set.
+pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
+/// The variables the preset reads.
+pub const OPTIONS: &[&str] = &[ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE];
+
+/// Shortest HMAC secret accepted: a shorter one can be guessed offline from
+/// a single cookie.
+const MIN_SECRET_LEN: usize = 32;
+
+/// Where the verification keys come from.
+pub enum KeySource {
+    /// Known at start-up (`SESSION_JWT_KEY` or `SESSION_JWKS_FILE`).
+    Fixed(KeyRing),
+    /// `SESSION_JWKS_URL`, fetched when needed.
+    Url(reqwest::Url),
+}
+
+/// The `jwt-cookie` settings, checked.
+pub struct JwtSettings {
+    /// What verifies a token once its key is chosen.
+    pub verifier: Verifier,
+    /// Where the keys come from.
+    pub keys: KeySource,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> SettingError {
+    SettingError {
+        var,
+        message: message.into(),
+    }
+}
+
+impl JwtSettings {
+    /// Reads and checks the preset's variables; `Err` names the variable.
+    pub fn from_config(config: &SessionConfig) -> Result<Self, SettingError> {
+        let algorithms = parse_algorithms(config.option(ALGORITHMS))?;
+        let hmac = algorithms
+            .iter()
+            .any(|a| a.family() == AlgorithmFamily::Hmac);
+        let sources = [KEY, JWKS_FILE, JWKS_URL]
+            .into_iter()
+            .filter(|v| config.option(v).is_some_and(|s| !s.trim().is_empty()))
+            .collect::<Vec<_>>();
+        let keys = match sources.as_slice() {
+            [KEY] => KeySource::Fixed(key_from_setting(config.option(KEY).unwrap_or(""), &algorithms)?),
+            [JWKS_FILE] => {
+                let path = config.option(JWKS_FILE).unwrap_or("").trim();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| bad(JWKS_FILE, format!("cannot read {path}: {e}")))?;
+                let ring = KeyRing::from_jwks(&text).map_err(|why| bad(JWKS_FILE, why))?;
+                KeySource::Fixed(ring)
+            }
+            [JWKS_URL] => {
+                let url = reqwest::Url::parse(config.option(JWKS_URL).unwrap_or("").trim())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| bad(JWKS_URL, "must be an http(s) URL"))?;
+                KeySource::Url(url)
+            }
+            [] => {
+                return Err(bad(
+                    KEY,
+                    "jwt-cookie needs a key: set SESSION_JWT_KEY, SESSION_JWKS_FILE or SESSION_JWKS_URL",
+                ))
+            }
+            [first, ..] => {
+                return Err(bad(
+                    first,
+                    "set exactly one of SESSION_JWT_KEY, SESSION_JWKS_FILE and SESSION_JWKS_URL",
+                ))
+            }
+        };
+        if hmac && !matches!(&keys, KeySource::Fixed(KeyRing::Secret(_))) {
+            return Err(bad(
+                ALGORITHMS,
+                "HS256/HS384/HS512 need an HMAC secret in SESSION_JWT_KEY, never a public key or JWKS",
+            ));
+        }
+        let verifier = Verifier::new(
+            algorithms,
+            config.option(ISSUER).filter(|s| !s.is_empty()),
+            config.option(AUDIENCE).filter(|s| !s.is_empty()),
+        );
+        Ok(Self { verifier, keys })
+    }
+}
+
+/// The allow-list: known JWS algorithms only, never `none`.
+fn parse_algorithms(list: Option<&str>) -> Result<Vec<Algorithm>, SettingError> {
+    let list = list.unwrap_or("").trim();
+    if list.is_empty() {
+        return Err(bad(ALGORITHMS, "required for jwt-cookie, e.g. RS256"));
+    }
+    let mut algorithms = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        if name.eq_ignore_ascii_case("none") {
+            return Err(bad(ALGORITHMS, "`none` is never accepted"));
+        }
+        let alg: Algorithm = name.parse().map_err(|_| {
+            bad(
+                ALGORITHMS,
+                format!("unknown algorithm {name:?} (HS256/384/512, RS*, PS*, ES256/384, EdDSA)"),
+            )
+        })?;
+        algorithms.push(alg);
+    }
+    Ok(algorithms)
+}
+
+/// `SESSION_JWT_KEY`: a PEM public key (`-----BEGIN`) for RS*/PS*/ES*/EdDSA,
+/// or else an HMAC secret for HS*; the allow-list must match the key.
+fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, SettingError> {
+    if value.trim_start().starts_with("-----BEGIN") {
+        let pem = value.trim().as_bytes();
+        let key = DecodingKey::from_rsa_pem(pem)
+            .or_else(|_| DecodingKey::from_ec_pem(pem))
+            .or_else(|_| DecodingKey::from_ed_pem(pem))
+            .map_err(|_| bad(KEY, "not an RSA, EC or Ed25519 public key in PEM"))?;
+        let family = key.family();
+        if let Some(alg) = algorithms.iter().find(|a| a.family() != family) {
+            return Err(bad(
+                ALGORITHMS,
+                format!("{alg:?} does not fit the {family:?} public key in SESSION_JWT_KEY"),
+            ));
+        }
+        return Ok(KeyRing::public_key(key));
+    }
+    if let Some(alg) = algorithms
+        .iter()
+        .find(|a| a.family() != AlgorithmFamily::Hmac)
+    {
+        return Err(bad(
+            ALGORITHMS,
+            format!("{alg:?} needs a PEM public key in SESSION_JWT_KEY or a JWKS, not a secret"),
+        ));
+    }
+    if value.len() < MIN_SECRET_LEN {
+        return Err(bad(
+            KEY,
+            format!("an HMAC secret must be at least {MIN_SECRET_LEN} characters"),
+        ));
+    }
+    Ok(KeyRing::Secret(DecodingKey::from_secret(value.as_bytes())))
+}
+
+/// The `jwt-cookie` preset's [`Check`](crate::session::preset::Check).
+pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
+    JwtSettings::from_config(config).map(|_| ())
+}
+
+/// The `jwt-cookie` preset's [`Build`](crate::session::preset::Build).
+pub fn build(
+    config: &SessionConfig,
+    _cache: CacheMetrics,
+) -> Result<Arc<dyn SessionAuthenticator>, String> {
+    let settings =
+        JwtSettings::from_config(config).map_err(|e| format!("{}: {}", e.var, e.message))?;
+    Ok(Arc::new(JwtCookieAuthenticator::new(settings, config)?))
+}

@@ -1,0 +1,214 @@
+//! The `jwt-cookie` authenticator, and its JWKS URL: fetched with
+//! `SESSION_LOOKUP_TIMEOUT`, cached, refetched on an unknown `kid` at most
+//! once per [`REFETCH_INTERVAL`], and refreshed after [`MAX_KEY_AGE`]
+//! (keeping the old keys when that fails). With no key cached and the URL
+//! unreachable or answering garbage, requests get 503 and `/readyz` fails.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::HttpRequest;
+
+use super::codec::jwt_cookie::{JwtSettings, KeyRing, KeySource, Refusal, Verifier};
+use super::cookies::find_cookie;
+use super::mapping::SessionReader;
+use super::{
+    AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionConfig, SessionError,
+};
+
+/// Least time between two fetches caused by unknown `kid`s (or by a JWKS
+/// that has grown old).
+pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+/// Least time between two fetch attempts while no key is cached.
+const RETRY_EMPTY: Duration = Duration::from_secs(5);
+/// Cached keys older than this are refetched on the next request.
+pub const MAX_KEY_AGE: Duration = Duration::from_secs(600);
+/// Largest JWKS document read.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// Authenticates a JWS in the session cookie.
+pub struct JwtCookieAuthenticator {
+    cookie: String,
+    verifier: Verifier,
+    keys: Keys,
+    reader: SessionReader,
+}
+
+enum Keys {
+    Fixed(KeyRing),
+    Remote(RemoteJwks),
+}
+
+impl JwtCookieAuthenticator {
+    /// From checked settings; `Err` when the HTTP client cannot be built.
+    pub fn new(settings: JwtSettings, config: &SessionConfig) -> Result<Self, String> {
+        let keys = match settings.keys {
+            KeySource::Fixed(ring) => Keys::Fixed(ring),
+            KeySource::Url(url) => Keys::Remote(RemoteJwks::new(url, config.lookup_timeout)?),
+        };
+        Ok(Self {
+            cookie: config.cookie_name.clone(),
+            verifier: settings.verifier,
+            keys,
+            reader: SessionReader::new(config),
+        })
+    }
+
+    async fn principal(&self, token: String) -> Result<Principal, SessionError> {
+        let claims = match &self.keys {
+            Keys::Fixed(ring) => self.verifier.verify(&token, ring)?,
+            Keys::Remote(remote) => {
+                self.verifier.header_ok(&token)?;
+                let ring = remote.current(false).await?;
+                match self.verifier.verify(&token, &ring) {
+                    Err(Refusal::UnknownKey) => {
+                        let fresh = remote.current(true).await?;
+                        self.verifier.verify(&token, &fresh)?
+                    }
+                    other => other?,
+                }
+            }
+        };
+        self.reader
+            .principal(&claims)
+            .map_err(SessionError::Unauthenticated)
+    }
+}
+
+impl SessionAuthenticator for JwtCookieAuthenticator {
+    fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
+        let token = find_cookie(req.headers(), &self.cookie);
+        Box::pin(async move {
+            let token = token.ok_or(SessionError::Unauthenticated("no session cookie"))?;
+            self.principal(token).await
+        })
+    }
+
+    fn ready(&self) -> ReadyFuture<'_> {
+        Box::pin(async move {
+            match &self.keys {
+                Keys::Fixed(_) => Ok(()),
+                Keys::Remote(remote) => remote.current(false).await.map(|_| ()),
+            }
+        })
+    }
+}
+
+/// What is known of the JWKS URL.
+#[derive(Default)]
+struct State {
+    /// The last good key ring and when it was fetched.
+    ring: Option<(Arc<KeyRing>, Instant)>,
+    /// When the last fetch was tried, and why it failed if it did.
+    attempt: Option<(Instant, Option<String>)>,
+    /// When an unknown `kid` last caused a fetch.
+    kid_refetch: Option<Instant>,
+}
+
+/// A JWKS URL and its cached keys.
+pub struct RemoteJwks {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    state: RwLock<State>,
+    // One fetch at a time; others wait for its result.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl RemoteJwks {
+    /// For `url`, each fetch bounded by `timeout`.
+    pub fn new(url: reqwest::Url, timeout: Duration) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("realtime-token/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("SESSION_JWKS_URL: {e}"))?;
+        Ok(Self {
+            client,
+            url,
+            state: RwLock::new(State::default()),
+            fetching: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Whether a fetch is due: nothing cached (retried every
+    /// [`RETRY_EMPTY`]), or `unknown_kid` / keys older than [`MAX_KEY_AGE`]
+    /// (at most once per [`REFETCH_INTERVAL`]).
+    fn due(state: &State, unknown_kid: bool) -> bool {
+        let since_attempt = state.attempt.as_ref().map(|(at, _)| at.elapsed());
+        match &state.ring {
+            None => since_attempt.is_none_or(|d| d >= RETRY_EMPTY),
+            Some(_) if unknown_kid => state
+                .kid_refetch
+                .is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL),
+            Some((_, fetched)) => {
+                fetched.elapsed() >= MAX_KEY_AGE
+                    && since_attempt.is_none_or(|d| d >= REFETCH_INTERVAL)
+            }
+        }
+    }
+
+    /// The key ring to verify with, fetching first when due; `Unavailable`
+    /// when no key has ever been fetched.
+    pub async fn current(&self, unknown_kid: bool) -> Result<Arc<KeyRing>, SessionError> {
+        if Self::due(&self.read(), unknown_kid) {
+            let _one = self.fetching.lock().await;
+            // Another request may have fetched while this one waited.
+            if Self::due(&self.read(), unknown_kid) {
+                let fetched = self.fetch().await;
+                let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                if unknown_kid && state.ring.is_some() {
+                    state.kid_refetch = Some(now);
+                }
+                match fetched {
+                    Ok(ring) => {
+                        state.ring = Some((Arc::new(ring), now));
+                        state.attempt = Some((now, None));
+                    }
+                    Err(why) => {
+                        log::warn!("SESSION_JWKS_URL: {why}");
+                        state.attempt = Some((now, Some(why)));
+                    }
+                }
+            }
+        }
+        let state = self.read();
+        match (&state.ring, &state.attempt) {
+            (Some((ring, _)), _) => Ok(ring.clone()),
+            (None, Some((_, Some(why)))) => Err(SessionError::Unavailable(format!("JWKS: {why}"))),
+            (None, _) => Err(SessionError::Unavailable("JWKS not fetched yet".into())),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One GET of the JWKS; `Err` says why it is unusable.
+    async fn fetch(&self) -> Result<KeyRing, String> {
+        let mut response = self
+            .client
+            .get(self.url.clone())
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("answered {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| e.without_url().to_string())?
+        {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err("the JWKS is too large".into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(body).map_err(|_| "the JWKS is not UTF-8".to_owned())?;
+        KeyRing::from_jwks(&text).map_err(str::to_owned)
+    }
+}

@@ -1,0 +1,256 @@
+//! `SESSION_BACKEND=jwt-cookie`: JWS cookies signed by the real `jose`
+//! library (`tests/formats/jwt-cookie`), which also generates the keys and
+//! prints the PEM / JWK it used.
+
+use std::sync::atomic::Ordering;
+
+use serde_json::{json, Value};
+
+use crate::support::upstream::{Answer, Upstream};
+use crate::support::*;
+
+const MODULES: &[&str] = &["jose"];
+const HS_SECRET: &str = "supabase-style-jwt-secret-0123456789abcdef";
+
+/// The Cookie headers jose signed, and the keys it generated.
+fn write(keys: Value, cases: Value) -> (Vec<String>, Value) {
+    let answer = node_writer(
+        "jwt-cookie",
+        MODULES,
+        &json!({ "keys": keys, "cases": cases }),
+    );
+    (cookies(&answer), answer["keys"].clone())
+}
+
+fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
+    let keys: Vec<Value> = ids
+        .iter()
+        .map(|(id, kid)| {
+            let mut jwk = keys[id]["jwk"].clone();
+            jwk["kid"] = json!(kid);
+            jwk
+        })
+        .collect();
+    json!({ "keys": keys })
+}
+
+fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("SESSION_BACKEND", "jwt-cookie"),
+        ("SESSION_COOKIE", "__session"),
+        ("SESSION_SECRET", ""),
+        ("SESSION_ATTRIBUTES", "org=/org"),
+        ("REALTIME_ROOMS", "document-*,user-{sub},org-{org}:*"),
+    ];
+    env.extend_from_slice(extra);
+    env
+}
+
+async fn expect_user(app: &TestApp, cookie: &str, sub: &str) {
+    let (_, claims) = expect_token(app.post_token(Some(cookie)).await).await;
+    assert_eq!(claims.sub, sub);
+}
+
+#[tokio::test]
+async fn rs256_with_a_pem_key_checks_signature_issuer_audience_and_expiry() {
+    let iss = "https://clerk.example.dev";
+    let good = json!({"sub": "user_2a", "org": "acme", "iss": iss, "aud": "app"});
+    let (written, keys) = write(
+        json!({"clerk": "RS256", "other": "RS256"}),
+        json!([
+            {"key": "clerk", "claims": good},
+            {"key": "other", "claims": good},
+            {"key": "clerk", "claims": {"org": "acme", "iss": iss, "aud": "app"}},
+            {"key": "clerk", "claims": good, "expiresIn": -3600},
+            {"key": "clerk", "claims": good, "expiresIn": null},
+            {"key": "clerk", "claims": {"sub": "user_2a", "iss": "https://evil.example", "aud": "app"}},
+            {"key": "clerk", "claims": {"sub": "user_2a", "iss": iss, "aud": "other-app"}},
+            {"key": "clerk", "claims": {"sub": "user_2a", "aud": "app"}},
+            {"pemAsSecret": "clerk", "claims": good},
+            {"unsecured": true, "claims": good},
+            {"key": "clerk", "claims": {"sub": "mallory", "org": "acme", "iss": iss, "aud": "app"}},
+        ]),
+    );
+    let pem = keys["clerk"]["pem"].as_str().unwrap();
+    let app = spawn_app_with(&env(&[
+        ("SESSION_JWT_KEY", pem),
+        ("SESSION_JWT_ALGORITHMS", "RS256"),
+        ("SESSION_JWT_ISSUER", iss),
+        ("SESSION_JWT_AUDIENCE", "app"),
+    ]))
+    .await;
+
+    let (_, claims) = expect_token(app.post_token(Some(&written[0])).await).await;
+    assert_eq!(claims.sub, "user_2a");
+    assert!(claims.permissions.rooms.contains(&"org-acme:*".to_owned()));
+
+    // Another key, no sub, expired, no exp, wrong issuer, wrong audience, no
+    // issuer, HS256 keyed with the public PEM (algorithm confusion), `alg: none`.
+    for cookie in &written[1..10] {
+        app.expect_unauthenticated(cookie).await;
+    }
+    // mallory's claims under alice's signature (payload swapped).
+    let parts: Vec<&str> = written[0].split('.').collect();
+    let mallory: Vec<&str> = written[10].split('.').collect();
+    let tampered = format!("{}.{}.{}", parts[0], mallory[1], parts[2]);
+    app.expect_unauthenticated(&tampered).await;
+    app.expect_unauthenticated("other=1").await;
+    expect_error(app.post_token(None).await, 401, "unauthenticated").await;
+}
+
+#[test]
+fn unsafe_algorithm_settings_are_refused_at_start_up() {
+    let (_, keys) = write(json!({"rsa": "RS256", "ec": "ES256"}), json!([]));
+    let pem = keys["rsa"]["pem"].as_str().unwrap();
+    let ec_pem = keys["ec"]["pem"].as_str().unwrap();
+    for (key, algorithms) in [
+        (pem, "RS256,HS256"),
+        (pem, "none"),
+        (pem, "RS256,none"),
+        (pem, "ES256"),
+        (ec_pem, "RS256"),
+        (HS_SECRET, "RS256"),
+        (pem, ""),
+    ] {
+        let errors = config_with(&env(&[
+            ("SESSION_JWT_KEY", key),
+            ("SESSION_JWT_ALGORITHMS", algorithms),
+        ]))
+        .err()
+        .unwrap_or_else(|| panic!("{algorithms} with that key was accepted"));
+        assert!(errors.mentions("SESSION_JWT_ALGORITHMS"), "{errors}");
+    }
+    let short = config_with(&env(&[
+        ("SESSION_JWT_KEY", "short"),
+        ("SESSION_JWT_ALGORITHMS", "HS256"),
+    ]));
+    assert!(short.unwrap_err().mentions("SESSION_JWT_KEY"));
+    let two = config_with(&env(&[
+        ("SESSION_JWT_KEY", pem),
+        ("SESSION_JWKS_URL", "http://127.0.0.1:9/jwks"),
+        ("SESSION_JWT_ALGORITHMS", "RS256"),
+    ]));
+    assert!(two.unwrap_err().to_string().contains("exactly one"));
+    let hs_jwks = config_with(&env(&[
+        ("SESSION_JWKS_URL", "http://127.0.0.1:9/jwks"),
+        ("SESSION_JWT_ALGORITHMS", "HS256"),
+    ]));
+    assert!(hs_jwks.unwrap_err().mentions("SESSION_JWT_ALGORITHMS"));
+    let no_cookie = config_with(&[
+        ("SESSION_BACKEND", "jwt-cookie"),
+        ("SESSION_JWT_KEY", pem),
+        ("SESSION_JWT_ALGORITHMS", "RS256"),
+    ]);
+    assert!(no_cookie.unwrap_err().mentions("SESSION_COOKIE"));
+}
+
+#[tokio::test]
+async fn hs256_with_a_shared_secret() {
+    let (written, _) = write(
+        json!({}),
+        json!([
+            {"secret": HS_SECRET, "claims": {"sub": "alice", "org": "acme"}},
+            {"secret": "another-secret-0123456789abcdef-0123", "claims": {"sub": "alice"}},
+            {"secret": HS_SECRET, "alg": "HS512", "claims": {"sub": "alice"}},
+        ]),
+    );
+    let app = spawn_app_with(&env(&[
+        ("SESSION_JWT_KEY", HS_SECRET),
+        ("SESSION_JWT_ALGORITHMS", "HS256"),
+    ]))
+    .await;
+    expect_user(&app, &written[0], "alice").await;
+    app.expect_unauthenticated(&written[1]).await;
+    // A right key under an algorithm not in the list.
+    app.expect_unauthenticated(&written[2]).await;
+}
+
+#[tokio::test]
+async fn es256_with_a_jwks_file_chooses_the_key_by_kid() {
+    let (written, keys) = write(
+        json!({"a": "ES256", "b": "ES256", "ed": "EdDSA"}),
+        json!([
+            {"key": "a", "kid": "key-a", "claims": {"sub": "alice"}},
+            {"key": "b", "kid": "key-b", "claims": {"sub": "bob"}},
+            {"key": "a", "kid": "key-b", "claims": {"sub": "mallory"}},
+            {"key": "b", "kid": "key-c", "claims": {"sub": "mallory"}},
+            {"key": "ed", "kid": "key-ed", "claims": {"sub": "erin"}},
+            {"key": "a", "claims": {"sub": "no-kid"}},
+        ]),
+    );
+    let dir = scratch_dir().join(format!("jwks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("jwks.json");
+    let set = jwks(&keys, &[("a", "key-a"), ("b", "key-b"), ("ed", "key-ed")]);
+    std::fs::write(&file, set.to_string()).unwrap();
+    let app = spawn_app_with(&env(&[
+        ("SESSION_JWKS_FILE", file.to_str().unwrap()),
+        ("SESSION_JWT_ALGORITHMS", "ES256,EdDSA"),
+    ]))
+    .await;
+    expect_user(&app, &written[0], "alice").await;
+    expect_user(&app, &written[1], "bob").await;
+    expect_user(&app, &written[4], "erin").await;
+    // Signed by a but claiming b's kid; an unknown kid; no kid with two EC keys.
+    for cookie in [&written[2], &written[3], &written[5]] {
+        app.expect_unauthenticated(cookie).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_jwks_url_is_cached_and_refetched_once_for_a_new_kid() {
+    let (written, keys) = write(
+        json!({"old": "RS256", "new": "RS256"}),
+        json!([
+            {"key": "old", "kid": "k1", "claims": {"sub": "alice"}},
+            {"key": "new", "kid": "k2", "claims": {"sub": "bob"}},
+            {"key": "new", "kid": "k3", "claims": {"sub": "carol"}},
+        ]),
+    );
+    let server = Upstream::start(Answer::Json(jwks(&keys, &[("old", "k1")]))).await;
+    let app = spawn_app_with(&env(&[
+        ("SESSION_JWKS_URL", &server.url()),
+        ("SESSION_JWT_ALGORITHMS", "RS256"),
+    ]))
+    .await;
+    let hits = || server.hits.load(Ordering::SeqCst);
+    expect_user(&app, &written[0], "alice").await;
+    expect_user(&app, &written[0], "alice").await;
+    assert_eq!(hits(), 1, "one fetch, then the cache");
+
+    // Key rotation: the new kid makes exactly one refetch.
+    server.set(Answer::Json(jwks(&keys, &[("old", "k1"), ("new", "k2")])));
+    expect_user(&app, &written[1], "bob").await;
+    expect_user(&app, &written[1], "bob").await;
+    assert_eq!(hits(), 2);
+    // Another unknown kid within the interval: refused without a fetch.
+    app.expect_unauthenticated(&written[2]).await;
+    app.expect_unauthenticated(&written[2]).await;
+    assert_eq!(hits(), 2);
+    assert_eq!(app.eventually_ready().await, 200);
+}
+
+#[tokio::test]
+async fn an_unreachable_or_garbage_jwks_with_nothing_cached_is_503() {
+    let (written, _) = write(
+        json!({"rsa": "RS256"}),
+        json!([{"key": "rsa", "kid": "k1", "claims": {"sub": "alice"}}]),
+    );
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/jwks", listener.local_addr().unwrap())
+    };
+    let garbage = Upstream::start(Answer::Garbage).await;
+    for url in [closed, garbage.url()] {
+        let app = spawn_app_with(&env(&[
+            ("SESSION_JWKS_URL", &url),
+            ("SESSION_JWT_ALGORITHMS", "RS256"),
+        ]))
+        .await;
+        let res = app.post_token(Some(&written[0])).await;
+        expect_error(res, 503, "session_backend_unavailable").await;
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status().as_u16(), 503);
+    }
+}
