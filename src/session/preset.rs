@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::codec::cookie_session;
+use super::codec::{cookie_session, rails};
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
 
@@ -147,6 +147,8 @@ pub const PRESETS: &[Preset] = &[
     Preset::new("redis",          "connect.sid", "/userId", S::Redis,    R::SignsSessionId, store::build),
     Preset::new("postgres",       "connect.sid", "/userId", S::Postgres, R::SignsSessionId, store::build),
     Preset::new("cookie-session", "session",     "/userId", S::None,     R::VouchesAlone,   cookie_session::build),
+    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::None, R::VouchesAlone, rails::build)
+        .options(&["SESSION_RAILS_KEY_DIGEST"]).check(rails::check),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];
@@ -175,7 +177,7 @@ mod tests {
         assert_eq!(PRESETS[0].name, "signed-cookie");
         assert_eq!(
             names(),
-            "signed-cookie, redis, postgres, cookie-session or upstream"
+            "signed-cookie, redis, postgres, cookie-session, rails or upstream"
         );
         assert_eq!(preset("upstream").unwrap().subject_pointer, "/id");
         assert!(preset("memcached").is_none());

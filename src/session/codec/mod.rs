@@ -19,6 +19,7 @@ use crate::token::unix_now;
 
 pub mod cookie_session;
 pub mod express_signed;
+pub mod rails;
 pub mod session_id;
 
 pub use express_signed::{CookieSigner, UnsignError};
