@@ -2,3 +2,4 @@
 //! library writes (`support::writers`).
 
 mod cookie_session;
+mod rails;

@@ -21,7 +21,7 @@ pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
 pub use stores::*;
-pub use writers::{cookies, node_writer};
+pub use writers::{cookies, node_writer, ruby_writer};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";
 pub const SESSION_SECRET: &str = "session-secret-new-0123456789abcdef";

@@ -3,7 +3,9 @@
 #   {"cases": [{"secret": "<secret_key_base>", "digest": "sha1"|"sha256",
 #               "name": "_app_session", "session": {...},
 #               "expire_after"?: seconds (negative: already expired),
-#               "serializer"?: "json"|"marshal"|"hybrid"}]}
+#               "serializer"?: "json"|"marshal"|"hybrid",
+#               "metadata"?: false (use_cookies_with_metadata off, as under
+#                            load_defaults 5.2: no purpose in the cookie)}]}
 # a Rack app behind ActionDispatch::Cookies and
 # ActionDispatch::Session::CookieStore sets the session, and the Set-Cookie
 # it answers becomes one Cookie header on stdout ({"cookies": ["name=.."]}).
@@ -62,7 +64,7 @@ def env_config(c)
     "action_dispatch.cookies_digest" => nil,
     "action_dispatch.cookies_rotations" => ActiveSupport::Messages::RotationConfiguration.new,
     "action_dispatch.cookies_same_site_protection" => proc { :lax },
-    "action_dispatch.use_cookies_with_metadata" => true,
+    "action_dispatch.use_cookies_with_metadata" => c.fetch("metadata", true),
   }
 end
 
