@@ -197,6 +197,19 @@ impl RailsCookie {
         }
     }
 
+    /// MessageEncryptor's `_encrypt` with the newest key and `iv`: the
+    /// cookie value (before percent-encoding) for `plaintext`, for tests and
+    /// fuzzing.
+    pub fn seal(&self, plaintext: &[u8], iv: [u8; 12]) -> String {
+        let cipher = self.ciphers.first().expect("at least one key");
+        let mut sealed = cipher
+            .encrypt(&Nonce::from(iv), plaintext)
+            .expect("a plaintext within AES-GCM's limit");
+        let tag = sealed.split_off(sealed.len() - 16);
+        let b64 = |x: &[u8]| STANDARD.encode(x);
+        format!("{}--{}--{}", b64(&sealed), b64(&iv), b64(&tag))
+    }
+
     /// MessageEncryptor's `_decrypt`: three strict-base64 parts, a 12-byte
     /// IV, a 16-byte tag; the first key that authenticates wins.
     fn decrypt(&self, value: &str) -> Result<Vec<u8>, SessionError> {
@@ -242,7 +255,6 @@ impl ClaimsCodec for RailsCookie {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aes_gcm::aead::AeadCore;
     use serde_json::json;
 
     /// A session ActionDispatch 6.1's cookie store wrote under
@@ -252,16 +264,6 @@ mod tests {
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// Seals `plain` as MessageEncryptor does, to reach the envelope checks.
-    fn seal(secret: &str, plain: &[u8]) -> String {
-        let cipher = Aes256Gcm::new(&KeyDigest::Sha256.derive(secret.as_bytes()).into());
-        let iv = Aes256Gcm::generate_nonce(&mut aes_gcm::aead::OsRng);
-        let mut sealed = cipher.encrypt(&iv, plain).unwrap();
-        let tag = sealed.split_off(sealed.len() - 16);
-        let b = |x: &[u8]| STANDARD.encode(x);
-        format!("{}--{}--{}", b(&sealed), b(&iv), b(&tag))
     }
 
     fn envelope(pur: Value, exp: Value, message: &[u8]) -> Vec<u8> {
@@ -304,7 +306,7 @@ mod tests {
     fn checks_purpose_expiry_and_refuses_marshal() {
         let rails = RailsCookie::new("s", KeyDigest::Sha256, ["k"]);
         let session = br#"{"user":1}"#;
-        let open = |plain: &[u8], now| rails.open(&seal("k", plain), now);
+        let open = |plain: &[u8], now| rails.open(&rails.seal(plain, [7; 12]), now);
         assert!(open(&envelope(json!("cookie.s"), Value::Null, session), 0).is_ok());
         let exp = json!("2026-11-28T10:11:06.123Z");
         assert!(open(
