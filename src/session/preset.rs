@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::codec::{authjs, cookie_session, django, flask, iron_session, jwt_cookie, next_auth};
+use super::codec::{
+    authjs, cookie_session, django, flask, iron_session, jwt_cookie, next_auth, rails,
+};
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
 
@@ -198,6 +200,8 @@ pub const PRESETS: &[Preset] = &[
         .max_age(Duration::from_secs(31 * 86_400)),
     Preset::new("jwt-cookie",     "",            "/sub",    S::None,     R::Unused,         jwt_cookie::build)
         .options(jwt_cookie::OPTIONS).check(jwt_cookie::check),
+    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::None, R::VouchesAlone, rails::build)
+        .options(&["SESSION_RAILS_KEY_DIGEST"]).check(rails::check),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];

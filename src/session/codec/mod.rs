@@ -26,6 +26,7 @@ pub mod iron_session;
 pub mod jws;
 pub mod jwt_cookie;
 pub mod next_auth;
+pub mod rails;
 pub mod session_id;
 
 pub use express_signed::{CookieSigner, UnsignError};

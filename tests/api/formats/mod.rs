@@ -8,3 +8,4 @@ mod flask;
 mod iron_session;
 mod jwt_cookie;
 mod next_auth;
+mod rails;

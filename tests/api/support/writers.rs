@@ -37,6 +37,74 @@ pub fn python_writer(name: &str, request: &Value) -> Value {
     run_writer(cmd, &dir, request)
 }
 
+/// Runs `ruby write.rb` in `tests/formats/<name>` with `request`, after
+/// making sure Ruby, ActiveSupport and ActionPack are there (Debian's
+/// packages, installed with apt when missing).
+pub fn ruby_writer(name: &str, request: &Value) -> Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/formats")
+        .join(name);
+    debian_rails();
+    let mut cmd = Command::new("ruby");
+    cmd.arg("write.rb");
+    run_writer(cmd, &dir, request)
+}
+
+/// Longest the apt install of Ruby and Rails may take.
+const APT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `ruby` able to load ActiveSupport and ActionDispatch, installing
+/// `ruby ruby-activesupport ruby-actionpack` with apt (once per run) when it
+/// is not; panics saying what to install when apt cannot.
+fn debian_rails() {
+    static LOCK: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut ready = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if *ready {
+        return;
+    }
+    let loads = || {
+        Command::new("ruby")
+            .args([
+                "-e",
+                r#"require "active_support"; require "action_dispatch""#,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !loads() {
+        let apt = |args: &[&str]| {
+            let what = format!("apt-get {}", args.join(" "));
+            let mut child = Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{what}: {e}; {RAILS_HINT}"));
+            let status = wait_bounded(&mut child, APT_TIMEOUT, &what);
+            assert!(status.success(), "{what} failed ({status}); {RAILS_HINT}");
+        };
+        apt(&["update", "-q"]);
+        apt(&[
+            "install",
+            "-y",
+            "-q",
+            "ruby",
+            "ruby-activesupport",
+            "ruby-actionpack",
+        ]);
+        assert!(loads(), "ruby still cannot load Rails; {RAILS_HINT}");
+    }
+    *ready = true;
+}
+
+/// What to do when the Rails writer cannot be set up.
+const RAILS_HINT: &str = "the rails format tests need Ruby with ActiveSupport and ActionPack: \
+    run `apt-get install ruby ruby-activesupport ruby-actionpack` as root (Debian bookworm: Rails 6.1)";
+
 /// Makes `venv` with `requirements` installed, once per run; a marker file
 /// holding the requirements skips pip when they have not changed.
 pub fn python_venv(venv: &Path, requirements: &Path) {
