@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::codec::{authjs, cookie_session, django, iron_session, next_auth};
+use super::codec::{authjs, better_auth, cookie_session, django, iron_session, next_auth};
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
 
@@ -194,6 +194,8 @@ pub const PRESETS: &[Preset] = &[
         .secret_fallback("AUTH_SECRET"),
     Preset::new("next-auth",      "next-auth.session-token", "/sub", S::None, R::VouchesAloneWarned, next_auth::build)
         .secret_fallback("NEXTAUTH_SECRET"),
+    Preset::new("better-auth",    "better-auth.session_token", "/userId", S::Postgres, R::VouchesAloneWarned, better_auth::build)
+        .secret_fallback("BETTER_AUTH_SECRET"),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];

@@ -2,7 +2,8 @@
 // with its PostgreSQL (Kysely) adapter on a `pg` Pool whose search_path is
 // the request's schema, migrated by better-auth's own getMigrations under
 // an advisory lock. For each case on stdin ({"database_url", "schema",
-// "cases": [{"secret", "email", "secure"?, "then"?: "sign-out" | "expire"}]})
+// "cases": [{"secret", "email", "secure"?, "agent"?, "then"?: "sign-out" |
+// "expire"}]}) with `agent` sent as the User-Agent better-auth stores,
 // a user signs up (or signs in when it exists) through auth.api and the
 // session cookie it sets becomes one Cookie header on stdout, with the
 // user id better-auth made: {"cookies": [...], "subjects": [...]}.
@@ -53,12 +54,12 @@ function sessionCookie(res) {
   return pair;
 }
 
-async function write({ secret, email, secure = false, then }) {
+async function write({ secret, email, secure = false, agent, then }) {
   const a = auth(secret, secure);
   const password = 'correct horse battery staple';
   const body = { email, password, name: 'Test User' };
   const origin = secure ? 'https://app.example' : 'http://localhost:3000';
-  const headers = new Headers({ origin });
+  const headers = new Headers({ origin, ...(agent ? { 'user-agent': agent } : {}) });
   let res = await a.api.signUpEmail({ body, headers, asResponse: true });
   if (!res.ok) res = await a.api.signInEmail({ body: { email, password }, headers, asResponse: true });
   const cookie = sessionCookie(res);
