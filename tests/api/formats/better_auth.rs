@@ -70,10 +70,14 @@ async fn sessions_yield_their_user_until_sign_out_or_expiry() {
     let (_, claims) = expect_token(app.post_token(Some(secure)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[1].as_str());
 
-    // The token stays, the signature's first character changes.
+    // The token stays, one character of the signature changes
     let (token, sig) = good.rsplit_once('.').expect("signed");
-    let first = if sig.starts_with('A') { "B" } else { "A" };
-    let tampered = format!("{token}.{first}{}", &sig[1..]);
+    // (the first letter or digit: the signature is percent-encoded).
+    let at = sig
+        .find(|c: char| c.is_ascii_alphanumeric())
+        .expect("a letter");
+    let swap = if sig[at..].starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{token}.{}{swap}{}", &sig[..at], &sig[at + 1..]);
     // The bare token, as if SESSION_COOKIE_SIGNED were off.
     let unsigned = token.to_owned();
     let refused = [
