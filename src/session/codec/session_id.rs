@@ -22,8 +22,9 @@ enum Signature {
     BetterCall(BetterCallSigner),
 }
 
-/// Reads the session id from the session cookie (express-session's
-/// `s:<sid>.<sig>` when signed, the bare id otherwise).
+/// Reads the session id from the session cookie: express-session's
+/// `s:<sid>.<sig>` when signed, better-call's `<token>.<sig>` for
+/// better-auth, the bare id otherwise.
 #[derive(Debug)]
 pub struct SessionIdCookie {
     // Tried in order; the first present cookie is the only one read.

@@ -110,6 +110,20 @@ async fn sessions_yield_their_user_until_sign_out_or_expiry() {
     let (_, claims) = expect_token(fallback.post_token(Some(good)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
     fallback.expect_unauthenticated(old_secret).await;
+
+    // No subject where the pointer looks: a column the table lacks, or the
+    // token, which the document leaves out.
+    let (url, table) = (database_url(), format!("{SCHEMA}.session"));
+    for pointer in ["/activeOrganizationId", "/token"] {
+        let app = spawn_app_with(&[
+            ("SESSION_BACKEND", "better-auth"),
+            ("DATABASE_URL", url.as_str()),
+            ("SESSION_PG_TABLE", table.as_str()),
+            ("SESSION_SUBJECT_POINTER", pointer),
+        ])
+        .await;
+        app.expect_unauthenticated(good).await;
+    }
 }
 
 #[tokio::test]
