@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::codec::{
-    authjs, cookie_session, django, flask, iron_session, jwt_cookie, next_auth, rails,
+    authjs, better_auth, cookie_session, django, flask, iron_session, jwt_cookie, next_auth, rails,
 };
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
@@ -202,6 +202,8 @@ pub const PRESETS: &[Preset] = &[
         .options(jwt_cookie::OPTIONS).check(jwt_cookie::check),
     Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::None, R::VouchesAlone, rails::build)
         .options(&["SESSION_RAILS_KEY_DIGEST"]).check(rails::check),
+    Preset::new("better-auth",    "better-auth.session_token", "/userId", S::Postgres, R::VouchesAloneWarned, better_auth::build)
+        .secret_fallback("BETTER_AUTH_SECRET"),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];

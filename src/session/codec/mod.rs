@@ -18,6 +18,7 @@ use super::{AuthFuture, SessionAuthenticator, SessionConfig, SessionError};
 use crate::token::unix_now;
 
 pub mod authjs;
+pub mod better_auth;
 pub mod cookie_session;
 pub mod django;
 pub mod express_signed;

@@ -1,5 +1,6 @@
 //! Sessions in PostgreSQL: `SELECT <data> FROM <table> WHERE <id> = $1`
-//! and the row is live, for connect-pg-simple's and Django's tables.
+//! and the row is live, for connect-pg-simple's, Django's and better-auth's
+//! tables. The table is aliased `stored`, so `data` may read the whole row.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,8 @@ use crate::session::StoreSettings;
 pub struct PgColumns {
     /// The session id column.
     pub id: &'static str,
-    /// The session data column (read as text).
+    /// The session data column, or an SQL expression over the row aliased
+    /// `stored` (read as text).
     pub data: &'static str,
     /// The condition that keeps only live rows.
     pub live: &'static str,
@@ -34,6 +36,17 @@ impl PgColumns {
         id: "session_key",
         data: "session_data",
         live: "expire_date > now()",
+    };
+    /// better-auth's PostgreSQL (Kysely) adapter: `session(id, "expiresAt",
+    /// token, "createdAt", "updatedAt", "ipAddress", "userAgent", "userId",
+    /// ...)`, looked up by `token` as its `findSession` does, live while
+    /// `"expiresAt" > now()`. The document is the whole row (additional
+    /// fields and plugin columns such as `activeOrganizationId` included)
+    /// as JSON without the token.
+    pub const BETTER_AUTH: Self = Self {
+        id: "\"token\"",
+        data: "(to_jsonb(stored) - 'token')",
+        live: "\"expiresAt\" > now()",
     };
 }
 
@@ -95,7 +108,8 @@ impl PostgresStore {
             .map_err(|e| format!("DATABASE_URL: {e}"))?;
         // The table name was validated as [schema.]identifier at start-up.
         let PgColumns { id, data, live } = columns;
-        let query = format!("SELECT {data}::text FROM {table} WHERE {id} = $1 AND {live}").into();
+        let query =
+            format!("SELECT {data}::text FROM {table} AS stored WHERE {id} = $1 AND {live}").into();
         Ok(Self { pool, query })
     }
 }

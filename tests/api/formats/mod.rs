@@ -2,6 +2,7 @@
 //! library writes (`support::writers`).
 
 mod authjs;
+mod better_auth;
 mod cookie_session;
 mod django;
 mod flask;
