@@ -9,9 +9,14 @@ FORMAT_NOTES=()
 readonly BENCH_DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 readonly BENCH_PG_TABLE=rt_bench_session BENCH_DJANGO_SCHEMA=rt_bench_django
 
-# The first cookie a writer answers for REQUEST (JSON); installs the
-# writer's packages (npm ci, or a venv in target/) when missing.
+# The first cookie a writer answers for REQUEST (JSON).
 writer_cookie() { # NAME REQUEST
+    writer_json "$1" "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)["cookies"][0])'
+}
+
+# A writer's whole JSON answer for REQUEST; installs the writer's packages
+# (npm ci, or a venv in target/) when missing.
+writer_json() { # NAME REQUEST
     local dir="$REPO/tests/formats/$1" venv="$REPO/target/venv-$1" cmd
     if [[ -f $dir/package.json ]]; then
         [[ -d $dir/node_modules ]] || bounded env -C "$dir" timeout 300 npm ci --no-audit --no-fund --silent >&2 ||
@@ -25,8 +30,7 @@ writer_cookie() { # NAME REQUEST
         fi
         cmd=("$venv/bin/python" write.py)
     fi
-    (cd "$dir" && printf '%s' "$2" | timeout 120 "${cmd[@]}") |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["cookies"][0])'
+    (cd "$dir" && printf '%s' "$2" | timeout 120 "${cmd[@]}")
 }
 
 # Runs one format row: its own service with ENV..., checked with one 200.
@@ -87,6 +91,16 @@ run_format_rows() {
             \"token\": {\"sub\": \"alice\"}}]}") || cookie=""
         format_row "$format" "POST /api/realtime-token, $format (JWE)" "$cookie" "SESSION_BACKEND=$format"
     done
+    # jwt-cookie with RS256 and the PEM public key jose generated.
+    local jwt_json="$TMP/jwt-cookie.json" pem=""
+    cookie=""
+    if writer_json jwt-cookie '{"keys": {"k": "RS256"}, "cases": [{"key": "k", "alg": "RS256",
+        "claims": {"sub": "alice"}, "name": "__session"}]}' >"$jwt_json"; then
+        cookie=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["cookies"][0])' <"$jwt_json")
+        pem=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["keys"]["k"]["pem"])' <"$jwt_json")
+    fi
+    format_row jwt-cookie "POST /api/realtime-token, jwt-cookie (RS256, PEM key)" "$cookie" \
+        SESSION_BACKEND=jwt-cookie SESSION_COOKIE=__session SESSION_JWT_ALGORITHMS=RS256 "SESSION_JWT_KEY=$pem"
     FORMAT_NOTES+=("same-run ratios: $(format_ratios)")
 }
 
