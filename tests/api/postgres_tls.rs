@@ -70,11 +70,7 @@ fn start_tls_postgres() -> TlsPostgres {
          hostnossl all all ::/0 reject\n",
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let options = format!(
         "-p {port} -c listen_addresses=localhost -c ssl=on -c ssl_cert_file={0}/server.pem \
          -c ssl_key_file={0}/server.key -c unix_socket_directories={0} -c fsync=off",

@@ -3,27 +3,10 @@
 //! nodes are read through the cluster, and the shared rate limits live
 //! there too.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn cli(args: &[&str]) -> String {
     let out = Command::new("redis-cli")
@@ -34,7 +17,7 @@ fn cli(args: &[&str]) -> String {
 }
 
 /// Three cluster-enabled redis-servers, joined; their ports.
-fn start_cluster() -> (Vec<Node>, Vec<u16>) {
+fn start_cluster() -> (Vec<KillOnDrop>, Vec<u16>) {
     let dir = scratch_dir().join(unique("cluster-"));
     std::fs::create_dir_all(&dir).unwrap();
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -42,7 +25,7 @@ fn start_cluster() -> (Vec<Node>, Vec<u16>) {
         .iter()
         .map(|port| {
             let conf = dir.join(format!("nodes-{port}.conf"));
-            Node(
+            KillOnDrop(
                 Command::new("redis-server")
                     .args(["--port", &port.to_string(), "--cluster-enabled", "yes"])
                     .arg("--cluster-config-file")

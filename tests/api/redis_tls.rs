@@ -39,11 +39,7 @@ fn start_tls_redis() -> TlsRedis {
     let dir = scratch_dir().join(unique("redis-tls-"));
     std::fs::create_dir_all(&dir).unwrap();
     test_certificates(&dir);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = Command::new("redis-server")
         .args(["--port", "0", "--tls-port", &port.to_string()])
         .args([

@@ -5,7 +5,7 @@
 //! out, and only then does it stop accepting.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,25 +14,8 @@ use realtime_token::session::cookies::{percent_encode, CookieSigner};
 
 use crate::support::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// HAProxy in front of `ports`; killed when dropped.
-struct Haproxy(Child);
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn haproxy(listen: u16, ports: [u16; 2]) -> Haproxy {
+fn haproxy(listen: u16, ports: [u16; 2]) -> KillOnDrop {
     let config = format!(
         "global\n  maxconn 512\n\
          defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n  \
@@ -52,7 +35,7 @@ fn haproxy(listen: u16, ports: [u16; 2]) -> Haproxy {
         .stderr(Stdio::null())
         .spawn()
         .expect("haproxy must be installed (scripts/test installs it)");
-    Haproxy(child)
+    KillOnDrop(child)
 }
 
 fn replica(port: u16) -> ServerProcess {

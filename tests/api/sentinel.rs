@@ -5,32 +5,15 @@
 //! replica, without a restart; the shared rate limits follow the primary.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
 
 const MASTER: &str = "rtmaster";
 
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn redis_server(args: &[&str]) -> Node {
-    Node(
+fn redis_server(args: &[&str]) -> KillOnDrop {
+    KillOnDrop(
         Command::new("redis-server")
             .args(args)
             .stdout(Stdio::null())

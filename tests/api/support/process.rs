@@ -140,3 +140,23 @@ pub fn wait_bounded(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// A free TCP port on 127.0.0.1 (bound, then released for a child to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process (a private server for one test) killed when dropped,
+/// also when the test panics.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
