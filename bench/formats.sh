@@ -33,13 +33,15 @@ writer_json() { # NAME REQUEST
     (cd "$dir" && printf '%s' "$2" | timeout 120 "${cmd[@]}")
 }
 
-# Runs one format row: its own service with ENV..., checked with one 200.
+# Runs one row: its own service with ENV..., checked with one 200; the id
+# goes to the list ROW_LIST names (default FORMAT_ROWS).
 format_row() { # ID LABEL COOKIE ENV...
     local id=$1 label=$2 cookie=$3
+    local -n rows=${ROW_LIST:-FORMAT_ROWS}
     shift 3
+    rows+=("$id")
     if [[ -z $cookie ]]; then
         na_row "$id" "$label" "its writer failed; see the log above"
-        FORMAT_ROWS+=("$id")
         return
     fi
     start_service "service-$id" "$@"
@@ -47,7 +49,6 @@ format_row() { # ID LABEL COOKIE ENV...
     METRICS_BASE="http://127.0.0.1:$SVC_PORT" ROUTE=/api/realtime-token \
         run_wrk "$id" "$label" 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$cookie"
     stop_pid "$SVC_PID"
-    FORMAT_ROWS+=("$id")
 }
 
 psql_bench() { timeout 20 psql -X -q -v ON_ERROR_STOP=1 "$BENCH_DATABASE_URL" "$@" >/dev/null; }

@@ -34,16 +34,7 @@ start_tls_redis() {
     return 1
 }
 
-scale_row() { # ID LABEL COOKIE ENV...
-    local id=$1 label=$2 cookie=$3
-    shift 3
-    start_service "service-$id" "$@"
-    expect_status 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$cookie"
-    METRICS_BASE="http://127.0.0.1:$SVC_PORT" ROUTE=/api/realtime-token \
-        run_wrk "$id" "$label" 200 POST "http://127.0.0.1:$SVC_PORT/api/realtime-token" "$cookie"
-    stop_pid "$SVC_PID"
-    SCALE_ROWS+=("$id")
-}
+scale_row() { ROW_LIST=SCALE_ROWS format_row "$@"; } # ID LABEL COOKIE ENV...
 
 run_scale_rows() {
     # Shared limits: high enough never to trigger, so the row measures the
