@@ -117,27 +117,10 @@ async fn forwarded_for_is_ignored_from_untrusted_peers_and_honoured_from_trusted
     // RFC 7239 `Forwarded` (TRUSTED_PROXY_HEADER=forwarded): tests/api/client_address.rs.
 }
 
-fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn metrics_counters_move_as_requests_are_made() {
     let app = spawn_app().await;
-    let scrape = || async {
-        app.client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let scrape = || app.metrics();
     let before = scrape().await;
     expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;
     expect_token(app.post_token(Some(&app.cookie("alice"))).await).await;

@@ -70,19 +70,7 @@ async fn without_redis_each_replica_limits_alone_and_counts_the_fallbacks() {
         expect_token(app.post_token(Some(&cookie)).await).await;
     }
     expect_error(app.post_token(Some(&cookie)).await, 429, "rate_limited").await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let fallbacks: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("realtime_token_rate_limit_fallbacks_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the fallback counter is exported");
-    assert_eq!(fallbacks, 3, "{metrics}");
+    let metrics = app.metrics().await;
+    let fallbacks = metric(&metrics, "realtime_token_rate_limit_fallbacks_total");
+    assert_eq!(fallbacks, 3.0, "{metrics}");
 }

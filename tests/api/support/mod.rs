@@ -119,6 +119,12 @@ impl TestApp {
         expect_error(self.post_token(Some(cookie)).await, 401, "unauthenticated").await;
     }
 
+    /// The text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        let res = self.client.get(self.url("/metrics")).send().await.unwrap();
+        res.text().await.unwrap()
+    }
+
     /// POST /api/realtime-token with an optional Cookie header.
     pub async fn post_token(&self, cookie: Option<&str>) -> reqwest::Response {
         let mut req = self.client.post(self.url("/api/realtime-token"));
@@ -198,4 +204,14 @@ pub async fn eventually_status(
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// The value of the sample `name_and_labels` (e.g. `x_total{code="a"}`) in
+/// Prometheus text; 0 when absent.
+pub fn metric(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
