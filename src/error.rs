@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::policy::PolicyError;
 use crate::ratelimit::RateLimited;
-use crate::session::SessionError;
+use crate::session::{Refusal, SessionError};
 use crate::token::SignError;
 
 /// Seconds a client should wait before retrying after a 503.
@@ -119,6 +119,15 @@ impl ApiError {
 impl From<RateLimited> for ApiError {
     fn from(RateLimited(seconds): RateLimited) -> Self {
         Self::RateLimited(seconds)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(e: Refusal) -> Self {
+        match e {
+            Refusal::Limited(limited) => limited.into(),
+            Refusal::Session(session) => session.into(),
+        }
     }
 }
 

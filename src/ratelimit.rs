@@ -18,6 +18,7 @@ use crate::secret::Secret;
 use shared::{SharedBuckets, SHARED_TIMEOUT};
 
 mod address;
+mod folded;
 mod shared;
 
 use address::bucket;
@@ -25,6 +26,7 @@ pub use address::{
     parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ProxyHeader,
     DEFAULT_IPV6_PREFIX,
 };
+pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck, SubjectHint, SubjectHints};
 
 /// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`, `RATE_LIMIT_IPV6_PREFIX`),
 /// `TRUSTED_PROXIES` and `TRUSTED_PROXY_HEADER`.
@@ -100,6 +102,11 @@ impl Rate {
         Ok(Some(Self { count, period }))
     }
 
+    /// The time between two requests at this rate, in µs (at least 1).
+    fn interval_us(self) -> u64 {
+        (self.period.as_micros() / u128::from(self.count)).max(1) as u64
+    }
+
     fn quota(self) -> Quota {
         let count = NonZeroU32::new(self.count).expect("parsed as positive");
         let per_cell = self.period / self.count;
@@ -166,6 +173,11 @@ impl std::fmt::Debug for RateLimits {
 #[error("rate limited for {0} s")]
 pub struct RateLimited(pub u64);
 
+/// Refused for `wait_us` µs, rounded up to whole seconds.
+fn rate_limited(wait_us: u64) -> RateLimited {
+    RateLimited(wait_us.div_ceil(1_000_000))
+}
+
 impl RateLimits {
     /// The limits, IPv6 keying and store that `config` sets; `fallbacks`
     /// counts checks answered locally because Redis did not. Connections
@@ -224,12 +236,8 @@ impl RateLimits {
     ) -> Result<(), RateLimited> {
         if let Some(shared) = &self.shared {
             match shared.check(kind, shared_key, rate).await {
-                Ok(None) => return Ok(()),
-                Ok(Some(wait)) => {
-                    return Err(RateLimited(
-                        wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-                    ))
-                }
+                Ok(0) => return Ok(()),
+                Ok(wait_us) => return Err(rate_limited(wait_us)),
                 Err(why) => self.fell_back(&why),
             }
         }

@@ -14,6 +14,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::IntoConnectionInfo as _;
+use sha2::{Digest as _, Sha256};
 
 /// Where the server is.
 enum Source {
@@ -92,6 +93,9 @@ pub enum Topology {
 /// Where and how to connect; connections are made lazily, per thread.
 pub struct RedisConnections {
     id: usize,
+    /// A digest of the URL, CA and topology of one server or Sentinel
+    /// group (none for a cluster), to tell when two users share a server.
+    target: Option<[u8; 32]>,
     source: Source,
     config: ConnectionManagerConfig,
     timeout: Duration,
@@ -139,13 +143,35 @@ impl RedisConnections {
         topology: &Topology,
         timeout: Duration,
     ) -> Result<Self, String> {
-        match topology {
+        let mut connections = match topology {
             Topology::Single => Self::new(var, url, ca_pem, timeout),
             Topology::Sentinel { nodes, master } => {
                 Self::sentinel(nodes, master, Some(url), timeout)
             }
             Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), timeout),
+        }?;
+        if !matches!(topology, Topology::Cluster { .. }) {
+            let topology = format!("{topology:?}");
+            let parts: [&[u8]; 3] = [
+                url.as_bytes(),
+                ca_pem.unwrap_or_default(),
+                topology.as_bytes(),
+            ];
+            let mut digest = Sha256::new();
+            for part in parts {
+                digest.update((part.len() as u64).to_le_bytes());
+                digest.update(part);
+            }
+            connections.target = Some(digest.finalize().into());
         }
+        Ok(connections)
+    }
+
+    /// Which server (or Sentinel group) these connections reach, as a
+    /// digest: equal for equal settings. `None` for a cluster, whose keys
+    /// live on several servers.
+    pub fn target(&self) -> Option<&[u8; 32]> {
+        self.target.as_ref()
     }
 
     /// The primary of `master` as the `sentinels` (`host:port`) name it;
@@ -219,6 +245,7 @@ impl RedisConnections {
             .set_max_delay(Duration::from_millis(200));
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            target: None,
             source,
             config,
             timeout,

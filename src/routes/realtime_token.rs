@@ -15,8 +15,8 @@ use crate::http::access_log::LoggedSubject;
 use crate::http::origin::Origins;
 use crate::metrics::LookupOutcome;
 use crate::principal::Principal;
-use crate::ratelimit::ClientAddr;
-use crate::session::SessionError;
+use crate::ratelimit::{ClientAddr, SubjectCheck};
+use crate::session::{Refusal, SessionError};
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes.
@@ -44,12 +44,11 @@ pub async fn issue_token(
     origins: web::Data<Origins>,
 ) -> Result<HttpResponse, ApiError> {
     origins.check_request(&req)?;
-    state.limits.check_client(ClientAddr::of(&req)).await?;
     let body = read_body(&req, payload).await?;
-    let principal = authenticate(&req, &state, &body).await?;
+    let (principal, subject_check) = authenticate(&req, &state, &body).await?;
     req.extensions_mut()
         .insert(LoggedSubject(principal.sub.clone()));
-    state.limits.check_subject(&principal.sub).await?;
+    subject_check.finish(&state.limits, &principal.sub).await?;
     let rooms = state.policy.authorize(&principal, body.rooms.as_deref())?;
     let issued = state.issuer.issue(&principal.sub, rooms)?;
     state.metrics.token_issued();
@@ -58,12 +57,13 @@ pub async fn issue_token(
         .json(issued))
 }
 
-/// The admin key's subject and attributes, or the session's principal.
+/// The admin key's subject and attributes, or the session's principal,
+/// after the client's rate limit; and what is left of the subject's.
 async fn authenticate(
     req: &HttpRequest,
     state: &AppState,
     body: &TokenRequest,
-) -> Result<Principal, ApiError> {
+) -> Result<(Principal, SubjectCheck), ApiError> {
     let Some(key) = bearer_key(req) else {
         if body.sub.is_some() || body.attributes.is_some() {
             return Err(ApiError::InvalidRequest(
@@ -71,15 +71,24 @@ async fn authenticate(
             ));
         }
         let started = Instant::now();
-        let result = state.authenticator.authenticate(req).await;
+        let result = state
+            .authenticator
+            .authenticate_limited(req, &state.limits)
+            .await;
         let outcome = match &result {
-            Ok(_) => LookupOutcome::Ok,
-            Err(SessionError::Unauthenticated(_)) => LookupOutcome::Unauthenticated,
-            Err(SessionError::Unavailable(_)) => LookupOutcome::Unavailable,
+            Ok(_) => Some(LookupOutcome::Ok),
+            Err(Refusal::Session(SessionError::Unauthenticated(_))) => {
+                Some(LookupOutcome::Unauthenticated)
+            }
+            Err(Refusal::Session(SessionError::Unavailable(_))) => Some(LookupOutcome::Unavailable),
+            Err(Refusal::Limited(_)) => None,
         };
-        state.metrics.session_lookup(outcome, started.elapsed());
+        if let Some(outcome) = outcome {
+            state.metrics.session_lookup(outcome, started.elapsed());
+        }
         return Ok(result?);
     };
+    state.limits.check_client(ClientAddr::of(req)).await?;
     let admin = state.admin_key.as_ref().ok_or(ApiError::AdminDisabled)?;
     if !admin.matches(key) {
         return Err(ApiError::Unauthenticated("wrong admin key"));
@@ -88,8 +97,9 @@ async fn authenticate(
         .sub
         .clone()
         .ok_or_else(|| ApiError::InvalidRequest("admin minting needs `sub` in the body".into()))?;
-    Principal::new(sub, body.attributes.clone().unwrap_or_default())
-        .map_err(|why| ApiError::InvalidRequest(format!("`sub` is not valid: {why}")))
+    let principal = Principal::new(sub, body.attributes.clone().unwrap_or_default())
+        .map_err(|why| ApiError::InvalidRequest(format!("`sub` is not valid: {why}")))?;
+    Ok((principal, SubjectCheck::Pending))
 }
 
 /// Reads the optional JSON body: bounded in size and time, JSON only.

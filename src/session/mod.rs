@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 
 use crate::metrics::CacheMetrics;
+use crate::ratelimit::{ClientAddr, RateLimited, RateLimits, SubjectCheck};
 
 pub mod cache;
 pub mod codec;
@@ -39,6 +40,22 @@ pub enum SessionError {
     Unavailable(String),
 }
 
+/// Why an authentication under rate limits gave no principal.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Refusal {
+    /// The client's bucket was empty; the session was not looked up.
+    #[error(transparent)]
+    Limited(#[from] RateLimited),
+    /// No principal (401) or a failed backend (503).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// The future [`SessionAuthenticator::authenticate_limited`] returns: the
+/// principal, and what is left of the subject's rate-limit check.
+pub type LimitedFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(Principal, SubjectCheck), Refusal>> + 'a>>;
+
 /// The future an authenticator returns. The trait's two methods return
 /// boxed futures of these two types, written as `Box::pin(async move { .. })`,
 /// so the trait stays object-safe without a macro.
@@ -52,6 +69,21 @@ pub type ReadyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SessionError>>
 pub trait SessionAuthenticator: Send + Sync + 'static {
     /// Checks the request's session (cookies, headers) and answers who it is.
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a>;
+
+    /// [`authenticate`](Self::authenticate) under `limits`: the client's
+    /// bucket before the lookup; the subject's is left to the caller
+    /// ([`SubjectCheck::Pending`]). A store that shares its Redis with the
+    /// buckets runs them inside its lookup instead.
+    fn authenticate_limited<'a>(
+        &'a self,
+        req: &'a HttpRequest,
+        limits: &'a RateLimits,
+    ) -> LimitedFuture<'a> {
+        Box::pin(async move {
+            limits.check_client(ClientAddr::of(req)).await?;
+            Ok((self.authenticate(req).await?, SubjectCheck::Pending))
+        })
+    }
 
     /// Checks that the backend is reachable (for readiness); stateless
     /// backends are always ready.

@@ -74,3 +74,105 @@ async fn without_redis_each_replica_limits_alone_and_counts_the_fallbacks() {
     let fallbacks = metric(&metrics, "realtime_token_rate_limit_fallbacks_total");
     assert_eq!(fallbacks, 3.0, "{metrics}");
 }
+
+/// A private redis-server on a free port (its command counts are this
+/// test's alone); its URL.
+fn private_redis() -> (KillOnDrop, String) {
+    let port = free_port().to_string();
+    let dir = scratch_dir().join(unique("folded-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = KillOnDrop(
+        std::process::Command::new("redis-server")
+            .args(["--port", &port, "--save", "", "--appendonly", "no", "--dir"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed"),
+    );
+    (server, format!("redis://127.0.0.1:{port}"))
+}
+
+/// How many times `command` ran (INFO commandstats; this counts the
+/// commands scripts run too, so only script calls tell round trips).
+async fn calls(redis: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(redis)
+        .await
+        .unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[tokio::test]
+async fn with_redis_sessions_each_token_is_one_round_trip_and_the_limits_still_hold() {
+    let (_server, url) = private_redis();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut redis = loop {
+        // The server is up once it accepts a connection.
+        if let Ok(conn) = client.get_multiplexed_async_connection().await {
+            break conn;
+        }
+        tokio::task::yield_now().await;
+    };
+    let (sid, user, other) = (unique("sid-"), unique("alice-"), unique("bob-"));
+    let session =
+        |user: &str| serde_json::json!({"cookie": {"path": "/"}, "userId": user}).to_string();
+    let put = |doc: String| {
+        redis::cmd("SET")
+            .arg(format!("sess:{sid}"))
+            .arg(doc)
+            .clone()
+    };
+    let () = put(session(&user)).query_async(&mut redis).await.unwrap();
+    let env = [
+        ("SESSION_BACKEND", "redis"),
+        ("SESSION_COOKIE", "connect.sid"),
+        ("REDIS_URL", url.as_str()),
+        ("RATE_LIMIT_STORE", "redis"),
+        ("RATE_LIMIT_SUBJECT", "6/m"),
+        ("RATE_LIMIT_IP", "1000/m"),
+    ];
+    let (a, b) = (spawn_app_with(&env).await, spawn_app_with(&env).await);
+    let cookie = express_cookie(&sid);
+    // First sight of the session: the subject's bucket is its own trip.
+    for app in [&a, &b] {
+        let (_, claims) = expect_token(app.post_token(Some(&cookie)).await).await;
+        assert_eq!(claims.sub, user);
+    }
+    let before = calls(&mut redis, "evalsha").await;
+    for app in [&a, &b, &a, &b] {
+        expect_token(app.post_token(Some(&cookie)).await).await;
+    }
+    let scripts = calls(&mut redis, "evalsha").await - before;
+    assert_eq!(
+        scripts, 4,
+        "one script per token: session, address and subject together"
+    );
+    // Six tokens in all across both replicas: the seventh is refused.
+    for app in [&a, &b] {
+        expect_error(app.post_token(Some(&cookie)).await, 429, "rate_limited").await;
+    }
+
+    // The session now names another user: the request is charged to that
+    // user, not to the one the hint remembered.
+    let full_bucket = |who: &str| redis::cmd("GET").arg(format!("rt:rl:sub:{who}")).clone();
+    let alice_tat: String = full_bucket(&user).query_async(&mut redis).await.unwrap();
+    let () = put(session(&other)).query_async(&mut redis).await.unwrap();
+    let (_, claims) = expect_token(a.post_token(Some(&cookie)).await).await;
+    assert_eq!(claims.sub, other);
+    let after: String = full_bucket(&user).query_async(&mut redis).await.unwrap();
+    assert_eq!(alice_tat, after, "the remembered subject was not charged");
+    let bob_tat: Option<String> = full_bucket(&other).query_async(&mut redis).await.unwrap();
+    assert!(bob_tat.is_some(), "the session's subject was charged");
+    // No session: still 401, and the address bucket still counts it.
+    let _: () = redis::cmd("DEL")
+        .arg(format!("sess:{sid}"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    expect_error(a.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+}

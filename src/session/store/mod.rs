@@ -12,8 +12,11 @@ use serde_json::Value;
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::codec::SessionIdCookie;
 use super::mapping::{ExpressDocument, SessionReader};
-use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
-use super::{SessionConfig, StoreSettings};
+use super::{AuthFuture, LimitedFuture, Principal, ReadyFuture, SessionAuthenticator};
+use super::{SessionConfig, SessionError, StoreSettings};
+use crate::ratelimit::{
+    ClientAddr, FoldedLookup, RateLimits, SubjectCheck, SubjectHint, SubjectHints,
+};
 use crate::redis_conn::RedisConnections;
 use crate::token::unix_now;
 
@@ -74,6 +77,19 @@ pub trait SessionStore: Send + Sync + 'static {
     fn load(&self, sid: String) -> BoxFuture<'static, Result<Option<String>, String>>;
     /// Checks the store answers.
     fn ping(&self) -> BoxFuture<'static, Result<(), String>>;
+
+    /// Loads `sid` and runs the request's shared rate-limit checks in the
+    /// same round trip, when `limits` keeps its buckets where this store
+    /// keeps sessions; `None` when it does not (or cannot).
+    fn load_folded(
+        &self,
+        _sid: &str,
+        _limits: &RateLimits,
+        _client: Option<ClientAddr>,
+        _hint: Option<SubjectHint>,
+    ) -> Option<BoxFuture<'static, Result<FoldedLookup, String>>> {
+        None
+    }
 }
 
 struct Inner {
@@ -81,12 +97,27 @@ struct Inner {
     document: Box<dyn StoredDocument>,
     reader: SessionReader,
     timeout: Duration,
+    /// The subjects last found per session id, for folded lookups.
+    hints: SubjectHints,
 }
 
 impl Inner {
     async fn lookup(self: Arc<Self>, sid: String) -> Result<Principal, SessionError> {
+        let json = self
+            .bounded(self.store.load(sid))
+            .await?
+            .ok_or(SessionError::Unauthenticated("no such session"))?;
+        self.principal(&json)
+    }
+
+    /// `load` within the lookup timeout; a late or failed store is
+    /// `Unavailable`.
+    async fn bounded<T>(
+        &self,
+        load: BoxFuture<'static, Result<T, String>>,
+    ) -> Result<T, SessionError> {
         let name = self.store.name();
-        let json = tokio::time::timeout(self.timeout, self.store.load(sid))
+        tokio::time::timeout(self.timeout, load)
             .await
             .map_err(|_| {
                 SessionError::Unavailable(format!(
@@ -94,9 +125,11 @@ impl Inner {
                     self.timeout
                 ))
             })?
-            .map_err(SessionError::Unavailable)?
-            .ok_or(SessionError::Unauthenticated("no such session"))?;
-        let doc = self.document.open(&json, unix_now())?;
+            .map_err(SessionError::Unavailable)
+    }
+
+    fn principal(&self, stored: &str) -> Result<Principal, SessionError> {
+        let doc = self.document.open(stored, unix_now())?;
         self.reader
             .principal(&doc)
             .map_err(SessionError::Unauthenticated)
@@ -144,18 +177,16 @@ impl StoreAuthenticator {
                 document,
                 reader: SessionReader::new(config),
                 timeout: config.lookup_timeout,
+                hints: SubjectHints::default(),
             }),
             cache: LookupCache::from_config(config, cache_metrics),
         }
     }
 }
 
-impl SessionAuthenticator for StoreAuthenticator {
-    fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
-        let sid = match self.cookie.session_id(req) {
-            Ok(sid) => sid,
-            Err(e) => return Box::pin(std::future::ready(Err(e))),
-        };
+impl StoreAuthenticator {
+    /// The principal of session `sid`, through the cache when there is one.
+    fn lookup<'a>(&'a self, req: &'a HttpRequest, sid: String) -> AuthFuture<'a> {
         let inner = self.inner.clone();
         cache::through(
             self.cache.as_ref(),
@@ -164,6 +195,49 @@ impl SessionAuthenticator for StoreAuthenticator {
             |sid| cache_key(&[sid.as_bytes()]),
             |sid| inner.lookup(sid),
         )
+    }
+}
+
+impl SessionAuthenticator for StoreAuthenticator {
+    fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
+        match self.cookie.session_id(req) {
+            Ok(sid) => self.lookup(req, sid),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
+    fn authenticate_limited<'a>(
+        &'a self,
+        req: &'a HttpRequest,
+        limits: &'a RateLimits,
+    ) -> LimitedFuture<'a> {
+        Box::pin(async move {
+            let client = ClientAddr::of(req);
+            let sid = self.cookie.session_id(req);
+            // Cached sessions skip the store, so only uncached lookups fold.
+            let folded = match (&sid, &self.cache) {
+                (Ok(sid), None) => {
+                    let hint = self.inner.hints.get(sid);
+                    self.inner.store.load_folded(sid, limits, client, hint)
+                }
+                _ => None,
+            };
+            let (Ok(sid), Some(folded)) = (sid, folded) else {
+                limits.check_client(client).await?;
+                let principal = self.authenticate(req).await?;
+                return Ok((principal, SubjectCheck::Pending));
+            };
+            let found = self.inner.bounded(folded).await?;
+            found.client?;
+            let json = found
+                .session
+                .ok_or(SessionError::Unauthenticated("no such session"))?;
+            let principal = self.inner.principal(&json)?;
+            if found.hint_wanted && !found.subject.done_for(&principal.sub) {
+                self.inner.hints.remember(&sid, &json, &principal.sub);
+            }
+            Ok((principal, found.subject))
+        })
     }
 
     fn ready(&self) -> ReadyFuture<'_> {

@@ -1,10 +1,12 @@
-//! connect-redis: `GET <prefix><sid>`, over TCP or TLS (`rediss://`).
+//! connect-redis: `GET <prefix><sid>`, over TCP or TLS (`rediss://`); with
+//! shared rate limits on the same Redis, in one script with their checks.
 
 use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt as _};
 
 use super::SessionStore;
+use crate::ratelimit::{ClientAddr, FoldedLookup, RateLimits, SubjectHint};
 use crate::redis_conn::RedisConnections;
 
 /// connect-redis sessions: `GET <prefix><sid>` over one multiplexed,
@@ -50,6 +52,28 @@ impl SessionStore for RedisStore {
         let mut get = redis::cmd("GET");
         get.arg(format!("{}{sid}", self.prefix));
         self.run(get)
+    }
+
+    fn load_folded(
+        &self,
+        sid: &str,
+        limits: &RateLimits,
+        client: Option<ClientAddr>,
+        hint: Option<SubjectHint>,
+    ) -> Option<BoxFuture<'static, Result<FoldedLookup, String>>> {
+        let checks = limits.fold(self.connections.target(), client, hint)?;
+        let key = format!("{}{sid}", self.prefix);
+        let connections = self.connections.clone();
+        Some(
+            async move {
+                let mut conn = connections.connection().await?;
+                checks.run(key, &mut conn).await.map_err(|e| {
+                    connections.failed();
+                    format!("redis: {e}")
+                })
+            }
+            .boxed(),
+        )
     }
 
     fn ping(&self) -> BoxFuture<'static, Result<(), String>> {
