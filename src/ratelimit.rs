@@ -19,6 +19,7 @@ use shared::{SharedBuckets, SHARED_TIMEOUT};
 
 mod address;
 mod folded;
+mod lease;
 mod shared;
 
 use address::bucket;

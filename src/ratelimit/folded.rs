@@ -5,56 +5,62 @@
 //!
 //! The subject is not known before the session is read, so the store
 //! keeps a [`SubjectHint`] per session id: the subject it found last time
-//! and the SHA-1 of the session it read then. The script charges that
-//! subject's bucket only when the session it reads has the same SHA-1,
-//! i.e. is unchanged. Otherwise (first sight, changed session) the
-//! subject's bucket is checked afterwards, on its own ([`SubjectCheck`]),
-//! so every request is charged to the subject it is issued for.
+//! and the session it read then. The script charges that subject's bucket
+//! only when the session it reads is the same, byte for byte. Otherwise
+//! (first sight, changed session) the subject's bucket is checked
+//! afterwards, on its own ([`SubjectCheck`]), so every request is charged
+//! to the subject it is issued for. Checks a lease (`lease.rs`) already
+//! paid for stay out of the script; with none left, the lookup is a plain
+//! `GET`.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use redis::aio::ConnectionLike;
-use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
+use super::lease::Leases;
 use super::shared::{bucket_key, gcra_lua};
 use super::{bucket, rate_limited, ClientAddr, Rate, RateLimited, RateLimits};
 
 /// KEYS = session, client bucket, subject bucket; ARGV = client interval
-/// (µs, 0 = no check), burst, subject interval (0 = no check), burst, the
-/// SHA-1 the session must have. Returns {session or nil, client wait µs,
-/// subject wait µs or -1 when its bucket was not charged}.
+/// (µs, 0 = no check), burst, tokens wanted, the same for the subject, and
+/// the session the subject's bucket is charged for. Returns {session or
+/// nil, client tokens, client wait µs, subject tokens (-1 = not charged),
+/// subject wait µs}.
 const LOOKUP: &str = concat!(
     gcra_lua!(),
     r"
+local cg, cw = 1, 0
 local ci = tonumber(ARGV[1])
 if ci > 0 then
-  local wait = gcra(KEYS[2], ci, tonumber(ARGV[2]), now)
-  if wait > 0 then return {false, wait, -1} end
+  cg, cw = gcra(KEYS[2], ci, tonumber(ARGV[2]), tonumber(ARGV[3]), now)
+  if cg == 0 then return {false, 0, cw, -1, 0} end
 end
 local session = redis.call('GET', KEYS[1])
-local subject = -1
-local si = tonumber(ARGV[3])
-if session and si > 0 and redis.sha1hex(session) == ARGV[5] then
-  subject = gcra(KEYS[3], si, tonumber(ARGV[4]), now)
+local sg, sw = -1, 0
+local si = tonumber(ARGV[4])
+if session and si > 0 and session == ARGV[7] then
+  sg, sw = gcra(KEYS[3], si, tonumber(ARGV[5]), tonumber(ARGV[6]), now)
 end
-return {session, 0, subject}
+return {session, cg, cw, sg, sw}
 "
 );
 
 static SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(LOOKUP));
 
-/// The subject found last time under a session id, and the SHA-1 (hex) of
-/// the session then.
+/// The subject found last time under a session id, and the session then.
 #[derive(Clone)]
 pub struct SubjectHint {
     sub: String,
-    sha1_hex: String,
+    session: String,
 }
 
 /// How many session ids [`SubjectHints`] remembers before it starts over.
 const HINTS_CAPACITY: usize = 10_000;
+
+/// Sessions longer than this get no hint (the script compares them whole).
+const HINT_MAX_SESSION: usize = 4096;
 
 /// The hints of one store, by a digest of the session id (raw ids are not
 /// kept as keys).
@@ -72,9 +78,12 @@ impl SubjectHints {
 
     /// Remembers that `session`, read under `sid`, is `sub`'s.
     pub fn remember(&self, sid: &str, session: &str, sub: &str) {
+        if session.len() > HINT_MAX_SESSION {
+            return;
+        }
         let hint = SubjectHint {
             sub: sub.to_owned(),
-            sha1_hex: hex(&Sha1::digest(session.as_bytes())),
+            session: session.to_owned(),
         };
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= HINTS_CAPACITY {
@@ -87,10 +96,6 @@ impl SubjectHints {
 
 fn digest(sid: &str) -> [u8; 32] {
     Sha256::digest(sid.as_bytes()).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The subject's check after a lookup: done inside it for the hinted
@@ -127,12 +132,51 @@ impl SubjectCheck {
     }
 }
 
-/// One request's shared checks, to run inside a session lookup.
+/// A bucket to charge in Redis.
+struct Charge {
+    key: String,
+    rate: Rate,
+}
+
+impl Charge {
+    fn new(kind: &str, key: &str, rate: Rate) -> Self {
+        Self {
+            key: bucket_key(kind, key),
+            rate,
+        }
+    }
+
+    /// Interval, burst and tokens wanted, for the script.
+    fn args(&self) -> (u64, u32, u32) {
+        (
+            self.rate.interval_us(),
+            self.rate.count,
+            self.rate.lease_size(),
+        )
+    }
+
+    /// What the bucket said: tokens granted (spares kept as a lease) or
+    /// the wait.
+    fn outcome(&self, leases: &Leases, granted: u32, wait: u64) -> Result<(), RateLimited> {
+        if granted == 0 {
+            return Err(rate_limited(wait.max(1)));
+        }
+        leases.keep(&self.key, granted, self.rate.lease_size());
+        Ok(())
+    }
+}
+
+/// One request's shared checks, to run inside a session lookup; those a
+/// lease already paid for are settled.
 pub struct FoldedChecks {
-    client: Option<(String, Rate)>,
-    subject: Option<(Rate, SubjectHint)>,
-    /// Whether subjects have a limit (so hints are worth keeping).
+    /// The client's bucket, unless unlimited or leased.
+    client: Option<Charge>,
+    /// The hinted subject's bucket, unless unlimited, unhinted or leased.
+    subject: Option<(Charge, SubjectHint)>,
+    /// The hinted subject, when a lease paid for it.
+    leased_subject: Option<String>,
     subjects_limited: bool,
+    leases: Arc<Leases>,
 }
 
 /// What a folded lookup found.
@@ -162,76 +206,96 @@ impl RateLimits {
         if target.is_none() || shared.connections.target() != target {
             return None;
         }
+        let leased =
+            |charge: &Charge| charge.rate.lease_size() > 1 && shared.leases.take(&charge.key);
         let client = match (&self.per_client, client) {
-            (Some((rate, _)), Some(ClientAddr(ip))) => Some((
-                bucket_key("ip", &bucket(ip, self.ipv6_prefix).to_string()),
-                *rate,
-            )),
+            (Some((rate, _)), Some(ClientAddr(ip))) => {
+                let key = bucket(ip, self.ipv6_prefix).to_string();
+                Some(Charge::new("ip", &key, *rate)).filter(|c| !leased(c))
+            }
             _ => None,
         };
-        let subject = match (&self.per_subject, hint) {
-            (Some((rate, _)), Some(hint)) => Some((*rate, hint)),
-            _ => None,
-        };
+        let (mut subject, mut leased_subject) = (None, None);
+        if let (Some((rate, _)), Some(hint)) = (&self.per_subject, hint) {
+            let charge = Charge::new("sub", &hint.sub, *rate);
+            if leased(&charge) {
+                leased_subject = Some(hint.sub);
+            } else {
+                subject = Some((charge, hint));
+            }
+        }
         Some(FoldedChecks {
             client,
             subject,
+            leased_subject,
             subjects_limited: self.per_subject.is_some(),
+            leases: shared.leases.clone(),
         })
     }
 }
 
 impl FoldedChecks {
-    /// `GET session_key` and these checks, in one script on `conn`.
+    /// `GET session_key` and the checks still to run, in one script on
+    /// `conn` (a plain `GET` when leases settled them all).
     pub async fn run<C: ConnectionLike>(
         self,
         session_key: String,
         conn: &mut C,
     ) -> Result<FoldedLookup, redis::RedisError> {
+        let leased = self.leased_subject.map(|sub| SubjectCheck::Done {
+            sub,
+            result: Ok(()),
+        });
+        if self.client.is_none() && self.subject.is_none() {
+            let session = redis::cmd("GET")
+                .arg(&session_key)
+                .query_async(conn)
+                .await?;
+            return Ok(FoldedLookup {
+                session,
+                client: Ok(()),
+                subject: leased.unwrap_or(SubjectCheck::Pending),
+                hint_wanted: self.subjects_limited,
+            });
+        }
+        let none = (0, 0, 0);
+        let (ci, cb, cw) = self.client.as_ref().map_or(none, Charge::args);
+        let (si, sb, sw) = self.subject.as_ref().map_or(none, |(c, _)| c.args());
+        let expected = self
+            .subject
+            .as_ref()
+            .map_or("", |(_, h)| h.session.as_str());
         let mut invocation = SCRIPT.key(&session_key);
-        let (client_key, client_interval, client_burst) = match &self.client {
-            Some((key, rate)) => (key.clone(), rate.interval_us(), rate.count),
-            None => (session_key.clone(), 0, 0),
-        };
-        let (subject_key, subject_interval, subject_burst, sha1_hex) = match &self.subject {
-            Some((rate, hint)) => (
-                bucket_key("sub", &hint.sub),
-                rate.interval_us(),
-                rate.count,
-                hint.sha1_hex.as_str(),
-            ),
-            None => (session_key.clone(), 0, 0, ""),
-        };
+        let key_or_session = |c: Option<&Charge>| c.map_or(&session_key, |c| &c.key).clone();
         invocation
-            .key(client_key)
-            .key(subject_key)
-            .arg(client_interval)
-            .arg(client_burst)
-            .arg(subject_interval)
-            .arg(subject_burst)
-            .arg(sha1_hex);
-        let (session, client_wait, subject_wait): (Option<String>, u64, i64) =
+            .key(key_or_session(self.client.as_ref()))
+            .key(key_or_session(self.subject.as_ref().map(|(c, _)| c)))
+            .arg(ci)
+            .arg(cb)
+            .arg(cw)
+            .arg(si)
+            .arg(sb)
+            .arg(sw)
+            .arg(expected);
+        type Reply = (Option<String>, u32, u64, i64, u64);
+        let (session, client_granted, client_wait, subject_granted, subject_wait): Reply =
             invocation.invoke_async(conn).await?;
-        let subject = match (self.subject, u64::try_from(subject_wait)) {
-            (Some((_, hint)), Ok(wait)) => SubjectCheck::Done {
+        let client = match &self.client {
+            Some(charge) => charge.outcome(&self.leases, client_granted, client_wait),
+            None => Ok(()),
+        };
+        let subject = match (self.subject, u32::try_from(subject_granted)) {
+            (Some((charge, hint)), Ok(granted)) => SubjectCheck::Done {
+                result: charge.outcome(&self.leases, granted, subject_wait),
                 sub: hint.sub,
-                result: if wait > 0 {
-                    Err(rate_limited(wait))
-                } else {
-                    Ok(())
-                },
             },
-            _ => SubjectCheck::Pending,
+            _ => leased.unwrap_or(SubjectCheck::Pending),
         };
         Ok(FoldedLookup {
-            hint_wanted: self.subjects_limited,
             session,
-            client: if client_wait > 0 {
-                Err(rate_limited(client_wait))
-            } else {
-                Ok(())
-            },
+            client,
             subject,
+            hint_wanted: self.subjects_limited,
         })
     }
 }

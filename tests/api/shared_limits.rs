@@ -119,6 +119,7 @@ async fn with_redis_sessions_each_token_is_one_round_trip_and_the_limits_still_h
         tokio::task::yield_now().await;
     };
     let (sid, user, other) = (unique("sid-"), unique("alice-"), unique("bob-"));
+    // 6/m leases nothing (a 32nd of 6 is under 1): every check is exact.
     let session =
         |user: &str| serde_json::json!({"cookie": {"path": "/"}, "userId": user}).to_string();
     let put = |doc: String| {
@@ -175,4 +176,47 @@ async fn with_redis_sessions_each_token_is_one_round_trip_and_the_limits_still_h
         .await
         .unwrap();
     expect_error(a.post_token(Some(&cookie)).await, 401, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn leases_spare_redis_and_the_fleet_never_gets_more_than_the_bucket() {
+    let (_server, url) = private_redis();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut redis = loop {
+        if let Ok(conn) = client.get_multiplexed_async_connection().await {
+            break conn;
+        }
+        tokio::task::yield_now().await;
+    };
+    // 640 an hour: leases of 20 (a 32nd), and hardly any refill meanwhile.
+    let env = [
+        ("REDIS_URL", url.as_str()),
+        ("RATE_LIMIT_STORE", "redis"),
+        ("RATE_LIMIT_SUBJECT", "640/h"),
+        ("RATE_LIMIT_IP", "off"),
+    ];
+    let (a, b) = (spawn_app_with(&env).await, spawn_app_with(&env).await);
+    let cookie = a.cookie(&unique("leased-"));
+    let (mut granted, mut refused_in_a_row) = (0, 0);
+    for i in 0..2000 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        match app.post_token(Some(&cookie)).await.status().as_u16() {
+            200 => (granted, refused_in_a_row) = (granted + 1, 0),
+            429 => refused_in_a_row += 1,
+            other => panic!("status {other}"),
+        }
+        if refused_in_a_row == 4 {
+            break;
+        }
+    }
+    assert_eq!(refused_in_a_row, 4, "the limit was reached");
+    // Every leased token was charged in Redis: never more than the bucket
+    // (plus a token of refill); at most a lease's spares per replica lost.
+    assert!(granted <= 641, "granted {granted}");
+    assert!(granted >= 640 - 2 * 19, "granted {granted}");
+    let scripts = calls(&mut redis, "evalsha").await;
+    assert!(
+        scripts * 10 < granted,
+        "{scripts} scripts for {granted} tokens: leases spare Redis"
+    );
 }
