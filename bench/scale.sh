@@ -37,8 +37,8 @@ start_tls_redis() {
 scale_row() { ROW_LIST=SCALE_ROWS format_row "$@"; } # ID LABEL COOKIE ENV...
 
 run_scale_rows() {
-    # Shared limits: high enough never to trigger, so the row measures the
-    # Redis round trip each check costs.
+    # Shared limits: high enough never to trigger (and so leased 64 tokens
+    # a trip), so the rows measure what a shared check costs at a high rate.
     local shared=(RATE_LIMIT_STORE=redis "REDIS_URL=$REDIS_URL")
     scale_row limits-shared "POST /api/realtime-token, signed cookie, RATE_LIMIT_STORE=redis" "$COOKIE_ALICE" \
         "${shared[@]}"
