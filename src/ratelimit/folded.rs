@@ -56,8 +56,8 @@ pub struct SubjectHint {
     session: String,
 }
 
-/// How many session ids [`SubjectHints`] remembers before it starts over.
-const HINTS_CAPACITY: usize = 10_000;
+/// Bytes of sessions [`SubjectHints`] keeps before it starts over.
+const HINTS_BYTES: usize = 4 << 20;
 
 /// Sessions longer than this get no hint (the script compares them whole).
 const HINT_MAX_SESSION: usize = 4096;
@@ -66,14 +66,20 @@ const HINT_MAX_SESSION: usize = 4096;
 /// kept as keys).
 #[derive(Default)]
 pub struct SubjectHints {
-    map: Mutex<HashMap<[u8; 32], SubjectHint>>,
+    map: Mutex<Hints>,
+}
+
+#[derive(Default)]
+struct Hints {
+    by_sid: HashMap<[u8; 32], SubjectHint>,
+    bytes: usize,
 }
 
 impl SubjectHints {
     /// The hint for `sid`, if any.
     pub fn get(&self, sid: &str) -> Option<SubjectHint> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&digest(sid)).cloned()
+        let hints = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        hints.by_sid.get(&digest(sid)).cloned()
     }
 
     /// Remembers that `session`, read under `sid`, is `sub`'s.
@@ -81,16 +87,20 @@ impl SubjectHints {
         if session.len() > HINT_MAX_SESSION {
             return;
         }
+        let size = session.len() + sub.len();
         let hint = SubjectHint {
             sub: sub.to_owned(),
             session: session.to_owned(),
         };
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= HINTS_CAPACITY {
+        let mut hints = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if hints.bytes + size > HINTS_BYTES {
             // A miss only costs a round trip, so starting over is enough.
-            map.clear();
+            *hints = Hints::default();
         }
-        map.insert(digest(sid), hint);
+        hints.bytes += size;
+        if let Some(old) = hints.by_sid.insert(digest(sid), hint) {
+            hints.bytes -= old.session.len() + old.sub.len();
+        }
     }
 }
 
