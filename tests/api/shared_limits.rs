@@ -76,8 +76,8 @@ async fn without_redis_each_replica_limits_alone_and_counts_the_fallbacks() {
 }
 
 /// A private redis-server on a free port (its command counts are this
-/// test's alone); its URL.
-fn private_redis() -> (KillOnDrop, String) {
+/// test's alone); its URL and a connection, once it accepts one.
+async fn private_redis() -> (KillOnDrop, String, redis::aio::MultiplexedConnection) {
     let port = free_port().to_string();
     let dir = scratch_dir().join(unique("folded-"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -89,7 +89,14 @@ fn private_redis() -> (KillOnDrop, String) {
             .spawn()
             .expect("redis-server must be installed"),
     );
-    (server, format!("redis://127.0.0.1:{port}"))
+    let url = format!("redis://127.0.0.1:{port}");
+    let client = redis::Client::open(url.as_str()).unwrap();
+    loop {
+        if let Ok(conn) = client.get_multiplexed_async_connection().await {
+            return (server, url, conn);
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// How many times `command` ran (INFO commandstats; this counts the
@@ -109,15 +116,7 @@ async fn calls(redis: &mut redis::aio::MultiplexedConnection, command: &str) -> 
 
 #[tokio::test]
 async fn with_redis_sessions_each_token_is_one_round_trip_and_the_limits_still_hold() {
-    let (_server, url) = private_redis();
-    let client = redis::Client::open(url.as_str()).unwrap();
-    let mut redis = loop {
-        // The server is up once it accepts a connection.
-        if let Ok(conn) = client.get_multiplexed_async_connection().await {
-            break conn;
-        }
-        tokio::task::yield_now().await;
-    };
+    let (_server, url, mut redis) = private_redis().await;
     let (sid, user, other) = (unique("sid-"), unique("alice-"), unique("bob-"));
     // 6/m leases nothing (a 32nd of 6 is under 1): every check is exact.
     let session =
@@ -180,14 +179,7 @@ async fn with_redis_sessions_each_token_is_one_round_trip_and_the_limits_still_h
 
 #[tokio::test]
 async fn leases_spare_redis_and_the_fleet_never_gets_more_than_the_bucket() {
-    let (_server, url) = private_redis();
-    let client = redis::Client::open(url.as_str()).unwrap();
-    let mut redis = loop {
-        if let Ok(conn) = client.get_multiplexed_async_connection().await {
-            break conn;
-        }
-        tokio::task::yield_now().await;
-    };
+    let (_server, url, mut redis) = private_redis().await;
     // 640 an hour: leases of 20 (a 32nd), and hardly any refill meanwhile.
     let env = [
         ("REDIS_URL", url.as_str()),
