@@ -20,8 +20,11 @@ start_tls_redis() {
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 -extfile ext.cnf
     ) >"$TMP/openssl.log" 2>&1 || return 1
     TLS_PORT=$(free_port)
+    PLAIN_PORT=$(free_port)
     TLS_CA="$dir/ca.pem"
-    (cd "$dir" && exec redis-server --port 0 --tls-port "$TLS_PORT" --tls-cert-file server.pem \
+    # One server, two listeners: the plain one is the TLS row's yardstick
+    # (the shared server on 6379 is configured and loaded differently).
+    (cd "$dir" && exec redis-server --port "$PLAIN_PORT" --tls-port "$TLS_PORT" --tls-cert-file server.pem \
         --tls-key-file server.key --tls-ca-cert-file ca.pem --tls-auth-clients no --save "" --appendonly no) \
         >"$TMP/redis-tls.log" 2>&1 &
     PIDS+=("$!")
@@ -48,11 +51,14 @@ run_scale_rows() {
         if start_tls_redis; then
             timeout 5 redis-cli --tls --cacert "$TLS_CA" -h localhost -p "$TLS_PORT" \
                 set "$REDIS_KEY" "$REDIS_DOC" EX 3600 >/dev/null
-            scale_row redis-tls "POST /api/realtime-token, redis session over TLS (rediss://)" "$COOKIE_REDIS" \
-                SESSION_BACKEND=redis "REDIS_URL=rediss://localhost:$TLS_PORT" "REDIS_CA_FILE=$TLS_CA" \
+            scale_row redis-plain "POST /api/realtime-token, redis session, private server, plain TCP" \
+                "$COOKIE_REDIS" SESSION_BACKEND=redis "REDIS_URL=redis://localhost:$PLAIN_PORT" \
                 SESSION_COOKIE=connect.sid
+            scale_row redis-tls "POST /api/realtime-token, redis session, private server, TLS (rediss://)" \
+                "$COOKIE_REDIS" SESSION_BACKEND=redis "REDIS_URL=rediss://localhost:$TLS_PORT" \
+                "REDIS_CA_FILE=$TLS_CA" SESSION_COOKIE=connect.sid
         else
-            na_row redis-tls "POST /api/realtime-token, redis session over TLS" "no TLS redis-server"
+            na_row redis-tls "POST /api/realtime-token, redis session, private server, TLS" "no TLS redis-server"
             SCALE_ROWS+=(redis-tls)
         fi
     fi
@@ -60,6 +66,8 @@ run_scale_rows() {
     for id in "${SCALE_ROWS[@]}"; do
         case $id in
             limits-shared) out+=("$id / signed-cookie $(ratio "${R_RPS[$id]}" "${R_RPS[token]:-0}")") ;;
+            redis-plain) ;;
+            redis-tls) out+=("$id / redis-plain $(ratio "${R_RPS[$id]}" "${R_RPS[redis-plain]:-0}")") ;;
             *) out+=("$id / redis $(ratio "${R_RPS[$id]}" "${R_RPS[redis]:-0}")") ;;
         esac
     done
