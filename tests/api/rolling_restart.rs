@@ -47,18 +47,34 @@ fn replica(port: u16) -> ServerProcess {
     ])
 }
 
-/// Waits until `url` answers 200 (a bounded poll).
-async fn until_200(client: &reqwest::Client, url: &str) {
+/// Polls `url` (bounded) until its status and body satisfy `done`.
+async fn until(client: &reqwest::Client, url: &str, done: fn(u16, &str) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Ok(res) = client.get(url).send().await {
-            if res.status() == 200 {
+            let status = res.status().as_u16();
+            if done(status, &res.text().await.unwrap_or_default()) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "{url} never answered 200");
+        assert!(Instant::now() < deadline, "{url} never got there");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until `url` answers 200.
+async fn until_200(client: &reqwest::Client, url: &str) {
+    until(client, url, |status, _| status == 200).await;
+}
+
+/// Waits until the replica on `port` has issued a token (only the load,
+/// through HAProxy, asks it for one).
+async fn until_served_through_the_balancer(client: &reqwest::Client, port: u16) {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    until(client, &url, |_, body| {
+        metric(body, "realtime_token_tokens_issued_total") > 0.0
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,6 +135,9 @@ async fn a_rolling_restart_behind_haproxy_loses_no_request() {
         assert_eq!(code, Some(0), "replica {i} exits 0 after draining");
         replicas[i] = Some(new);
         until_200(&client, &format!("http://127.0.0.1:{port}/readyz")).await;
+        // HAProxy must route to the new replica (`rise 2`) before the other
+        // one goes: else both are out at once and HAProxy itself says 503.
+        until_served_through_the_balancer(&client, port).await;
         wait_for_more(200).await;
     }
     stop.store(true, Ordering::Relaxed);
