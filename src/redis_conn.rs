@@ -1,8 +1,8 @@
 //! [`RedisConnections`]: one multiplexed, self-reconnecting Redis
 //! connection per worker thread (so a command never hops to another
 //! thread's runtime), over TCP or TLS (`rediss://`), to one server, to the
-//! primary that Redis Sentinel names, or to a Redis Cluster; for the
-//! session store and the shared rate limits.
+//! primary that Redis Sentinel names, or to a Redis Cluster (TLS to every
+//! node); for the session store and the shared rate limits.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -144,7 +144,7 @@ impl RedisConnections {
             Topology::Sentinel { nodes, master } => {
                 Self::sentinel(nodes, master, Some(url), timeout)
             }
-            Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), timeout),
+            Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), ca_pem, timeout),
         }
     }
 
@@ -175,33 +175,49 @@ impl RedisConnections {
     }
 
     /// A Redis Cluster reached through any of `nodes` (`host:port`);
-    /// `auth_url`, when given, brings the user name and password.
+    /// `auth_url`, when given, brings the user name and password, and TLS:
+    /// a `rediss://` URL speaks it to every node (also to those the cluster
+    /// names later), verified against `ca_pem` when given, else the
+    /// system's roots; `#insecure` at its end skips verification.
     pub fn cluster(
         nodes: &[String],
         auth_url: Option<&str>,
+        ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let userinfo = match auth_url {
+        let (scheme, userinfo, insecure) = match auth_url {
             Some(url) => {
                 let url = reqwest::Url::parse(url).map_err(|e| format!("REDIS_URL: {e}"))?;
-                match (url.username(), url.password()) {
+                let userinfo = match (url.username(), url.password()) {
                     ("", None) => String::new(),
                     (user, Some(pass)) => format!("{user}:{pass}@"),
                     (user, None) => format!("{user}@"),
-                }
+                };
+                let tls = url.scheme() == "rediss";
+                (
+                    if tls { "rediss" } else { "redis" },
+                    userinfo,
+                    tls && url.fragment() == Some("insecure"),
+                )
             }
-            None => String::new(),
+            None => ("redis", String::new(), false),
         };
+        let fragment = if insecure { "/#insecure" } else { "" };
         let urls: Vec<String> = nodes
             .iter()
-            .map(|n| format!("redis://{userinfo}{n}"))
+            .map(|n| format!("{scheme}://{userinfo}{n}{fragment}"))
             .collect();
-        let client = ClusterClient::builder(urls)
+        let mut builder = ClusterClient::builder(urls)
             .connection_timeout(timeout)
             .response_timeout(timeout)
-            .retries(2)
-            .build()
-            .map_err(|e| format!("REDIS_CLUSTER: {e}"))?;
+            .retries(2);
+        if let (Some(pem), "rediss", false) = (ca_pem, scheme, insecure) {
+            builder = builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            });
+        }
+        let client = builder.build().map_err(|e| format!("REDIS_CLUSTER: {e}"))?;
         Ok(Self::with_source(
             Source::Cluster(Box::new(client)),
             timeout,
@@ -271,8 +287,10 @@ impl RedisConnections {
 
     /// After a failed command: with Sentinel, forget this thread's
     /// connection so the next command asks for the primary again (after a
-    /// failover the old one is gone or read-only). A direct connection
-    /// reconnects by itself.
+    /// failover the old one is gone or read-only); with Cluster, so the
+    /// next command starts from a fresh slot map (the cluster client also
+    /// learns the promoted replica by itself; this is a backstop should its
+    /// own recovery stall). A direct connection reconnects by itself.
     pub fn failed(&self) {
         if matches!(self.source, Source::Sentinel(_) | Source::Cluster(_)) {
             CONNECTIONS.with(|c| c.borrow_mut().retain(|(id, _)| *id != self.id));

@@ -7,6 +7,7 @@
 use crate::support::*;
 
 mod failover;
+mod tls;
 
 #[tokio::test]
 async fn sessions_on_every_node_are_read_through_the_cluster() {
