@@ -210,7 +210,13 @@ impl RedisConnections {
         let mut builder = ClusterClient::builder(urls)
             .connection_timeout(timeout)
             .response_timeout(timeout)
-            .retries(2);
+            // As for one server: the crate's default waits at least 1.28 s
+            // between retries (on CLUSTERDOWN while a replica takes over),
+            // past any lookup timeout, so every request then took the whole
+            // timeout to fail.
+            .retries(2)
+            .min_retry_wait(20)
+            .max_retry_wait(200);
         if let (Some(pem), "rediss", false) = (ca_pem, scheme, insecure) {
             builder = builder.certs(redis::TlsCertificates {
                 client_tls: None,

@@ -30,6 +30,7 @@ pub struct RedisCluster {
 /// One node as `CLUSTER NODES` lists it.
 pub struct NodeLine {
     pub id: String,
+    /// The port it serves clients on.
     pub port: u16,
     pub master: bool,
     /// For a replica, its master's id.
@@ -155,37 +156,40 @@ impl RedisCluster {
             .join(",")
     }
 
-    /// `CLUSTER NODES` as the node at `port` sees it.
-    pub fn nodes(&self, port: u16) -> Vec<NodeLine> {
-        self.cli(port, &["cluster", "nodes"])
+    /// The node at `port` as it sees itself (its own line of `CLUSTER
+    /// NODES`: authoritative, while other nodes may still be gossiping).
+    pub fn myself(&self, port: u16) -> NodeLine {
+        let nodes = self.cli(port, &["cluster", "nodes"]);
+        let line = nodes
             .lines()
-            .map(|line| {
-                let f: Vec<&str> = line.split_whitespace().collect();
-                let port = f[1].split(['@', ',']).next().unwrap();
-                NodeLine {
-                    id: f[0].to_owned(),
-                    port: port.rsplit(':').next().unwrap().parse().unwrap(),
-                    master: f[2].contains("master"),
-                    master_id: f[3].to_owned(),
-                    slots: f[8..]
-                        .iter()
-                        .filter(|s| !s.starts_with('['))
-                        .map(|s| match s.split_once('-') {
-                            Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
-                            None => (s.parse().unwrap(), s.parse().unwrap()),
-                        })
-                        .collect(),
-                }
-            })
-            .collect()
+            .find(|line| line.contains("myself"))
+            .unwrap_or_else(|| panic!("no CLUSTER NODES from {port}: {nodes}"));
+        let f: Vec<&str> = line.split_whitespace().collect();
+        NodeLine {
+            id: f[0].to_owned(),
+            port,
+            master: f[2].contains("master"),
+            master_id: f[3].to_owned(),
+            slots: f[8..]
+                .iter()
+                .filter(|s| !s.starts_with('['))
+                .map(|s| match s.split_once('-') {
+                    Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
+                    None => (s.parse().unwrap(), s.parse().unwrap()),
+                })
+                .collect(),
+        }
     }
 
     /// The port of the master serving `key`.
     pub fn owner(&self, key: &str) -> u16 {
-        let any = self.ports[0];
-        let slot: u16 = self.cli(any, &["cluster", "keyslot", key]).parse().unwrap();
-        self.nodes(any)
+        let slot: u16 = self
+            .cli(self.ports[0], &["cluster", "keyslot", key])
+            .parse()
+            .unwrap();
+        self.ports
             .iter()
+            .map(|&port| self.myself(port))
             .find(|n| n.master && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
             .expect("a master serves every slot")
             .port
@@ -193,11 +197,11 @@ impl RedisCluster {
 
     /// The port of the replica of the master at `master`.
     pub fn replica_of(&self, master: u16) -> u16 {
-        let nodes = self.nodes(master);
-        let id = &nodes.iter().find(|n| n.port == master).unwrap().id;
-        nodes
+        let id = self.myself(master).id;
+        self.ports
             .iter()
-            .find(|n| !n.master && &n.master_id == id)
+            .map(|&port| self.myself(port))
+            .find(|n| !n.master && n.master_id == id)
             .expect("the master has a replica")
             .port
     }
