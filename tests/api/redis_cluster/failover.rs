@@ -25,7 +25,7 @@ async fn a_killed_master_is_a_burst_of_503s_then_tokens_flow_from_its_promoted_r
     let key = format!("sess:{sid}");
     let doc = r#"{"cookie":{"path":"/"},"userId":"cluster-ha-user"}"#;
     let (mut cluster, master, replica) = tokio::task::spawn_blocking(move || {
-        // A short node timeout: the replica takes over about 1-2 s after.
+        // A short node timeout: the replica takes over about 2 s after the kill.
         let cluster = RedisCluster::start(3, 1, false, 1000);
         let master = cluster.owner(&key);
         let replica = cluster.replica_of(master);
