@@ -12,8 +12,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
-use redis::IntoConnectionInfo as _;
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsMode};
 
 /// Where the server is.
 enum Source {
@@ -142,7 +142,7 @@ impl RedisConnections {
         match topology {
             Topology::Single => Self::new(var, url, ca_pem, timeout),
             Topology::Sentinel { nodes, master } => {
-                Self::sentinel(nodes, master, Some(url), timeout)
+                Self::sentinel(nodes, master, Some(url), ca_pem, timeout)
             }
             Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), ca_pem, timeout),
         }
@@ -150,24 +150,56 @@ impl RedisConnections {
 
     /// The primary of `master` as the `sentinels` (`host:port`) name it;
     /// `auth_url`, when given, brings the password and database for the
-    /// data nodes (its host is not used).
+    /// data nodes (its host is not used), and TLS to them: `rediss://`,
+    /// verified against `ca_pem` when given, else the system's roots;
+    /// `#insecure` at its end skips verification.
     pub fn sentinel(
         sentinels: &[String],
         master: &str,
         auth_url: Option<&str>,
+        ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let addresses: Vec<String> = sentinels.iter().map(|s| format!("redis://{s}")).collect();
-        let mut node = SentinelNodeConnectionInfo::default();
+        let addresses = sentinels
+            .iter()
+            .map(|s| {
+                format!("redis://{s}")
+                    .into_connection_info()
+                    .map(|info| info.addr().clone())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
+        let mut builder = SentinelClientBuilder::new(addresses, master, SentinelServerType::Master)
+            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
         if let Some(url) = auth_url {
             let info = url
                 .into_connection_info()
                 .map_err(|e| format!("REDIS_URL: {e}"))?;
-            node = node.set_redis_connection_info(info.redis_settings().clone());
+            let redis = info.redis_settings();
+            builder = builder.set_client_to_redis_db(redis.db());
+            if let Some(user) = redis.username() {
+                builder = builder.set_client_to_redis_username(user);
+            }
+            if let Some(password) = redis.password() {
+                builder = builder.set_client_to_redis_password(password);
+            }
+            if let ConnectionAddr::TcpTls { insecure, .. } = info.addr() {
+                builder = builder.set_client_to_redis_tls_mode(if *insecure {
+                    TlsMode::Insecure
+                } else {
+                    TlsMode::Secure
+                });
+                if let (Some(pem), false) = (ca_pem, *insecure) {
+                    builder = builder.set_client_to_redis_certificates(redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.to_vec()),
+                    });
+                }
+            }
         }
-        let client =
-            SentinelClient::build(addresses, master, Some(node), SentinelServerType::Master)
-                .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
+        let client = builder
+            .build()
+            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
         Ok(Self::with_source(
             Source::Sentinel(Arc::new(tokio::sync::Mutex::new(client))),
             timeout,
