@@ -1,8 +1,8 @@
 //! [`RedisConnections`]: one multiplexed, self-reconnecting Redis
 //! connection per worker thread (so a command never hops to another
 //! thread's runtime), over TCP or TLS (`rediss://`), to one server, to the
-//! primary that Redis Sentinel names, or to a Redis Cluster; for the
-//! session store and the shared rate limits.
+//! primary that Redis Sentinel names, or to a Redis Cluster (TLS to every
+//! node); for the session store and the shared rate limits.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,8 +12,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
-use redis::IntoConnectionInfo as _;
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsMode};
 use sha2::{Digest as _, Sha256};
 
 /// Where the server is.
@@ -146,9 +146,9 @@ impl RedisConnections {
         let mut connections = match topology {
             Topology::Single => Self::new(var, url, ca_pem, timeout),
             Topology::Sentinel { nodes, master } => {
-                Self::sentinel(nodes, master, Some(url), timeout)
+                Self::sentinel(nodes, master, Some(url), ca_pem, timeout)
             }
-            Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), timeout),
+            Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), ca_pem, timeout),
         }?;
         if !matches!(topology, Topology::Cluster { .. }) {
             let topology = format!("{topology:?}");
@@ -176,24 +176,56 @@ impl RedisConnections {
 
     /// The primary of `master` as the `sentinels` (`host:port`) name it;
     /// `auth_url`, when given, brings the password and database for the
-    /// data nodes (its host is not used).
+    /// data nodes (its host is not used), and TLS to them: `rediss://`,
+    /// verified against `ca_pem` when given, else the system's roots;
+    /// `#insecure` at its end skips verification.
     pub fn sentinel(
         sentinels: &[String],
         master: &str,
         auth_url: Option<&str>,
+        ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let addresses: Vec<String> = sentinels.iter().map(|s| format!("redis://{s}")).collect();
-        let mut node = SentinelNodeConnectionInfo::default();
+        let addresses = sentinels
+            .iter()
+            .map(|s| {
+                format!("redis://{s}")
+                    .into_connection_info()
+                    .map(|info| info.addr().clone())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
+        let mut builder = SentinelClientBuilder::new(addresses, master, SentinelServerType::Master)
+            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
         if let Some(url) = auth_url {
             let info = url
                 .into_connection_info()
                 .map_err(|e| format!("REDIS_URL: {e}"))?;
-            node = node.set_redis_connection_info(info.redis_settings().clone());
+            let redis = info.redis_settings();
+            builder = builder.set_client_to_redis_db(redis.db());
+            if let Some(user) = redis.username() {
+                builder = builder.set_client_to_redis_username(user);
+            }
+            if let Some(password) = redis.password() {
+                builder = builder.set_client_to_redis_password(password);
+            }
+            if let ConnectionAddr::TcpTls { insecure, .. } = info.addr() {
+                builder = builder.set_client_to_redis_tls_mode(if *insecure {
+                    TlsMode::Insecure
+                } else {
+                    TlsMode::Secure
+                });
+                if let (Some(pem), false) = (ca_pem, *insecure) {
+                    builder = builder.set_client_to_redis_certificates(redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.to_vec()),
+                    });
+                }
+            }
         }
-        let client =
-            SentinelClient::build(addresses, master, Some(node), SentinelServerType::Master)
-                .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
+        let client = builder
+            .build()
+            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
         Ok(Self::with_source(
             Source::Sentinel(Arc::new(tokio::sync::Mutex::new(client))),
             timeout,
@@ -201,33 +233,55 @@ impl RedisConnections {
     }
 
     /// A Redis Cluster reached through any of `nodes` (`host:port`);
-    /// `auth_url`, when given, brings the user name and password.
+    /// `auth_url`, when given, brings the user name and password, and TLS:
+    /// a `rediss://` URL speaks it to every node (also to those the cluster
+    /// names later), verified against `ca_pem` when given, else the
+    /// system's roots; `#insecure` at its end skips verification.
     pub fn cluster(
         nodes: &[String],
         auth_url: Option<&str>,
+        ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let userinfo = match auth_url {
+        let (scheme, userinfo, insecure) = match auth_url {
             Some(url) => {
                 let url = reqwest::Url::parse(url).map_err(|e| format!("REDIS_URL: {e}"))?;
-                match (url.username(), url.password()) {
+                let userinfo = match (url.username(), url.password()) {
                     ("", None) => String::new(),
                     (user, Some(pass)) => format!("{user}:{pass}@"),
                     (user, None) => format!("{user}@"),
-                }
+                };
+                let tls = url.scheme() == "rediss";
+                (
+                    if tls { "rediss" } else { "redis" },
+                    userinfo,
+                    tls && url.fragment() == Some("insecure"),
+                )
             }
-            None => String::new(),
+            None => ("redis", String::new(), false),
         };
+        let fragment = if insecure { "/#insecure" } else { "" };
         let urls: Vec<String> = nodes
             .iter()
-            .map(|n| format!("redis://{userinfo}{n}"))
+            .map(|n| format!("{scheme}://{userinfo}{n}{fragment}"))
             .collect();
-        let client = ClusterClient::builder(urls)
+        let mut builder = ClusterClient::builder(urls)
             .connection_timeout(timeout)
             .response_timeout(timeout)
+            // As for one server: the crate's default waits at least 1.28 s
+            // between retries (on CLUSTERDOWN while a replica takes over),
+            // past any lookup timeout, so every request then took the whole
+            // timeout to fail.
             .retries(2)
-            .build()
-            .map_err(|e| format!("REDIS_CLUSTER: {e}"))?;
+            .min_retry_wait(20)
+            .max_retry_wait(200);
+        if let (Some(pem), "rediss", false) = (ca_pem, scheme, insecure) {
+            builder = builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            });
+        }
+        let client = builder.build().map_err(|e| format!("REDIS_CLUSTER: {e}"))?;
         Ok(Self::with_source(
             Source::Cluster(Box::new(client)),
             timeout,
@@ -298,8 +352,10 @@ impl RedisConnections {
 
     /// After a failed command: with Sentinel, forget this thread's
     /// connection so the next command asks for the primary again (after a
-    /// failover the old one is gone or read-only). A direct connection
-    /// reconnects by itself.
+    /// failover the old one is gone or read-only); with Cluster, so the
+    /// next command starts from a fresh slot map (the cluster client also
+    /// learns the promoted replica by itself; this is a backstop should its
+    /// own recovery stall). A direct connection reconnects by itself.
     pub fn failed(&self) {
         if matches!(self.source, Source::Sentinel(_) | Source::Cluster(_)) {
             CONNECTIONS.with(|c| c.borrow_mut().retain(|(id, _)| *id != self.id));

@@ -39,7 +39,13 @@ pub(super) fn read_store(
             if ca_pem.is_some() && !url.expose().starts_with("rediss://") {
                 vars.fail(
                     "REDIS_CA_FILE",
-                    "is set but REDIS_URL is not rediss://; use rediss:// to speak TLS to Redis",
+                    match topology {
+                        Topology::Cluster { .. } => {
+                            "is set but REDIS_URL is not rediss://; with REDIS_CLUSTER, \
+                             REDIS_URL=rediss://[:password@]cluster speaks TLS to every node"
+                        }
+                        _ => "is set but REDIS_URL is not rediss://; use rediss:// to speak TLS to Redis",
+                    },
                 );
             }
             Some(StoreSettings::Redis {
@@ -311,10 +317,17 @@ fn host_ports(
         .map(str::to_owned)
         .collect();
     let valid = |n: &String| {
-        n.rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+        !n.contains("://")
+            && !n.contains('@')
+            && n.rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
     };
     match nodes.iter().find(|n| !valid(n)) {
+        // Not echoed: it may hold a password.
+        Some(bad) if bad.contains("://") || bad.contains('@') => vars.fail(
+            var,
+            format!("lists a URL, not host:port; a scheme (rediss://) or password goes in REDIS_URL; {example}"),
+        ),
         Some(bad) => vars.fail(var, format!("`{bad}` is not host:port; {example}")),
         None if nodes.is_empty() => vars.fail(var, format!("lists no node; {example}")),
         None => return Some(nodes),

@@ -31,6 +31,7 @@ mod redis_tls;
 mod rolling_restart;
 mod rotation;
 mod sentinel;
+mod sentinel_tls;
 mod sessions_postgres;
 mod sessions_redis;
 mod sessions_upstream;

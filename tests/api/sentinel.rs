@@ -32,15 +32,6 @@ fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Polls `check` every 50 ms for up to `secs`.
-fn wait_until(secs: u64, what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failover_is_a_burst_of_503s_then_tokens_flow_from_the_new_primary() {
     let (p1, p2, s1) = (free_port(), free_port(), free_port());

@@ -10,6 +10,7 @@ use realtime_token::session::cookies::{percent_encode, CookieSigner};
 use realtime_token::{Application, Claims, Config};
 use serde_json::Value;
 
+mod cluster;
 mod node;
 mod process;
 mod raw;
@@ -18,11 +19,12 @@ mod tls;
 pub mod upstream;
 mod writers;
 
+pub use cluster::{wait_until, RedisCluster};
 pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
 pub use stores::*;
-pub use tls::{run, test_certificates};
+pub use tls::{run, test_certificates, test_certificates_for};
 pub use writers::{cookies, node_writer, python_venv, python_writer, ruby_writer};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";

@@ -16,6 +16,12 @@ pub fn run(cmd: &mut Command) {
 /// A test CA (`ca.pem`) and a server certificate for DNS:localhost only
 /// (`server.pem`, `server.key`) in `dir`, made with openssl.
 pub fn test_certificates(dir: &Path) {
+    test_certificates_for(dir, "DNS:localhost");
+}
+
+/// Like [`test_certificates`], the server certificate naming `names`
+/// (a `subjectAltName` value, e.g. `DNS:localhost,IP:127.0.0.1`).
+pub fn test_certificates_for(dir: &Path, names: &str) {
     let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));
     openssl(&[
         "req",
@@ -46,7 +52,7 @@ pub fn test_certificates(dir: &Path) {
     ]);
     std::fs::write(
         dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        format!("subjectAltName={names}\nbasicConstraints=CA:FALSE\n"),
     )
     .unwrap();
     openssl(&[
