@@ -15,10 +15,29 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let defaults: &Preset = preset.unwrap_or(&PRESETS[0]);
     let (store_kind, choice) = read_store_choice(vars, defaults);
     let store = read_store(vars, store_kind, defaults.pg_table);
+    let derived = match (vars.get("SESSION_COOKIE"), defaults.cookie_from) {
+        (None, Some((var, derive))) => vars.get(var).map(|value| {
+            derive(&value).map_err(|why| {
+                vars.fail(var, why);
+            })
+        }),
+        _ => None,
+    };
     let cookie_name = vars
         .get("SESSION_COOKIE")
+        .or_else(|| derived.clone().and_then(Result::ok))
         .unwrap_or_else(|| defaults.cookie.into());
-    if cookie_name.is_empty() {
+    if matches!(derived, Some(Err(()))) {
+        // The variable it derives from was reported.
+    } else if let (true, Some((var, _))) = (cookie_name.is_empty(), defaults.cookie_from) {
+        vars.fail(
+            "SESSION_COOKIE",
+            format!(
+                "not set; set {var} (SESSION_BACKEND={} derives the cookie's name from it) or SESSION_COOKIE",
+                defaults.name
+            ),
+        );
+    } else if cookie_name.is_empty() {
         vars.fail(
             "SESSION_COOKIE",
             format!(

@@ -7,6 +7,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 
 use super::codec::jwt_cookie::{JwtSettings, KeyRing, KeySource, Refusal, Verifier};
@@ -26,9 +27,19 @@ pub const MAX_KEY_AGE: Duration = Duration::from_secs(600);
 /// Largest JWKS document read.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
+/// Takes the JWS out of a request's cookies (named by `SESSION_COOKIE`):
+/// `Unauthenticated` when there is none or its wrapping is malformed.
+pub type TokenReader = fn(&HeaderMap, &str) -> Result<String, SessionError>;
+
+/// The JWS is the cookie's whole value (`jwt-cookie`).
+fn whole_cookie(headers: &HeaderMap, name: &str) -> Result<String, SessionError> {
+    find_cookie(headers, name).ok_or(SessionError::Unauthenticated("no session cookie"))
+}
+
 /// Authenticates a JWS in the session cookie.
 pub struct JwtCookieAuthenticator {
     cookie: String,
+    read_token: TokenReader,
     verifier: Verifier,
     keys: Keys,
     reader: SessionReader,
@@ -40,14 +51,25 @@ enum Keys {
 }
 
 impl JwtCookieAuthenticator {
-    /// From checked settings; `Err` when the HTTP client cannot be built.
+    /// From checked settings, the JWS being the whole cookie; `Err` when
+    /// the HTTP client cannot be built.
     pub fn new(settings: JwtSettings, config: &SessionConfig) -> Result<Self, String> {
+        Self::reading(settings, config, whole_cookie)
+    }
+
+    /// As [`new`](Self::new), the JWS taken from the cookies by `read_token`.
+    pub fn reading(
+        settings: JwtSettings,
+        config: &SessionConfig,
+        read_token: TokenReader,
+    ) -> Result<Self, String> {
         let keys = match settings.keys {
             KeySource::Fixed(ring) => Keys::Fixed(ring),
             KeySource::Url(url) => Keys::Remote(RemoteJwks::new(url, config.lookup_timeout)?),
         };
         Ok(Self {
             cookie: config.cookie_name.clone(),
+            read_token,
             verifier: settings.verifier,
             keys,
             reader: SessionReader::new(config),
@@ -77,11 +99,8 @@ impl JwtCookieAuthenticator {
 
 impl SessionAuthenticator for JwtCookieAuthenticator {
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
-        let token = find_cookie(req.headers(), &self.cookie);
-        Box::pin(async move {
-            let token = token.ok_or(SessionError::Unauthenticated("no session cookie"))?;
-            self.principal(token).await
-        })
+        let token = (self.read_token)(req.headers(), &self.cookie);
+        Box::pin(async move { self.principal(token?).await })
     }
 
     fn ready(&self) -> ReadyFuture<'_> {
