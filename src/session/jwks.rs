@@ -1,4 +1,6 @@
-//! The `jwt-cookie` authenticator, and its JWKS URL: fetched with
+//! The `jwt-cookie` authenticator (`supabase`'s too, with its own token
+//! reader), beyond the JWS checks of `jws.rs`: OAuth access tokens
+//! refused, `azp` against `SESSION_JWT_AUTHORIZED_PARTIES`. And its JWKS URL: fetched with
 //! `SESSION_LOOKUP_TIMEOUT`, cached, refetched on an unknown `kid` at most
 //! once per [`REFETCH_INTERVAL`], and refreshed after [`MAX_KEY_AGE`]
 //! (keeping the old keys when that fails). With no key cached and the URL
@@ -40,6 +42,7 @@ fn whole_cookie(headers: &HeaderMap, name: &str) -> Result<String, SessionError>
 pub struct JwtCookieAuthenticator {
     cookie: String,
     read_token: TokenReader,
+    authorized_parties: Vec<String>,
     verifier: Verifier,
     keys: Keys,
     reader: SessionReader,
@@ -70,6 +73,7 @@ impl JwtCookieAuthenticator {
         Ok(Self {
             cookie: config.cookie_name.clone(),
             read_token,
+            authorized_parties: settings.authorized_parties,
             verifier: settings.verifier,
             keys,
             reader: SessionReader::new(config),
@@ -77,6 +81,7 @@ impl JwtCookieAuthenticator {
     }
 
     async fn principal(&self, token: String) -> Result<Principal, SessionError> {
+        refuse_access_tokens(&token)?;
         let claims = match &self.keys {
             Keys::Fixed(ring) => self.verifier.verify(&token, ring)?,
             Keys::Remote(remote) => {
@@ -91,9 +96,33 @@ impl JwtCookieAuthenticator {
                 }
             }
         };
+        let azp = claims.get("azp").and_then(serde_json::Value::as_str);
+        if !self.authorized_parties.is_empty()
+            && !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| p == azp))
+        {
+            return Err(SessionError::Unauthenticated(
+                "the session token's authorized party (azp) is not accepted",
+            ));
+        }
         self.reader
             .principal(&claims)
             .map_err(SessionError::Unauthenticated)
+    }
+}
+
+/// Refuses an OAuth access token (`typ` `at+jwt`, RFC 9068): one the
+/// identity provider gave a third-party client, which may be signed by the
+/// same keys and name the same user (Clerk's are), but is no session.
+fn refuse_access_tokens(token: &str) -> Result<(), SessionError> {
+    let typ = jsonwebtoken::decode_header(token)
+        .ok()
+        .and_then(|h| h.typ)
+        .unwrap_or_default();
+    match typ.to_ascii_lowercase().as_str() {
+        "at+jwt" | "application/at+jwt" => Err(SessionError::Unauthenticated(
+            "an OAuth access token is not a session token",
+        )),
+        _ => Ok(()),
     }
 }
 

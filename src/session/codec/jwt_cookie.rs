@@ -27,8 +27,19 @@ pub const JWKS_URL: &str = "SESSION_JWKS_URL";
 pub const ISSUER: &str = "SESSION_JWT_ISSUER";
 /// `SESSION_JWT_AUDIENCE`: a required `aud` member, when set.
 pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
+/// `SESSION_JWT_AUTHORIZED_PARTIES`: the accepted `azp` values,
+/// comma-separated; when set, a token without one of them is refused.
+pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// The variables the preset reads.
-pub const OPTIONS: &[&str] = &[ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE];
+pub const OPTIONS: &[&str] = &[
+    ALGORITHMS,
+    KEY,
+    JWKS_FILE,
+    JWKS_URL,
+    ISSUER,
+    AUDIENCE,
+    AUTHORIZED_PARTIES,
+];
 
 /// Shortest HMAC secret accepted: a shorter one can be guessed offline from
 /// a single cookie.
@@ -48,6 +59,8 @@ pub struct JwtSettings {
     pub verifier: Verifier,
     /// Where the keys come from.
     pub keys: KeySource,
+    /// The accepted `azp` values; empty: `azp` is not checked.
+    pub authorized_parties: Vec<String>,
 }
 
 fn bad(var: &'static str, message: impl Into<String>) -> SettingError {
@@ -143,7 +156,18 @@ impl JwtSettings {
             ));
         }
         let verifier = Verifier::new(algorithms, set(ISSUER), set(AUDIENCE).or(defaults.audience));
-        Ok(Self { verifier, keys })
+        let authorized_parties = set(AUTHORIZED_PARTIES)
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Self {
+            verifier,
+            keys,
+            authorized_parties,
+        })
     }
 }
 
