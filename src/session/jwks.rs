@@ -1,9 +1,9 @@
 //! The `jwt-cookie` authenticator (`supabase`'s too, with its own token
-//! reader), beyond the JWS checks of `jws.rs`: OAuth access tokens
-//! refused, `azp` against `SESSION_JWT_AUTHORIZED_PARTIES`. And its JWKS URL: fetched with
-//! `SESSION_LOOKUP_TIMEOUT`, cached, refetched on an unknown `kid` at most
-//! once per [`REFETCH_INTERVAL`], and refreshed after [`MAX_KEY_AGE`]
-//! (keeping the old keys when that fails). With no key cached and the URL
+//! reader): besides the JWS checks of `jws.rs`, OAuth access tokens are
+//! refused and `azp` is checked against `SESSION_JWT_AUTHORIZED_PARTIES`.
+//! And its JWKS URL: fetched with `SESSION_LOOKUP_TIMEOUT`, cached,
+//! refetched on an unknown `kid` at most once per [`REFETCH_INTERVAL`], and
+//! refreshed after [`MAX_KEY_AGE`] (keeping the old keys when that fails). With no key cached and the URL
 //! unreachable or answering garbage, requests get 503 and `/readyz` fails.
 
 use std::sync::{Arc, RwLock};
