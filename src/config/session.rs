@@ -15,23 +15,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let defaults: &Preset = preset.unwrap_or(&PRESETS[0]);
     let (store_kind, choice) = read_store_choice(vars, defaults);
     let store = read_store(vars, store_kind, defaults.pg_table);
-    let cookie_name = vars
-        .get("SESSION_COOKIE")
-        .unwrap_or_else(|| defaults.cookie.into());
-    if cookie_name.is_empty() {
-        vars.fail(
-            "SESSION_COOKIE",
-            format!(
-                "not set; SESSION_BACKEND={} has no usual cookie name, so set your app's session cookie name",
-                defaults.name
-            ),
-        );
-    } else if !is_cookie_name(&cookie_name) {
-        vars.fail(
-            "SESSION_COOKIE",
-            format!("`{cookie_name}` is not a valid cookie name; use letters, digits and `._-`"),
-        );
-    }
+    let cookie_name = read_cookie_name(vars, defaults);
     let cookie_value = match vars.get("SESSION_COOKIE_VALUE").as_deref() {
         None | Some("id") => CookieValue::Id,
         Some("json") => CookieValue::Json,
@@ -248,6 +232,48 @@ pub(super) fn read_attribute_pointers(vars: &mut Vars) -> Vec<(String, String)> 
         }
     }
     out
+}
+
+/// `SESSION_COOKIE`, else the name the preset derives from another variable
+/// (`SUPABASE_URL`), else the preset's usual name; empty (with the error
+/// recorded) when there is none or it is not a cookie name.
+fn read_cookie_name(vars: &mut Vars, defaults: &Preset) -> String {
+    let name = match (vars.get("SESSION_COOKIE"), defaults.cookie_from) {
+        (Some(name), _) => name,
+        (None, Some((var, derive))) => match vars.get(var).map(|value| derive(&value)) {
+            Some(Ok(name)) => name,
+            Some(Err(why)) => {
+                vars.fail(var, why);
+                return String::new();
+            }
+            None => {
+                vars.fail(
+                    "SESSION_COOKIE",
+                    format!(
+                        "not set; set {var} (SESSION_BACKEND={} derives the cookie's name from it) or SESSION_COOKIE",
+                        defaults.name
+                    ),
+                );
+                return String::new();
+            }
+        },
+        (None, None) => defaults.cookie.into(),
+    };
+    if name.is_empty() {
+        vars.fail(
+            "SESSION_COOKIE",
+            format!(
+                "not set; SESSION_BACKEND={} has no usual cookie name, so set your app's session cookie name",
+                defaults.name
+            ),
+        );
+    } else if !is_cookie_name(&name) {
+        vars.fail(
+            "SESSION_COOKIE",
+            format!("`{name}` is not a valid cookie name; use letters, digits and `._-`"),
+        );
+    }
+    name
 }
 
 pub(super) fn is_cookie_name(name: &str) -> bool {

@@ -1,12 +1,15 @@
-//! The `jwt-cookie` authenticator, and its JWKS URL: fetched with
-//! `SESSION_LOOKUP_TIMEOUT`, cached, refetched on an unknown `kid` at most
-//! once per [`REFETCH_INTERVAL`], and refreshed after [`MAX_KEY_AGE`]
-//! (keeping the old keys when that fails). With no key cached and the URL
+//! The `jwt-cookie` authenticator (`supabase`'s too, with its own token
+//! reader): besides the JWS checks of `jws.rs`, OAuth access tokens are
+//! refused and `azp` is checked against `SESSION_JWT_AUTHORIZED_PARTIES`.
+//! And its JWKS URL: fetched with `SESSION_LOOKUP_TIMEOUT`, cached,
+//! refetched on an unknown `kid` at most once per [`REFETCH_INTERVAL`], and
+//! refreshed after [`MAX_KEY_AGE`] (keeping the old keys when that fails). With no key cached and the URL
 //! unreachable or answering garbage, requests get 503 and `/readyz` fails.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 
 use super::codec::jwt_cookie::{JwtSettings, KeyRing, KeySource, Refusal, Verifier};
@@ -26,9 +29,20 @@ pub const MAX_KEY_AGE: Duration = Duration::from_secs(600);
 /// Largest JWKS document read.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
+/// Takes the JWS out of a request's cookies (named by `SESSION_COOKIE`):
+/// `Unauthenticated` when there is none or its wrapping is malformed.
+pub type TokenReader = fn(&HeaderMap, &str) -> Result<String, SessionError>;
+
+/// The JWS is the cookie's whole value (`jwt-cookie`).
+fn whole_cookie(headers: &HeaderMap, name: &str) -> Result<String, SessionError> {
+    find_cookie(headers, name).ok_or(SessionError::Unauthenticated("no session cookie"))
+}
+
 /// Authenticates a JWS in the session cookie.
 pub struct JwtCookieAuthenticator {
     cookie: String,
+    read_token: TokenReader,
+    authorized_parties: Vec<String>,
     verifier: Verifier,
     keys: Keys,
     reader: SessionReader,
@@ -40,14 +54,26 @@ enum Keys {
 }
 
 impl JwtCookieAuthenticator {
-    /// From checked settings; `Err` when the HTTP client cannot be built.
+    /// From checked settings, the JWS being the whole cookie; `Err` when
+    /// the HTTP client cannot be built.
     pub fn new(settings: JwtSettings, config: &SessionConfig) -> Result<Self, String> {
+        Self::reading(settings, config, whole_cookie)
+    }
+
+    /// As [`new`](Self::new), the JWS taken from the cookies by `read_token`.
+    pub fn reading(
+        settings: JwtSettings,
+        config: &SessionConfig,
+        read_token: TokenReader,
+    ) -> Result<Self, String> {
         let keys = match settings.keys {
             KeySource::Fixed(ring) => Keys::Fixed(ring),
             KeySource::Url(url) => Keys::Remote(RemoteJwks::new(url, config.lookup_timeout)?),
         };
         Ok(Self {
             cookie: config.cookie_name.clone(),
+            read_token,
+            authorized_parties: settings.authorized_parties,
             verifier: settings.verifier,
             keys,
             reader: SessionReader::new(config),
@@ -55,6 +81,7 @@ impl JwtCookieAuthenticator {
     }
 
     async fn principal(&self, token: String) -> Result<Principal, SessionError> {
+        refuse_access_tokens(&token)?;
         let claims = match &self.keys {
             Keys::Fixed(ring) => self.verifier.verify(&token, ring)?,
             Keys::Remote(remote) => {
@@ -69,19 +96,40 @@ impl JwtCookieAuthenticator {
                 }
             }
         };
+        let azp = claims.get("azp").and_then(serde_json::Value::as_str);
+        if !self.authorized_parties.is_empty()
+            && !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| p == azp))
+        {
+            return Err(SessionError::Unauthenticated(
+                "the session token's authorized party (azp) is not accepted",
+            ));
+        }
         self.reader
             .principal(&claims)
             .map_err(SessionError::Unauthenticated)
     }
 }
 
+/// Refuses an OAuth access token (`typ` `at+jwt`, RFC 9068): one the
+/// identity provider gave a third-party client, which may be signed by the
+/// same keys and name the same user (Clerk's are), but is no session.
+fn refuse_access_tokens(token: &str) -> Result<(), SessionError> {
+    let typ = jsonwebtoken::decode_header(token)
+        .ok()
+        .and_then(|h| h.typ)
+        .unwrap_or_default();
+    match typ.to_ascii_lowercase().as_str() {
+        "at+jwt" | "application/at+jwt" => Err(SessionError::Unauthenticated(
+            "an OAuth access token is not a session token",
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl SessionAuthenticator for JwtCookieAuthenticator {
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
-        let token = find_cookie(req.headers(), &self.cookie);
-        Box::pin(async move {
-            let token = token.ok_or(SessionError::Unauthenticated("no session cookie"))?;
-            self.principal(token).await
-        })
+        let token = (self.read_token)(req.headers(), &self.cookie);
+        Box::pin(async move { self.principal(token?).await })
     }
 
     fn ready(&self) -> ReadyFuture<'_> {

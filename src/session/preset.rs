@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::codec::{
     authjs, better_auth, cookie_session, django, flask, iron_session, jwt_cookie, next_auth, rails,
+    supabase,
 };
 use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
 use crate::metrics::CacheMetrics;
@@ -88,7 +89,14 @@ pub struct Preset {
     pub store_choice: Option<StoreChoice>,
     /// The default `SESSION_PG_TABLE` for PostgreSQL-backed presets.
     pub pg_table: &'static str,
+    /// Where `SESSION_COOKIE` comes from when unset, if not [`Preset::cookie`]:
+    /// a variable (e.g. `SUPABASE_URL`) and the name derived from its value,
+    /// `Err` saying what is wrong with the value.
+    pub cookie_from: Option<CookieFrom>,
 }
+
+/// A variable and how the session cookie's name derives from its value.
+pub type CookieFrom = (&'static str, fn(&str) -> Result<String, String>);
 
 /// A variable choosing a preset's store: `(value, store)` pairs, the
 /// default first.
@@ -125,6 +133,7 @@ impl Preset {
             options: &[],
             store_choice: None,
             pg_table: "session",
+            cookie_from: None,
         }
     }
 
@@ -168,6 +177,16 @@ impl Preset {
         self
     }
 
+    /// Deriving `SESSION_COOKIE`, when unset, from variable `var` by `derive`.
+    pub const fn cookie_from(
+        mut self,
+        var: &'static str,
+        derive: fn(&str) -> Result<String, String>,
+    ) -> Self {
+        self.cookie_from = Some((var, derive));
+        self
+    }
+
     /// Checking the settings at start-up with `check`.
     pub const fn check(mut self, check: Check) -> Self {
         self.check = check;
@@ -204,6 +223,8 @@ pub const PRESETS: &[Preset] = &[
         .options(&["SESSION_RAILS_KEY_DIGEST"]).check(rails::check),
     Preset::new("better-auth",    "better-auth.session_token", "/userId", S::Postgres, R::VouchesAloneWarned, better_auth::build)
         .secret_fallback("BETTER_AUTH_SECRET"),
+    Preset::new("supabase",       "",            "/sub",    S::None,     R::Unused,         supabase::build)
+        .options(supabase::OPTIONS).check(supabase::check).cookie_from(supabase::URL, supabase::cookie_name),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];

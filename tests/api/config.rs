@@ -209,6 +209,20 @@ fn env_example_filled_in_with_secrets_is_a_valid_configuration() {
             "{name} is missing from .env.example"
         );
     }
+    // And every backend's own variables.
+    for preset in realtime_token::session::preset::PRESETS {
+        let own = preset
+            .options
+            .iter()
+            .chain(preset.cookie_from.as_ref().map(|(v, _)| v));
+        for name in own {
+            assert!(
+                vars.contains_key(*name),
+                "{name} ({}) is missing from .env.example",
+                preset.name
+            );
+        }
+    }
 }
 
 #[test]

@@ -27,8 +27,19 @@ pub const JWKS_URL: &str = "SESSION_JWKS_URL";
 pub const ISSUER: &str = "SESSION_JWT_ISSUER";
 /// `SESSION_JWT_AUDIENCE`: a required `aud` member, when set.
 pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
+/// `SESSION_JWT_AUTHORIZED_PARTIES`: the accepted `azp` values,
+/// comma-separated; when set, a token without one of them is refused.
+pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// The variables the preset reads.
-pub const OPTIONS: &[&str] = &[ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE];
+pub const OPTIONS: &[&str] = &[
+    ALGORITHMS,
+    KEY,
+    JWKS_FILE,
+    JWKS_URL,
+    ISSUER,
+    AUDIENCE,
+    AUTHORIZED_PARTIES,
+];
 
 /// Shortest HMAC secret accepted: a shorter one can be guessed offline from
 /// a single cookie.
@@ -48,6 +59,8 @@ pub struct JwtSettings {
     pub verifier: Verifier,
     /// Where the keys come from.
     pub keys: KeySource,
+    /// The accepted `azp` values; empty: `azp` is not checked.
+    pub authorized_parties: Vec<String>,
 }
 
 fn bad(var: &'static str, message: impl Into<String>) -> SettingError {
@@ -57,59 +70,113 @@ fn bad(var: &'static str, message: impl Into<String>) -> SettingError {
     }
 }
 
+/// What a preset built on these settings assumes for the variables left
+/// unset (`supabase`); `jwt-cookie` assumes nothing ([`Defaults::NONE`]).
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    /// `SESSION_JWT_ALGORITHMS`: with an HMAC secret in `SESSION_JWT_KEY`,
+    /// and with any other key. `None`: the variable is required.
+    pub algorithms: Option<(&'static str, &'static str)>,
+    /// `SESSION_JWKS_URL` when no key variable is set.
+    pub jwks_url: Option<String>,
+    /// `SESSION_JWT_AUDIENCE` when unset.
+    pub audience: Option<&'static str>,
+    /// What to set when there is no key at all.
+    pub key_hint: &'static str,
+}
+
+impl Defaults {
+    /// No defaults: `jwt-cookie`'s.
+    pub const NONE: Self = Self {
+        algorithms: None,
+        jwks_url: None,
+        audience: None,
+        key_hint:
+            "jwt-cookie needs a key: set SESSION_JWT_KEY, SESSION_JWKS_FILE or SESSION_JWKS_URL",
+    };
+}
+
 impl JwtSettings {
     /// Reads and checks the preset's variables; `Err` names the variable.
     pub fn from_config(config: &SessionConfig) -> Result<Self, SettingError> {
-        let algorithms = parse_algorithms(config.option(ALGORITHMS))?;
+        Self::with_defaults(config, &Defaults::NONE)
+    }
+
+    /// As [`from_config`](Self::from_config), filling unset variables from
+    /// `defaults`.
+    pub fn with_defaults(
+        config: &SessionConfig,
+        defaults: &Defaults,
+    ) -> Result<Self, SettingError> {
+        let set = |v: &str| config.option(v).filter(|s| !s.trim().is_empty());
+        let algorithms = match (set(ALGORITHMS), defaults.algorithms) {
+            (None, Some((secret, public))) => {
+                let pem = set(KEY).is_some_and(|k| k.trim_start().starts_with("-----BEGIN"));
+                let by_key = if set(KEY).is_some() && !pem {
+                    secret
+                } else {
+                    public
+                };
+                parse_algorithms(Some(by_key))?
+            }
+            (list, _) => parse_algorithms(list)?,
+        };
         let hmac = algorithms
             .iter()
             .any(|a| a.family() == AlgorithmFamily::Hmac);
         let sources = [KEY, JWKS_FILE, JWKS_URL]
             .into_iter()
-            .filter(|v| config.option(v).is_some_and(|s| !s.trim().is_empty()))
+            .filter(|v| set(v).is_some())
             .collect::<Vec<_>>();
-        let keys = match sources.as_slice() {
-            [KEY] => KeySource::Fixed(key_from_setting(config.option(KEY).unwrap_or(""), &algorithms)?),
-            [JWKS_FILE] => {
-                let path = config.option(JWKS_FILE).unwrap_or("").trim();
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| bad(JWKS_FILE, format!("cannot read {path}: {e}")))?;
-                let ring = KeyRing::from_jwks(&text).map_err(|why| bad(JWKS_FILE, why))?;
-                KeySource::Fixed(ring)
-            }
-            [JWKS_URL] => {
-                let url = reqwest::Url::parse(config.option(JWKS_URL).unwrap_or("").trim())
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .ok_or_else(|| bad(JWKS_URL, "must be an http(s) URL"))?;
-                KeySource::Url(url)
-            }
-            [] => {
-                return Err(bad(
-                    KEY,
-                    "jwt-cookie needs a key: set SESSION_JWT_KEY, SESSION_JWKS_FILE or SESSION_JWKS_URL",
-                ))
-            }
-            [first, ..] => {
-                return Err(bad(
+        let keys =
+            match (sources.as_slice(), &defaults.jwks_url) {
+                ([KEY], _) => KeySource::Fixed(key_from_setting(
+                    config.option(KEY).unwrap_or(""),
+                    &algorithms,
+                )?),
+                ([JWKS_FILE], _) => {
+                    let path = config.option(JWKS_FILE).unwrap_or("").trim();
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| bad(JWKS_FILE, format!("cannot read {path}: {e}")))?;
+                    let ring = KeyRing::from_jwks(&text).map_err(|why| bad(JWKS_FILE, why))?;
+                    KeySource::Fixed(ring)
+                }
+                ([JWKS_URL], _) => KeySource::Url(jwks_url(config.option(JWKS_URL).unwrap_or(""))?),
+                ([], Some(url)) => KeySource::Url(jwks_url(url)?),
+                ([], None) => return Err(bad(KEY, defaults.key_hint)),
+                ([first, ..], _) => return Err(bad(
                     first,
                     "set exactly one of SESSION_JWT_KEY, SESSION_JWKS_FILE and SESSION_JWKS_URL",
-                ))
-            }
-        };
+                )),
+            };
         if hmac && !matches!(&keys, KeySource::Fixed(KeyRing::Secret(_))) {
             return Err(bad(
                 ALGORITHMS,
                 "HS256/HS384/HS512 need an HMAC secret in SESSION_JWT_KEY, never a public key or JWKS",
             ));
         }
-        let verifier = Verifier::new(
-            algorithms,
-            config.option(ISSUER).filter(|s| !s.is_empty()),
-            config.option(AUDIENCE).filter(|s| !s.is_empty()),
-        );
-        Ok(Self { verifier, keys })
+        let verifier = Verifier::new(algorithms, set(ISSUER), set(AUDIENCE).or(defaults.audience));
+        let authorized_parties = set(AUTHORIZED_PARTIES)
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Self {
+            verifier,
+            keys,
+            authorized_parties,
+        })
     }
+}
+
+/// A JWKS URL: http(s) only.
+fn jwks_url(text: &str) -> Result<reqwest::Url, SettingError> {
+    reqwest::Url::parse(text.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| bad(JWKS_URL, "must be an http(s) URL"))
 }
 
 /// The allow-list: known JWS algorithms only, never `none`.

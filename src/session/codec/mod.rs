@@ -29,6 +29,7 @@ pub mod jwt_cookie;
 pub mod next_auth;
 pub mod rails;
 pub mod session_id;
+pub mod supabase;
 
 pub use express_signed::{CookieSigner, UnsignError};
 pub use session_id::SessionIdCookie;

@@ -98,6 +98,47 @@ async fn rs256_with_a_pem_key_checks_signature_issuer_audience_and_expiry() {
     expect_error(app.post_token(None).await, 401, "unauthenticated").await;
 }
 
+#[tokio::test]
+async fn clerk_style_authorized_parties_and_oauth_access_tokens() {
+    let app_origin = "https://app.example.com";
+    let (written, keys) = write(
+        json!({"clerk": "RS256"}),
+        json!([
+            {"key": "clerk", "claims": {"sub": "user_2a", "azp": app_origin}},
+            {"key": "clerk", "claims": {"sub": "user_2a", "azp": "https://evil.example"}},
+            {"key": "clerk", "claims": {"sub": "user_2a"}},
+            {"key": "clerk", "typ": "at+jwt", "claims": {"sub": "user_2a", "azp": app_origin}},
+            {"key": "clerk", "typ": "application/at+jwt", "claims": {"sub": "user_2a"}},
+        ]),
+    );
+    let pem = keys["clerk"]["pem"].as_str().unwrap();
+    let with_parties = spawn_app_with(&env(&[
+        ("SESSION_JWT_KEY", pem),
+        ("SESSION_JWT_ALGORITHMS", "RS256"),
+        (
+            "SESSION_JWT_AUTHORIZED_PARTIES",
+            "http://localhost:3000, https://app.example.com",
+        ),
+    ]))
+    .await;
+    expect_user(&with_parties, &written[0], "user_2a").await;
+    // Another azp, none, an OAuth access token (RFC 9068 `typ`).
+    for cookie in &written[1..5] {
+        with_parties.expect_unauthenticated(cookie).await;
+    }
+    // Without the setting azp is not checked; access tokens stay refused.
+    let without = spawn_app_with(&env(&[
+        ("SESSION_JWT_KEY", pem),
+        ("SESSION_JWT_ALGORITHMS", "RS256"),
+    ]))
+    .await;
+    expect_user(&without, &written[1], "user_2a").await;
+    expect_user(&without, &written[2], "user_2a").await;
+    for cookie in &written[3..5] {
+        without.expect_unauthenticated(cookie).await;
+    }
+}
+
 #[test]
 fn unsafe_algorithm_settings_are_refused_at_start_up() {
     let (_, keys) = write(json!({"rsa": "RS256", "ec": "ES256"}), json!([]));

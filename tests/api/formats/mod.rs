@@ -10,3 +10,4 @@ mod iron_session;
 mod jwt_cookie;
 mod next_auth;
 mod rails;
+mod supabase;

@@ -1,7 +1,7 @@
 // Signs JWS session cookies with the real jose library. Request on stdin:
 // {"keys": {"<id>": "RS256" | "ES256" | "EdDSA"},
 //  "cases": [{"key": "<id>" | "secret": "..." | "pemAsSecret": "<id>" | "unsecured": true,
-//             "alg"?: "RS256", "kid"?: "..", "claims": {..}, "expiresIn"?: 3600,
+//             "alg"?: "RS256", "kid"?: "..", "typ"?: "JWT", "claims": {..}, "expiresIn"?: 3600,
 //             "name"?: "__session"}]}
 // Every key is generated fresh. Answer on stdout:
 // {"cookies": ["__session=<jws>", ..],
@@ -50,7 +50,7 @@ async function sign(c) {
     alg = c.alg ?? keys[c.key].alg;
     key = keys[c.key].privateKey;
   }
-  const header = { alg, typ: 'JWT' };
+  const header = { alg, typ: c.typ ?? 'JWT' };
   if (c.kid !== undefined) header.kid = c.kid;
   const jwt = new jose.SignJWT(claims).setProtectedHeader(header);
   if (expiresIn !== null) jwt.setExpirationTime(now + expiresIn);
