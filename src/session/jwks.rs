@@ -56,16 +56,16 @@ impl JwtCookieAuthenticator {
 
     async fn principal(&self, token: String) -> Result<Principal, SessionError> {
         let claims = match &self.keys {
-            Keys::Fixed(ring) => self.verifier.verify(&token, ring)?,
+            Keys::Fixed(ring) => self.verifier.verify(&token, ring)?.claims,
             Keys::Remote(remote) => {
                 self.verifier.header_ok(&token)?;
                 let ring = remote.current(false).await?;
                 match self.verifier.verify(&token, &ring) {
                     Err(Refusal::UnknownKey) => {
                         let fresh = remote.current(true).await?;
-                        self.verifier.verify(&token, &fresh)?
+                        self.verifier.verify(&token, &fresh)?.claims
                     }
-                    other => other?,
+                    other => other?.claims,
                 }
             }
         };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
-pub use super::jws::{KeyRing, Refusal, Verifier, LEEWAY_SECS};
+pub use super::jws::{KeyRing, PublicKey, Refusal, Secret, Verified, Verifier, LEEWAY_SECS};
 
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
@@ -143,6 +143,7 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             .or_else(|_| DecodingKey::from_ec_pem(pem))
             .or_else(|_| DecodingKey::from_ed_pem(pem))
             .map_err(|_| bad(KEY, "not an RSA, EC or Ed25519 public key in PEM"))?;
+        let key = PublicKey::from_decoding_key(&key).map_err(|why| bad(KEY, why))?;
         let family = key.family();
         if let Some(alg) = algorithms.iter().find(|a| a.family() != family) {
             return Err(bad(
@@ -167,7 +168,7 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             format!("an HMAC secret must be at least {MIN_SECRET_LEN} characters"),
         ));
     }
-    Ok(KeyRing::Secret(DecodingKey::from_secret(value.as_bytes())))
+    Ok(KeyRing::Secret(Secret::new(value.as_bytes())))
 }
 
 /// The `jwt-cookie` preset's [`Check`](crate::session::preset::Check).

@@ -199,6 +199,52 @@ async fn es256_with_a_jwks_file_chooses_the_key_by_kid() {
 }
 
 #[tokio::test]
+async fn every_jws_algorithm_jose_signs_is_verified_and_a_swapped_payload_is_not() {
+    let algs = [
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+    ];
+    let key_algs: serde_json::Map<String, Value> =
+        algs.iter().map(|a| ((*a).to_owned(), json!(a))).collect();
+    let mut cases: Vec<Value> = algs
+        .iter()
+        .map(|a| json!({"key": a, "kid": a, "claims": {"sub": format!("user-{a}")}}))
+        .collect();
+    for a in ["HS256", "HS384", "HS512"] {
+        cases.push(json!({"secret": HS_SECRET, "alg": a, "claims": {"sub": format!("user-{a}")}}));
+    }
+    cases.push(json!({"key": "RS256", "kid": "RS256", "claims": {"sub": "mallory"}}));
+    let (written, keys) = write(Value::Object(key_algs), Value::Array(cases));
+    let dir = scratch_dir().join(format!("jwks-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("jwks.json");
+    let ids: Vec<(&str, &str)> = algs.iter().map(|a| (*a, *a)).collect();
+    std::fs::write(&file, jwks(&keys, &ids).to_string()).unwrap();
+    let public = spawn_app_with(&env(&[
+        ("SESSION_JWKS_FILE", file.to_str().unwrap()),
+        ("SESSION_JWT_ALGORITHMS", &algs.join(",")),
+    ]))
+    .await;
+    let hmac = spawn_app_with(&env(&[
+        ("SESSION_JWT_KEY", HS_SECRET),
+        ("SESSION_JWT_ALGORITHMS", "HS256,HS384,HS512"),
+    ]))
+    .await;
+    let mallory = written.last().unwrap().split('.').nth(1).unwrap();
+    for (i, cookie) in written[..12].iter().enumerate() {
+        let (app, alg) = if i < 9 {
+            (&public, algs[i])
+        } else {
+            (&hmac, ["HS256", "HS384", "HS512"][i - 9])
+        };
+        expect_user(app, cookie, &format!("user-{alg}")).await;
+        let parts: Vec<&str> = cookie.split('.').collect();
+        app.expect_unauthenticated(&format!("{}.{mallory}.{}", parts[0], parts[2]))
+            .await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn a_jwks_url_is_cached_and_refetched_once_for_a_new_kid() {
     let (written, keys) = write(
         json!({"old": "RS256", "new": "RS256"}),
