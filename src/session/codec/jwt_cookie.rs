@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
-pub use super::jws::{KeyRing, PublicKey, Refusal, Secret, Verified, Verifier, LEEWAY_SECS};
+pub use super::jws::{
+    KeyRing, Lifetime, PublicKey, Refusal, Secret, Verified, Verifier, LEEWAY_SECS,
+};
 
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
@@ -27,8 +29,17 @@ pub const JWKS_URL: &str = "SESSION_JWKS_URL";
 pub const ISSUER: &str = "SESSION_JWT_ISSUER";
 /// `SESSION_JWT_AUDIENCE`: a required `aud` member, when set.
 pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
+/// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
+pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
 /// The variables the preset reads.
-pub const OPTIONS: &[&str] = &[ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE];
+pub const OPTIONS: &[&str] = &[
+    ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE, CACHE_SIZE,
+];
+
+/// `SESSION_JWT_CACHE_SIZE` when unset.
+pub const DEFAULT_CACHE_SIZE: usize = 10_000;
+/// Largest `SESSION_JWT_CACHE_SIZE`.
+const MAX_CACHE_SIZE: usize = 1_000_000;
 
 /// Shortest HMAC secret accepted: a shorter one can be guessed offline from
 /// a single cookie.
@@ -48,6 +59,8 @@ pub struct JwtSettings {
     pub verifier: Verifier,
     /// Where the keys come from.
     pub keys: KeySource,
+    /// Most verified tokens cached; 0 = none.
+    pub cache_size: usize,
 }
 
 fn bad(var: &'static str, message: impl Into<String>) -> SettingError {
@@ -108,7 +121,24 @@ impl JwtSettings {
             config.option(ISSUER).filter(|s| !s.is_empty()),
             config.option(AUDIENCE).filter(|s| !s.is_empty()),
         );
-        Ok(Self { verifier, keys })
+        let cache_size = match config.option(CACHE_SIZE).map(str::trim) {
+            None | Some("") => DEFAULT_CACHE_SIZE,
+            Some(n) => n
+                .parse()
+                .ok()
+                .filter(|n| *n <= MAX_CACHE_SIZE)
+                .ok_or_else(|| {
+                    bad(
+                        CACHE_SIZE,
+                        format!("a whole number, 0 (off) to {MAX_CACHE_SIZE}"),
+                    )
+                })?,
+        };
+        Ok(Self {
+            verifier,
+            keys,
+            cache_size,
+        })
     }
 }
 
@@ -179,9 +209,11 @@ pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
 /// The `jwt-cookie` preset's [`Build`](crate::session::preset::Build).
 pub fn build(
     config: &SessionConfig,
-    _cache: CacheMetrics,
+    cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let settings =
         JwtSettings::from_config(config).map_err(|e| format!("{}: {}", e.var, e.message))?;
-    Ok(Arc::new(JwtCookieAuthenticator::new(settings, config)?))
+    Ok(Arc::new(JwtCookieAuthenticator::new(
+        settings, config, cache,
+    )?))
 }

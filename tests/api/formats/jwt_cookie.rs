@@ -10,10 +10,10 @@ use crate::support::upstream::{Answer, Upstream};
 use crate::support::*;
 
 const MODULES: &[&str] = &["jose"];
-const HS_SECRET: &str = "supabase-style-jwt-secret-0123456789abcdef";
+pub(super) const HS_SECRET: &str = "supabase-style-jwt-secret-0123456789abcdef";
 
 /// The Cookie headers jose signed, and the keys it generated.
-fn write(keys: Value, cases: Value) -> (Vec<String>, Value) {
+pub(super) fn write(keys: Value, cases: Value) -> (Vec<String>, Value) {
     let answer = node_writer(
         "jwt-cookie",
         MODULES,
@@ -22,7 +22,7 @@ fn write(keys: Value, cases: Value) -> (Vec<String>, Value) {
     (cookies(&answer), answer["keys"].clone())
 }
 
-fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
+pub(super) fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
     let keys: Vec<Value> = ids
         .iter()
         .map(|(id, kid)| {
@@ -34,7 +34,7 @@ fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
     json!({ "keys": keys })
 }
 
-fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(super) fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![
         ("SESSION_BACKEND", "jwt-cookie"),
         ("SESSION_COOKIE", "__session"),
@@ -46,7 +46,7 @@ fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     env
 }
 
-async fn expect_user(app: &TestApp, cookie: &str, sub: &str) {
+pub(super) async fn expect_user(app: &TestApp, cookie: &str, sub: &str) {
     let (_, claims) = expect_token(app.post_token(Some(cookie)).await).await;
     assert_eq!(claims.sub, sub);
 }
