@@ -28,21 +28,15 @@ pub struct RingKey {
 pub enum KeyRing {
     /// An HMAC secret (HS* only).
     Secret(Secret),
+    /// The one public key of a PEM: used for any `alg` of its family,
+    /// whatever `kid` the token names (Clerk's tokens name one).
+    Pem(PublicKey),
     /// Public keys (never used with HS*), each with its `kid` and `alg`
     /// when the JWKS names them.
     Public(Vec<RingKey>),
 }
 
 impl KeyRing {
-    /// One public key with no `kid` (a PEM), used for any fitting `alg`.
-    pub fn public_key(key: PublicKey) -> Self {
-        Self::Public(vec![RingKey {
-            kid: None,
-            alg: None,
-            key,
-        }])
-    }
-
     /// The signing keys of a JWKS document. Keys this service cannot use
     /// (encryption keys, symmetric keys, unknown types) are skipped; a
     /// document with none left is refused.
@@ -90,9 +84,11 @@ impl KeyRing {
             Self::Secret(_) => {
                 return Err(Refusal::Invalid("the token's algorithm is not accepted"))
             }
-            Self::Public(_) if alg.family() == AlgorithmFamily::Hmac => {
+            _ if alg.family() == AlgorithmFamily::Hmac => {
                 return Err(Refusal::Invalid("the token's algorithm is not accepted"))
             }
+            Self::Pem(key) if key.family() == alg.family() => return Ok(Key::Public(key)),
+            Self::Pem(_) => return Err(Refusal::UnknownKey),
             Self::Public(ring) => ring,
         };
         let fits = |k: &&RingKey| k.key.family() == alg.family() && k.alg.is_none_or(|a| a == alg);

@@ -181,7 +181,7 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
                 format!("{alg:?} does not fit the {family:?} public key in SESSION_JWT_KEY"),
             ));
         }
-        return Ok(KeyRing::public_key(key));
+        return Ok(KeyRing::Pem(key));
     }
     if let Some(alg) = algorithms
         .iter()

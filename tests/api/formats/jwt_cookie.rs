@@ -241,6 +241,16 @@ async fn every_jws_algorithm_jose_signs_is_verified_and_a_swapped_payload_is_not
         app.expect_unauthenticated(&format!("{}.{mallory}.{}", parts[0], parts[2]))
             .await;
     }
+    // The same tokens (each names a `kid`, as Clerk's do) with each key
+    // given as jose's PEM, which has no `kid`.
+    for (i, alg) in algs.iter().enumerate() {
+        let app = spawn_app_with(&env(&[
+            ("SESSION_JWT_KEY", keys[alg]["pem"].as_str().unwrap()),
+            ("SESSION_JWT_ALGORITHMS", alg),
+        ]))
+        .await;
+        expect_user(&app, &written[i], &format!("user-{alg}")).await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
