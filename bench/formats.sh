@@ -102,6 +102,11 @@ run_format_rows() {
     fi
     format_row jwt-cookie "POST /api/realtime-token, jwt-cookie (RS256, PEM key)" "$cookie" \
         SESSION_BACKEND=jwt-cookie SESSION_COOKIE=__session SESSION_JWT_ALGORITHMS=RS256 "SESSION_JWT_KEY=$pem"
+    # The same token every request: the row above is all cache hits; this
+    # one verifies the RS256 signature each time.
+    format_row jwt-cookie-nocache "POST /api/realtime-token, jwt-cookie (RS256, PEM key), SESSION_JWT_CACHE_SIZE=0" \
+        "$cookie" SESSION_BACKEND=jwt-cookie SESSION_COOKIE=__session SESSION_JWT_ALGORITHMS=RS256 \
+        "SESSION_JWT_KEY=$pem" SESSION_JWT_CACHE_SIZE=0
     FORMAT_NOTES+=("same-run ratios: $(format_ratios)")
 }
 

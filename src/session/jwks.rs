@@ -5,6 +5,9 @@
 //! refetched on an unknown `kid` at most once per [`REFETCH_INTERVAL`], and
 //! refreshed after [`MAX_KEY_AGE`] (keeping the old keys when that fails). With no key cached and the URL
 //! unreachable or answering garbage, requests get 503 and `/readyz` fails.
+//! Verified tokens are kept in a [`VerifiedTokens`] cache when
+//! `SESSION_JWT_CACHE_SIZE` is not 0; each JWKS fetch starts a new
+//! generation of it.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -12,12 +15,17 @@ use std::time::{Duration, Instant};
 use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 
+use serde_json::Value;
+
 use super::codec::jwt_cookie::{JwtSettings, KeyRing, KeySource, Refusal, Verifier};
 use super::cookies::find_cookie;
+use super::jwt_cache::{token_key, VerifiedTokens};
 use super::mapping::SessionReader;
 use super::{
     AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionConfig, SessionError,
 };
+use crate::metrics::CacheMetrics;
+use crate::token::unix_now;
 
 /// Least time between two fetches caused by unknown `kid`s (or by a JWKS
 /// that has grown old).
@@ -45,30 +53,39 @@ pub struct JwtCookieAuthenticator {
     authorized_parties: Vec<String>,
     verifier: Verifier,
     keys: Keys,
+    cache: Option<VerifiedTokens>,
     reader: SessionReader,
 }
 
 enum Keys {
     Fixed(KeyRing),
-    Remote(RemoteJwks),
+    Remote(Box<RemoteJwks>),
 }
 
 impl JwtCookieAuthenticator {
     /// From checked settings, the JWS being the whole cookie; `Err` when
-    /// the HTTP client cannot be built.
-    pub fn new(settings: JwtSettings, config: &SessionConfig) -> Result<Self, String> {
-        Self::reading(settings, config, whole_cookie)
+    /// the HTTP client cannot be built. `metrics` count the hits of the
+    /// verified-token cache.
+    pub fn new(
+        settings: JwtSettings,
+        config: &SessionConfig,
+        metrics: CacheMetrics,
+    ) -> Result<Self, String> {
+        Self::reading(settings, config, metrics, whole_cookie)
     }
 
     /// As [`new`](Self::new), the JWS taken from the cookies by `read_token`.
     pub fn reading(
         settings: JwtSettings,
         config: &SessionConfig,
+        metrics: CacheMetrics,
         read_token: TokenReader,
     ) -> Result<Self, String> {
         let keys = match settings.keys {
             KeySource::Fixed(ring) => Keys::Fixed(ring),
-            KeySource::Url(url) => Keys::Remote(RemoteJwks::new(url, config.lookup_timeout)?),
+            KeySource::Url(url) => {
+                Keys::Remote(Box::new(RemoteJwks::new(url, config.lookup_timeout)?))
+            }
         };
         Ok(Self {
             cookie: config.cookie_name.clone(),
@@ -76,27 +93,16 @@ impl JwtCookieAuthenticator {
             authorized_parties: settings.authorized_parties,
             verifier: settings.verifier,
             keys,
+            cache: VerifiedTokens::new(settings.cache_size, metrics),
             reader: SessionReader::new(config),
         })
     }
 
     async fn principal(&self, token: String) -> Result<Principal, SessionError> {
         refuse_access_tokens(&token)?;
-        let claims = match &self.keys {
-            Keys::Fixed(ring) => self.verifier.verify(&token, ring)?,
-            Keys::Remote(remote) => {
-                self.verifier.header_ok(&token)?;
-                let ring = remote.current(false).await?;
-                match self.verifier.verify(&token, &ring) {
-                    Err(Refusal::UnknownKey) => {
-                        let fresh = remote.current(true).await?;
-                        self.verifier.verify(&token, &fresh)?
-                    }
-                    other => other?,
-                }
-            }
-        };
-        let azp = claims.get("azp").and_then(serde_json::Value::as_str);
+        let claims = self.claims(&token).await?;
+        drop(token);
+        let azp = claims.get("azp").and_then(Value::as_str);
         if !self.authorized_parties.is_empty()
             && !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| p == azp))
         {
@@ -107,6 +113,44 @@ impl JwtCookieAuthenticator {
         self.reader
             .principal(&claims)
             .map_err(SessionError::Unauthenticated)
+    }
+
+    /// The token's claims: from the cache, or verified (and then cached).
+    async fn claims(&self, token: &str) -> Result<Arc<Value>, SessionError> {
+        let remote_ring;
+        let (ring, generation) = match &self.keys {
+            Keys::Fixed(ring) => (ring, 0),
+            Keys::Remote(remote) => {
+                self.verifier.header_ok(token)?;
+                let generation;
+                (remote_ring, generation) = remote.current(false).await?;
+                (&*remote_ring, generation)
+            }
+        };
+        let key = self.cache.as_ref().map(|_| token_key(token));
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            if let Some(hit) = cache.get(key, generation, unix_now()) {
+                return Ok(hit?);
+            }
+        }
+        let (verified, generation) = match (self.verifier.verify(token, ring), &self.keys) {
+            (Err(Refusal::UnknownKey), Keys::Remote(remote)) => {
+                let (fresh, generation) = remote.current(true).await?;
+                (self.verifier.verify(token, &fresh)?, generation)
+            }
+            (verified, _) => (verified?, generation),
+        };
+        let claims = Arc::new(verified.claims);
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.insert(
+                key,
+                generation,
+                claims.clone(),
+                verified.lifetime,
+                unix_now(),
+            );
+        }
+        Ok(claims)
     }
 }
 
@@ -147,6 +191,8 @@ impl SessionAuthenticator for JwtCookieAuthenticator {
 struct State {
     /// The last good key ring and when it was fetched.
     ring: Option<(Arc<KeyRing>, Instant)>,
+    /// How many good fetches there have been: the ring's generation.
+    generation: u64,
     /// When the last fetch was tried, and why it failed if it did.
     attempt: Option<(Instant, Option<String>)>,
     /// When an unknown `kid` last caused a fetch.
@@ -197,9 +243,10 @@ impl RemoteJwks {
         }
     }
 
-    /// The key ring to verify with, fetching first when due; `Unavailable`
-    /// when no key has ever been fetched.
-    pub async fn current(&self, unknown_kid: bool) -> Result<Arc<KeyRing>, SessionError> {
+    /// The key ring to verify with and its generation (one more after each
+    /// good fetch), fetching first when due; `Unavailable` when no key has
+    /// ever been fetched.
+    pub async fn current(&self, unknown_kid: bool) -> Result<(Arc<KeyRing>, u64), SessionError> {
         if Self::due(&self.read(), unknown_kid) {
             let _one = self.fetching.lock().await;
             // Another request may have fetched while this one waited.
@@ -213,6 +260,7 @@ impl RemoteJwks {
                 match fetched {
                     Ok(ring) => {
                         state.ring = Some((Arc::new(ring), now));
+                        state.generation += 1;
                         state.attempt = Some((now, None));
                     }
                     Err(why) => {
@@ -224,7 +272,7 @@ impl RemoteJwks {
         }
         let state = self.read();
         match (&state.ring, &state.attempt) {
-            (Some((ring, _)), _) => Ok(ring.clone()),
+            (Some((ring, _)), _) => Ok((ring.clone(), state.generation)),
             (None, Some((_, Some(why)))) => Err(SessionError::Unavailable(format!("JWKS: {why}"))),
             (None, _) => Err(SessionError::Unavailable("JWKS not fetched yet".into())),
         }

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod codec;
 pub mod cookies;
 pub mod jwks;
+pub mod jwt_cache;
 pub mod mapping;
 pub mod preset;
 pub mod readiness;

@@ -1,45 +1,42 @@
 //! JWS verification for `jwt-cookie`, pure: the key ring (one HMAC secret,
 //! or public keys from a PEM or a JWKS), the choice of key by `alg` and
-//! `kid`, and the checks of one token (signature, `exp` / `nbf` with
-//! [`LEEWAY_SECS`], `iss` / `aud` when configured), with `jsonwebtoken`.
+//! `kid`, and the checks of one token: the signature with `ring`
+//! (`jws_crypto.rs`), then `exp` / `nbf` with [`LEEWAY_SECS`] and `iss` /
+//! `aud` when configured (`jws_claims.rs`). `jsonwebtoken` parses the
+//! header, PEM keys and JWKs.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use serde_json::Value;
 
-use crate::session::SessionError;
+pub use super::jws_claims::{ClaimRules, Lifetime, LEEWAY_SECS};
+pub use super::jws_crypto::{PublicKey, Secret};
 
-/// Clock skew tolerated on `exp` and `nbf`, in seconds. Fixed: the
-/// service's `JWT_LEEWAY` belongs to the tokens it issues and is not part
-/// of the session settings.
-pub const LEEWAY_SECS: u64 = 30;
+use crate::session::SessionError;
+use crate::token::unix_now;
 
 /// One public verification key.
 pub struct RingKey {
     kid: Option<String>,
     alg: Option<Algorithm>,
-    key: DecodingKey,
+    key: PublicKey,
 }
 
 /// The keys a token may be verified with.
 pub enum KeyRing {
     /// An HMAC secret (HS* only).
-    Secret(DecodingKey),
+    Secret(Secret),
+    /// The one public key of a PEM: used for any `alg` of its family,
+    /// whatever `kid` the token names (Clerk's tokens name one).
+    Pem(PublicKey),
     /// Public keys (never used with HS*), each with its `kid` and `alg`
     /// when the JWKS names them.
     Public(Vec<RingKey>),
 }
 
 impl KeyRing {
-    /// One public key with no `kid` (a PEM), used for any fitting `alg`.
-    pub fn public_key(key: DecodingKey) -> Self {
-        Self::Public(vec![RingKey {
-            kid: None,
-            alg: None,
-            key,
-        }])
-    }
-
     /// The signing keys of a JWKS document. Keys this service cannot use
     /// (encryption keys, symmetric keys, unknown types) are skipped; a
     /// document with none left is refused.
@@ -63,8 +60,9 @@ impl KeyRing {
             })
             .filter(|(_, jwk)| signs(jwk))
             .filter_map(|(alg, jwk)| {
-                let key = DecodingKey::from_jwk(&jwk).ok()?;
-                (key.family() != AlgorithmFamily::Hmac).then_some(RingKey {
+                // Symmetric keys and keys `ring` cannot use are skipped.
+                let key = PublicKey::from_decoding_key(&DecodingKey::from_jwk(&jwk).ok()?).ok()?;
+                Some(RingKey {
                     kid: jwk.common.key_id,
                     alg,
                     key,
@@ -78,15 +76,19 @@ impl KeyRing {
     }
 
     /// The key for a token with `alg` and `kid`, or why there is none.
-    fn choose(&self, alg: Algorithm, kid: Option<&str>) -> Result<&DecodingKey, Refusal> {
+    fn choose(&self, alg: Algorithm, kid: Option<&str>) -> Result<Key<'_>, Refusal> {
         let ring = match self {
-            Self::Secret(key) if alg.family() == AlgorithmFamily::Hmac => return Ok(key),
+            Self::Secret(key) if alg.family() == AlgorithmFamily::Hmac => {
+                return Ok(Key::Secret(key))
+            }
             Self::Secret(_) => {
                 return Err(Refusal::Invalid("the token's algorithm is not accepted"))
             }
-            Self::Public(_) if alg.family() == AlgorithmFamily::Hmac => {
+            _ if alg.family() == AlgorithmFamily::Hmac => {
                 return Err(Refusal::Invalid("the token's algorithm is not accepted"))
             }
+            Self::Pem(key) if key.family() == alg.family() => return Ok(Key::Public(key)),
+            Self::Pem(_) => return Err(Refusal::UnknownKey),
             Self::Public(ring) => ring,
         };
         let fits = |k: &&RingKey| k.key.family() == alg.family() && k.alg.is_none_or(|a| a == alg);
@@ -101,7 +103,24 @@ impl KeyRing {
                 _ => None,
             },
         };
-        found.map(|k| &k.key).ok_or(Refusal::UnknownKey)
+        found
+            .map(|k| Key::Public(&k.key))
+            .ok_or(Refusal::UnknownKey)
+    }
+}
+
+/// The key [`KeyRing::choose`] picked.
+enum Key<'a> {
+    Secret(&'a Secret),
+    Public(&'a PublicKey),
+}
+
+impl Key<'_> {
+    fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Self::Secret(key) => key.verify(alg, message, signature),
+            Self::Public(key) => key.verify(alg, message, signature),
+        }
     }
 }
 
@@ -138,79 +157,73 @@ impl From<Refusal> for SessionError {
     }
 }
 
+/// A token that passed every check.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// Its claims.
+    pub claims: Value,
+    /// Its `exp` and `nbf`, for checking it again later.
+    pub lifetime: Lifetime,
+}
+
 /// Verifies one token against a [`KeyRing`].
 pub struct Verifier {
-    // One validation per accepted algorithm: jsonwebtoken refuses a token
-    // when any listed algorithm is of another family than the key, so each
-    // decode lists only the token's own (already allowed) algorithm.
-    validations: Vec<Validation>,
+    algorithms: Vec<Algorithm>,
+    rules: ClaimRules,
 }
+
+const MALFORMED: Refusal = Refusal::Invalid("the session token is malformed or unsigned");
 
 impl Verifier {
     /// Accepting `algorithms`, requiring `exp` (and `iss` / `aud` when given).
     pub fn new(algorithms: Vec<Algorithm>, issuer: Option<&str>, audience: Option<&str>) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
-        if let Some(iss) = issuer {
-            validation.set_issuer(&[iss]);
-            validation.required_spec_claims.insert("iss".into());
-        }
-        // jsonwebtoken refuses any token with an `aud` when no audience is
-        // set; without SESSION_JWT_AUDIENCE the claim is not checked.
-        validation.validate_aud = audience.is_some();
-        if let Some(aud) = audience {
-            validation.set_audience(&[aud]);
-            validation.required_spec_claims.insert("aud".into());
-        }
-        let validations = algorithms
-            .into_iter()
-            .map(|alg| Validation {
-                algorithms: vec![alg],
-                ..validation.clone()
-            })
-            .collect();
-        Self { validations }
+        let rules = ClaimRules {
+            issuer: issuer.map(str::to_owned),
+            audience: audience.map(str::to_owned),
+        };
+        Self { algorithms, rules }
     }
 
-    /// The validation for `alg`, if it is accepted.
-    fn validation(&self, alg: Algorithm) -> Result<&Validation, Refusal> {
-        self.validations
-            .iter()
-            .find(|v| v.algorithms[0] == alg)
-            .ok_or(Refusal::Invalid("the token's algorithm is not accepted"))
+    /// The token's `alg`, parsed from its header, if it is accepted.
+    fn algorithm(&self, token: &str) -> Result<(Algorithm, Option<String>), Refusal> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| MALFORMED)?;
+        if !self.algorithms.contains(&header.alg) {
+            return Err(Refusal::Invalid("the token's algorithm is not accepted"));
+        }
+        Ok((header.alg, header.kid))
     }
 
-    /// The verified claims of `token`.
-    pub fn verify(&self, token: &str, ring: &KeyRing) -> Result<Value, Refusal> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| Refusal::Invalid("the session token is malformed or unsigned"))?;
-        let validation = self.validation(header.alg)?;
-        let key = ring.choose(header.alg, header.kid.as_deref())?;
-        jsonwebtoken::decode::<Value>(token, key, validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                Refusal::Invalid(match e.kind() {
-                    K::ExpiredSignature => "the session token has expired",
-                    K::ImmatureSignature => "the session token is not valid yet",
-                    K::InvalidIssuer => "the session token's issuer is not accepted",
-                    K::InvalidAudience => "the session token's audience is not accepted",
-                    K::MissingRequiredClaim(_) => "the session token lacks exp, iss or aud",
-                    K::InvalidSignature => "the session token's signature does not match",
-                    _ => "the session token is invalid",
-                })
-            })
+    /// The verified claims of `token`, now.
+    pub fn verify(&self, token: &str, ring: &KeyRing) -> Result<Verified, Refusal> {
+        self.verify_at(token, ring, unix_now())
+    }
+
+    /// The verified claims of `token` at `now` (seconds since the epoch).
+    pub fn verify_at(&self, token: &str, ring: &KeyRing, now: u64) -> Result<Verified, Refusal> {
+        let (alg, kid) = self.algorithm(token)?;
+        let key = ring.choose(alg, kid.as_deref())?;
+        // `decode_header` has seen exactly three parts.
+        let (message, signature) = token.rsplit_once('.').ok_or(MALFORMED)?;
+        let (_, payload) = message.split_once('.').ok_or(MALFORMED)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| MALFORMED)?;
+        if !key.verify(alg, message.as_bytes(), &signature) {
+            return Err(Refusal::Invalid(
+                "the session token's signature does not match",
+            ));
+        }
+        let claims: Value = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(Refusal::Invalid("the session token is invalid"))?;
+        let lifetime = self.rules.check(&claims, now)?;
+        Ok(Verified { claims, lifetime })
     }
 
     /// Whether `token`'s header parses and names an accepted algorithm,
     /// checked before any JWKS fetch it could cause.
     pub fn header_ok(&self, token: &str) -> Result<(), Refusal> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| Refusal::Invalid("the session token is malformed or unsigned"))?;
-        self.validation(header.alg).map(|_| ())
+        self.algorithm(token).map(|_| ())
     }
 }
 
@@ -219,21 +232,34 @@ mod tests {
     use super::*;
 
     // A JWKS and token written by jose 6.2.18 (tests/formats/jwt-cookie);
-    // the token's `exp` has passed since, so that check is off here.
+    // the token's `exp` has passed since, so it is checked at its `iat`.
+    const IAT: u64 = 1_795_916_539;
+
     #[test]
     fn verifies_a_jose_es256_token_by_kid() {
         let ring = KeyRing::from_jwks(JWKS).unwrap();
-        let mut v = Verifier::new(vec![Algorithm::ES256, Algorithm::RS256], None, None);
-        v.validations[0].validate_exp = false;
-        let claims = v.verify(TOKEN, &ring).unwrap();
-        assert_eq!(claims["sub"], "alice");
+        let v = Verifier::new(vec![Algorithm::ES256, Algorithm::RS256], None, None);
+        let verified = v.verify_at(TOKEN, &ring, IAT).unwrap();
+        assert_eq!(verified.claims["sub"], "alice");
+        assert_eq!(verified.lifetime.exp, IAT + 3600);
+        assert_eq!(
+            v.verify(TOKEN, &ring).unwrap_err(),
+            Refusal::Invalid("the session token has expired")
+        );
+        // One changed character inside the signature.
+        let mut forged = TOKEN.to_owned();
+        let at = forged.len() - 10;
+        let other = if &forged[at..=at] == "A" { "B" } else { "A" };
+        forged.replace_range(at..=at, other);
+        assert_eq!(
+            v.verify_at(&forged, &ring, IAT).unwrap_err(),
+            Refusal::Invalid("the session token's signature does not match")
+        );
         // The same token against an HMAC secret, or with ES256 not allowed.
-        let secret = KeyRing::Secret(DecodingKey::from_secret(
-            b"0123456789abcdef0123456789abcdef",
-        ));
-        assert!(v.verify(TOKEN, &secret).is_err());
+        let secret = KeyRing::Secret(Secret::new(b"0123456789abcdef0123456789abcdef"));
+        assert!(v.verify_at(TOKEN, &secret, IAT).is_err());
         let rs_only = Verifier::new(vec![Algorithm::RS256], None, None);
-        assert!(rs_only.verify(TOKEN, &ring).is_err());
+        assert!(rs_only.verify_at(TOKEN, &ring, IAT).is_err());
         // A JWKS with only an encryption key or an HMAC key is refused.
         assert!(KeyRing::from_jwks(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).is_err());
         assert!(KeyRing::from_jwks("[]").is_err());

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
-pub use super::jws::{KeyRing, Refusal, Verifier, LEEWAY_SECS};
+pub use super::jws::{
+    KeyRing, Lifetime, PublicKey, Refusal, Secret, Verified, Verifier, LEEWAY_SECS,
+};
 
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
@@ -30,6 +32,8 @@ pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
 /// `SESSION_JWT_AUTHORIZED_PARTIES`: the accepted `azp` values,
 /// comma-separated; when set, a token without one of them is refused.
 pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
+/// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
+pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
 /// The variables the preset reads.
 pub const OPTIONS: &[&str] = &[
     ALGORITHMS,
@@ -39,7 +43,13 @@ pub const OPTIONS: &[&str] = &[
     ISSUER,
     AUDIENCE,
     AUTHORIZED_PARTIES,
+    CACHE_SIZE,
 ];
+
+/// `SESSION_JWT_CACHE_SIZE` when unset.
+pub const DEFAULT_CACHE_SIZE: usize = 10_000;
+/// Largest `SESSION_JWT_CACHE_SIZE`.
+const MAX_CACHE_SIZE: usize = 1_000_000;
 
 /// Shortest HMAC secret accepted: a shorter one can be guessed offline from
 /// a single cookie.
@@ -61,6 +71,8 @@ pub struct JwtSettings {
     pub keys: KeySource,
     /// The accepted `azp` values; empty: `azp` is not checked.
     pub authorized_parties: Vec<String>,
+    /// Most verified tokens cached; 0 = none.
+    pub cache_size: usize,
 }
 
 fn bad(var: &'static str, message: impl Into<String>) -> SettingError {
@@ -163,10 +175,24 @@ impl JwtSettings {
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
             .collect();
+        let cache_size = match set(CACHE_SIZE).map(str::trim) {
+            None | Some("") => DEFAULT_CACHE_SIZE,
+            Some(n) => n
+                .parse()
+                .ok()
+                .filter(|n| *n <= MAX_CACHE_SIZE)
+                .ok_or_else(|| {
+                    bad(
+                        CACHE_SIZE,
+                        format!("a whole number, 0 (off) to {MAX_CACHE_SIZE}"),
+                    )
+                })?,
+        };
         Ok(Self {
             verifier,
             keys,
             authorized_parties,
+            cache_size,
         })
     }
 }
@@ -210,6 +236,7 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             .or_else(|_| DecodingKey::from_ec_pem(pem))
             .or_else(|_| DecodingKey::from_ed_pem(pem))
             .map_err(|_| bad(KEY, "not an RSA, EC or Ed25519 public key in PEM"))?;
+        let key = PublicKey::from_decoding_key(&key).map_err(|why| bad(KEY, why))?;
         let family = key.family();
         if let Some(alg) = algorithms.iter().find(|a| a.family() != family) {
             return Err(bad(
@@ -217,7 +244,7 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
                 format!("{alg:?} does not fit the {family:?} public key in SESSION_JWT_KEY"),
             ));
         }
-        return Ok(KeyRing::public_key(key));
+        return Ok(KeyRing::Pem(key));
     }
     if let Some(alg) = algorithms
         .iter()
@@ -234,7 +261,7 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             format!("an HMAC secret must be at least {MIN_SECRET_LEN} characters"),
         ));
     }
-    Ok(KeyRing::Secret(DecodingKey::from_secret(value.as_bytes())))
+    Ok(KeyRing::Secret(Secret::new(value.as_bytes())))
 }
 
 /// The `jwt-cookie` preset's [`Check`](crate::session::preset::Check).
@@ -245,9 +272,11 @@ pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
 /// The `jwt-cookie` preset's [`Build`](crate::session::preset::Build).
 pub fn build(
     config: &SessionConfig,
-    _cache: CacheMetrics,
+    cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let settings =
         JwtSettings::from_config(config).map_err(|e| format!("{}: {}", e.var, e.message))?;
-    Ok(Arc::new(JwtCookieAuthenticator::new(settings, config)?))
+    Ok(Arc::new(JwtCookieAuthenticator::new(
+        settings, config, cache,
+    )?))
 }

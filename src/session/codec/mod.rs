@@ -25,6 +25,8 @@ pub mod express_signed;
 pub mod flask;
 pub mod iron_session;
 pub mod jws;
+mod jws_claims;
+mod jws_crypto;
 pub mod jwt_cookie;
 pub mod next_auth;
 pub mod rails;

@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use super::authjs::chunks;
 use super::jwt_cookie::{
-    Defaults, JwtSettings, ALGORITHMS, AUDIENCE, ISSUER, JWKS_FILE, JWKS_URL, KEY,
+    Defaults, JwtSettings, ALGORITHMS, AUDIENCE, CACHE_SIZE, ISSUER, JWKS_FILE, JWKS_URL, KEY,
 };
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
@@ -41,7 +41,9 @@ use crate::session::{SessionAuthenticator, SessionConfig, SessionError, SettingE
 /// `SUPABASE_URL`: the project URL the app's Supabase client is given.
 pub const URL: &str = "SUPABASE_URL";
 /// The variables the preset reads: `SUPABASE_URL` and `jwt-cookie`'s.
-pub const OPTIONS: &[&str] = &[URL, ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE];
+pub const OPTIONS: &[&str] = &[
+    URL, ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE, CACHE_SIZE,
+];
 
 const BASE64_PREFIX: &str = "base64-";
 
@@ -142,13 +144,14 @@ pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
 /// The `supabase` preset's [`Build`](crate::session::preset::Build).
 pub fn build(
     config: &SessionConfig,
-    _cache: CacheMetrics,
+    cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let settings = JwtSettings::with_defaults(config, &defaults(config))
         .map_err(|e| format!("{}: {}", e.var, e.message))?;
     Ok(Arc::new(JwtCookieAuthenticator::reading(
         settings,
         config,
+        cache,
         access_token,
     )?))
 }

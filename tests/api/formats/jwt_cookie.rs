@@ -10,10 +10,10 @@ use crate::support::upstream::{Answer, Upstream};
 use crate::support::*;
 
 const MODULES: &[&str] = &["jose"];
-const HS_SECRET: &str = "supabase-style-jwt-secret-0123456789abcdef";
+pub(super) const HS_SECRET: &str = "supabase-style-jwt-secret-0123456789abcdef";
 
 /// The Cookie headers jose signed, and the keys it generated.
-fn write(keys: Value, cases: Value) -> (Vec<String>, Value) {
+pub(super) fn write(keys: Value, cases: Value) -> (Vec<String>, Value) {
     let answer = node_writer(
         "jwt-cookie",
         MODULES,
@@ -22,7 +22,7 @@ fn write(keys: Value, cases: Value) -> (Vec<String>, Value) {
     (cookies(&answer), answer["keys"].clone())
 }
 
-fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
+pub(super) fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
     let keys: Vec<Value> = ids
         .iter()
         .map(|(id, kid)| {
@@ -34,7 +34,7 @@ fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
     json!({ "keys": keys })
 }
 
-fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(super) fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![
         ("SESSION_BACKEND", "jwt-cookie"),
         ("SESSION_COOKIE", "__session"),
@@ -46,7 +46,7 @@ fn env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     env
 }
 
-async fn expect_user(app: &TestApp, cookie: &str, sub: &str) {
+pub(super) async fn expect_user(app: &TestApp, cookie: &str, sub: &str) {
     let (_, claims) = expect_token(app.post_token(Some(cookie)).await).await;
     assert_eq!(claims.sub, sub);
 }
@@ -235,6 +235,62 @@ async fn es256_with_a_jwks_file_chooses_the_key_by_kid() {
     // Signed by a but claiming b's kid; an unknown kid; no kid with two EC keys.
     for cookie in [&written[2], &written[3], &written[5]] {
         app.expect_unauthenticated(cookie).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn every_jws_algorithm_jose_signs_is_verified_and_a_swapped_payload_is_not() {
+    let algs = [
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+    ];
+    let key_algs: serde_json::Map<String, Value> =
+        algs.iter().map(|a| ((*a).to_owned(), json!(a))).collect();
+    let mut cases: Vec<Value> = algs
+        .iter()
+        .map(|a| json!({"key": a, "kid": a, "claims": {"sub": format!("user-{a}")}}))
+        .collect();
+    for a in ["HS256", "HS384", "HS512"] {
+        cases.push(json!({"secret": HS_SECRET, "alg": a, "claims": {"sub": format!("user-{a}")}}));
+    }
+    cases.push(json!({"key": "RS256", "kid": "RS256", "claims": {"sub": "mallory"}}));
+    let (written, keys) = write(Value::Object(key_algs), Value::Array(cases));
+    let dir = scratch_dir().join(format!("jwks-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("jwks.json");
+    let ids: Vec<(&str, &str)> = algs.iter().map(|a| (*a, *a)).collect();
+    std::fs::write(&file, jwks(&keys, &ids).to_string()).unwrap();
+    let public = spawn_app_with(&env(&[
+        ("SESSION_JWKS_FILE", file.to_str().unwrap()),
+        ("SESSION_JWT_ALGORITHMS", &algs.join(",")),
+    ]))
+    .await;
+    let hmac = spawn_app_with(&env(&[
+        ("SESSION_JWT_KEY", HS_SECRET),
+        ("SESSION_JWT_ALGORITHMS", "HS256,HS384,HS512"),
+    ]))
+    .await;
+    let mallory = written.last().unwrap().split('.').nth(1).unwrap();
+    for (i, cookie) in written[..12].iter().enumerate() {
+        let (app, alg) = if i < 9 {
+            (&public, algs[i])
+        } else {
+            (&hmac, ["HS256", "HS384", "HS512"][i - 9])
+        };
+        expect_user(app, cookie, &format!("user-{alg}")).await;
+        let parts: Vec<&str> = cookie.split('.').collect();
+        app.expect_unauthenticated(&format!("{}.{mallory}.{}", parts[0], parts[2]))
+            .await;
+    }
+    // The same tokens (each names a `kid`, as Clerk's do) with each key
+    // given as jose's PEM, which has no `kid`.
+    for (i, alg) in algs.iter().enumerate() {
+        let app = spawn_app_with(&env(&[
+            ("SESSION_JWT_KEY", keys[alg]["pem"].as_str().unwrap()),
+            ("SESSION_JWT_ALGORITHMS", alg),
+        ]))
+        .await;
+        expect_user(&app, &written[i], &format!("user-{alg}")).await;
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

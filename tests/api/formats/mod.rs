@@ -8,6 +8,7 @@ mod django;
 mod flask;
 mod iron_session;
 mod jwt_cookie;
+mod jwt_cookie_cache;
 mod next_auth;
 mod rails;
 mod supabase;
