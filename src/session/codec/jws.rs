@@ -4,7 +4,7 @@
 //! [`LEEWAY_SECS`], `iss` / `aud` when configured), with `jsonwebtoken`.
 
 use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Header, Validation};
 use serde_json::Value;
 
 use crate::session::SessionError;
@@ -18,6 +18,9 @@ pub const LEEWAY_SECS: u64 = 30;
 pub struct RingKey {
     kid: Option<String>,
     alg: Option<Algorithm>,
+    // A PEM key has no `kid` of its own and takes a token naming any (Clerk
+    // puts its instance id there); a JWKS key only its own.
+    any_kid: bool,
     key: DecodingKey,
 }
 
@@ -36,6 +39,7 @@ impl KeyRing {
         Self::Public(vec![RingKey {
             kid: None,
             alg: None,
+            any_kid: true,
             key,
         }])
     }
@@ -67,6 +71,7 @@ impl KeyRing {
                 (key.family() != AlgorithmFamily::Hmac).then_some(RingKey {
                     kid: jwk.common.key_id,
                     alg,
+                    any_kid: false,
                     key,
                 })
             })
@@ -93,7 +98,7 @@ impl KeyRing {
         let found = match kid {
             Some(kid) => ring
                 .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
+                .filter(|k| k.any_kid || k.kid.as_deref() == Some(kid))
                 .find(fits),
             // Without a `kid`, only a ring with one fitting key is unambiguous.
             None => match ring.iter().filter(fits).collect::<Vec<_>>().as_slice() {
@@ -103,6 +108,19 @@ impl KeyRing {
         };
         found.map(|k| &k.key).ok_or(Refusal::UnknownKey)
     }
+}
+
+/// Refuses the header parameters whose meaning this service does not
+/// implement: a `crit` list (RFC 7515 4.1.11: a JWS naming an extension the
+/// recipient does not understand is invalid) and an unencoded payload
+/// (`b64` other than `true`, RFC 7797), which jsonwebtoken would read as if
+/// it were encoded.
+fn understood(header: &Header) -> Result<(), Refusal> {
+    let b64 = header.extras.get::<serde_json::Value>("b64").ok().flatten();
+    if header.crit.is_some() || b64.is_some_and(|v| v != Value::Bool(true)) {
+        return Err(Refusal::Invalid("the session token needs a JWS extension"));
+    }
+    Ok(())
 }
 
 /// `use: sig` or no `use`, and `verify` among `key_ops` when listed.
@@ -187,6 +205,7 @@ impl Verifier {
     pub fn verify(&self, token: &str, ring: &KeyRing) -> Result<Value, Refusal> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| Refusal::Invalid("the session token is malformed or unsigned"))?;
+        understood(&header)?;
         let validation = self.validation(header.alg)?;
         let key = ring.choose(header.alg, header.kid.as_deref())?;
         jsonwebtoken::decode::<Value>(token, key, validation)
@@ -210,6 +229,7 @@ impl Verifier {
     pub fn header_ok(&self, token: &str) -> Result<(), Refusal> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| Refusal::Invalid("the session token is malformed or unsigned"))?;
+        understood(&header)?;
         self.validation(header.alg).map(|_| ())
     }
 }

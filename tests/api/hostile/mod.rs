@@ -7,8 +7,10 @@ use serde_json::Value;
 
 use crate::support::*;
 
+mod better_auth;
 mod cases;
 mod formats;
+mod jwt_cookie;
 
 use cases::cases;
 
