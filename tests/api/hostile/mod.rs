@@ -10,6 +10,7 @@ use crate::support::*;
 mod better_auth;
 mod cases;
 mod formats;
+mod jws_cases;
 mod jwt_cookie;
 
 use cases::cases;
