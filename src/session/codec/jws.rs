@@ -3,8 +3,9 @@
 //! `kid`, and the checks of one token (signature, `exp` / `nbf` with
 //! [`LEEWAY_SECS`], `iss` / `aud` when configured), with `jsonwebtoken`.
 
+use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
 use serde_json::Value;
 
 use crate::session::SessionError;
@@ -114,10 +115,19 @@ impl KeyRing {
 /// implement: a `crit` list (RFC 7515 4.1.11: a JWS naming an extension the
 /// recipient does not understand is invalid) and an unencoded payload
 /// (`b64` other than `true`, RFC 7797), which jsonwebtoken would read as if
-/// it were encoded.
-fn understood(header: &Header) -> Result<(), Refusal> {
-    let b64 = header.extras.get::<serde_json::Value>("b64").ok().flatten();
-    if header.crit.is_some() || b64.is_some_and(|v| v != Value::Bool(true)) {
+/// it were encoded. Read from the header's own JSON: jsonwebtoken's
+/// `Header` takes `"crit": null` for no `crit` at all.
+fn understood(token: &str) -> Result<(), Refusal> {
+    let header = token.split('.').next().unwrap_or_default();
+    let params = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<serde_json::Map<String, Value>>(&json).ok())
+        .ok_or(Refusal::Invalid(
+            "the session token is malformed or unsigned",
+        ))?;
+    let b64 = params.get("b64");
+    if params.contains_key("crit") || b64.is_some_and(|v| *v != Value::Bool(true)) {
         return Err(Refusal::Invalid("the session token needs a JWS extension"));
     }
     Ok(())
@@ -205,7 +215,7 @@ impl Verifier {
     pub fn verify(&self, token: &str, ring: &KeyRing) -> Result<Value, Refusal> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| Refusal::Invalid("the session token is malformed or unsigned"))?;
-        understood(&header)?;
+        understood(token)?;
         let validation = self.validation(header.alg)?;
         let key = ring.choose(header.alg, header.kid.as_deref())?;
         jsonwebtoken::decode::<Value>(token, key, validation)
@@ -229,7 +239,7 @@ impl Verifier {
     pub fn header_ok(&self, token: &str) -> Result<(), Refusal> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| Refusal::Invalid("the session token is malformed or unsigned"))?;
-        understood(&header)?;
+        understood(token)?;
         self.validation(header.alg).map(|_| ())
     }
 }

@@ -148,6 +148,14 @@ pub(super) fn secret_cases() -> Vec<(&'static str, String)> {
             sign(key, json!({"alg": "HS256", "crit": []}), &good),
         ),
         (
+            "crit null (found by the jwt_cookie fuzz target)",
+            sign(key, json!({"alg": "HS256", "crit": null}), &good),
+        ),
+        (
+            "b64 null",
+            sign(key, json!({"alg": "HS256", "b64": null}), &good),
+        ),
+        (
             "crit not a list",
             sign(key, json!({"alg": "HS256", "crit": "b64"}), &good),
         ),
