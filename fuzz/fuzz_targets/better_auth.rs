@@ -26,7 +26,10 @@ use realtime_token::session::cookies::find_cookie;
 use sha2::Sha256;
 
 const SECRETS: [&str; 2] = ["fuzz-better-auth-secret-new", "fuzz-better-auth-secret-old"];
-const NAMES: [&str; 2] = ["__Secure-better-auth.session_token", "better-auth.session_token"];
+const NAMES: [&str; 2] = [
+    "__Secure-better-auth.session_token",
+    "better-auth.session_token",
+];
 
 #[derive(Arbitrary, Debug)]
 enum Input {
@@ -56,9 +59,18 @@ fn signature(secret: &str, value: &str) -> String {
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'~'
+            | b'*'
+            | b'\''
+            | b'('
+            | b')' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -67,7 +79,15 @@ fn encode(text: &str) -> String {
 fuzz_target!(|input: Input| {
     let header = match input {
         Input::Raw(bytes) => bytes,
-        Input::Signed { token, key, secure, encoded, tamper, truncate, extra } => {
+        Input::Signed {
+            token,
+            key,
+            secure,
+            encoded,
+            tamper,
+            truncate,
+            extra,
+        } => {
             let secret = match key % 3 {
                 0 => SECRETS[0],
                 1 => SECRETS[1],
@@ -93,8 +113,12 @@ fuzz_target!(|input: Input| {
             bytes
         }
     };
-    let Ok(value) = actix_web::http::header::HeaderValue::from_bytes(&header) else { return };
-    let req = TestRequest::default().insert_header((COOKIE, value)).to_http_request();
+    let Ok(value) = actix_web::http::header::HeaderValue::from_bytes(&header) else {
+        return;
+    };
+    let req = TestRequest::default()
+        .insert_header((COOKIE, value))
+        .to_http_request();
     let reader = SessionIdCookie::better_call(
         NAMES.iter().map(|n| (*n).to_owned()).collect(),
         BetterCallSigner::new(SECRETS),
@@ -105,10 +129,19 @@ fuzz_target!(|input: Input| {
             .find_map(|n| find_cookie(req.headers(), n))
             .expect("a session id comes from a cookie");
         assert!(
-            SECRETS.iter().any(|s| cookie == format!("{sid}.{}", signature(s, &sid))),
+            SECRETS
+                .iter()
+                .any(|s| cookie == format!("{sid}.{}", signature(s, &sid))),
             "session id {sid:?} from {cookie:?}, which no secret signs"
         );
-        assert!(!sid.is_empty() && sid.len() <= 256, "session id of {} bytes", sid.len());
-        assert!(!sid.chars().any(char::is_control), "control character in {sid:?}");
+        assert!(
+            !sid.is_empty() && sid.len() <= 256,
+            "session id of {} bytes",
+            sid.len()
+        );
+        assert!(
+            !sid.chars().any(char::is_control),
+            "control character in {sid:?}"
+        );
     }
 });

@@ -96,9 +96,16 @@ fn ring(keys: &[(&str, &str)]) -> Ring {
     ]);
     env.extend(keys.iter().copied());
     let config = Config::from_lookup(&|k| env.get(k).map(|v| (*v).to_owned())).expect("config");
-    let settings = JwtSettings::from_config(&config.session).map_err(|e| e.message).expect("settings");
-    let KeySource::Fixed(ring) = settings.keys else { panic!("a fixed key ring") };
-    Ring { verifier: settings.verifier, ring }
+    let settings = JwtSettings::from_config(&config.session)
+        .map_err(|e| e.message)
+        .expect("settings");
+    let KeySource::Fixed(ring) = settings.keys else {
+        panic!("a fixed key ring")
+    };
+    Ring {
+        verifier: settings.verifier,
+        ring,
+    }
 }
 
 /// A JSON value, rendered as text (so keys can repeat, numbers can be huge).
@@ -180,7 +187,9 @@ fn mac(hs512: bool, key: &[u8], input: &str) -> String {
 }
 
 fn object(members: impl Iterator<Item = (String, String)>) -> String {
-    let body: Vec<String> = members.map(|(k, v)| format!("{}:{v}", Value::from(k))).collect();
+    let body: Vec<String> = members
+        .map(|(k, v)| format!("{}:{v}", Value::from(k)))
+        .collect();
     format!("{{{}}}", body.join(","))
 }
 
@@ -200,7 +209,15 @@ fn edit(mut bytes: Vec<u8>, tamper: Vec<(u16, u8)>, truncate: Option<u16>) -> Ve
 fn build(input: Input) -> Vec<u8> {
     match input {
         Input::Raw(bytes) => bytes,
-        Input::Signed { hs512, key, header, claims, exp, tamper, truncate } => {
+        Input::Signed {
+            hs512,
+            key,
+            header,
+            claims,
+            exp,
+            tamper,
+            truncate,
+        } => {
             let alg = if hs512 { "HS512" } else { "HS256" };
             let params = header.into_iter().take(6).map(|(p, v)| {
                 let name = match p {
@@ -214,10 +231,21 @@ fn build(input: Input) -> Vec<u8> {
                 };
                 (name, v.text())
             });
-            let header = object([("alg".to_owned(), Value::from(alg).to_string())].into_iter().chain(params));
+            let header = object(
+                [("alg".to_owned(), Value::from(alg).to_string())]
+                    .into_iter()
+                    .chain(params),
+            );
             let exp = exp.map_or_else(|| "4102444800".to_owned(), |e| e.text());
-            let members = [("sub".to_owned(), "\"alice\"".to_owned()), ("exp".to_owned(), exp)];
-            let claims = object(members.into_iter().chain(claims.into_iter().take(6).map(|(k, v)| (k, v.text()))));
+            let members = [
+                ("sub".to_owned(), "\"alice\"".to_owned()),
+                ("exp".to_owned(), exp),
+            ];
+            let claims = object(
+                members
+                    .into_iter()
+                    .chain(claims.into_iter().take(6).map(|(k, v)| (k, v.text()))),
+            );
             let input = format!("{}.{}", b64u(header.as_bytes()), b64u(claims.as_bytes()));
             let sig = match key {
                 Key::Secret => mac(hs512, SECRET.as_bytes(), &input),
@@ -225,9 +253,17 @@ fn build(input: Input) -> Vec<u8> {
                 Key::Empty => mac(hs512, b"", &input),
                 Key::Unsigned => String::new(),
             };
-            edit(format!("{NAME}={input}.{sig}").into_bytes(), tamper, truncate)
+            edit(
+                format!("{NAME}={input}.{sig}").into_bytes(),
+                tamper,
+                truncate,
+            )
         }
-        Input::EditRs { tamper, truncate, append } => {
+        Input::EditRs {
+            tamper,
+            truncate,
+            append,
+        } => {
             let mut bytes = edit(format!("{NAME}={RS_TOKEN}").into_bytes(), tamper, truncate);
             bytes.extend_from_slice(append.as_bytes());
             bytes
@@ -238,27 +274,43 @@ fn build(input: Input) -> Vec<u8> {
 /// Whether `token` carries the MAC its (HS256 or HS512, extension-free)
 /// header names, under the secret.
 fn signed_by_secret(token: &str) -> bool {
-    let Some((input, sig)) = token.rsplit_once('.') else { return false };
-    let Some((header, _)) = input.split_once('.') else { return false };
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else { return false };
-    let Ok(header) = serde_json::from_slice::<Value>(&bytes) else { return false };
+    let Some((input, sig)) = token.rsplit_once('.') else {
+        return false;
+    };
+    let Some((header, _)) = input.split_once('.') else {
+        return false;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
+        return false;
+    };
+    let Ok(header) = serde_json::from_slice::<Value>(&bytes) else {
+        return false;
+    };
     let hs512 = match header["alg"].as_str() {
         Some("HS256") => false,
         Some("HS512") => true,
         _ => return false,
     };
-    let plain = header.get("crit").is_none() && header.get("b64").is_none_or(|b| *b == Value::Bool(true));
+    let plain =
+        header.get("crit").is_none() && header.get("b64").is_none_or(|b| *b == Value::Bool(true));
     plain && mac(hs512, SECRET.as_bytes(), input) == sig
 }
 
 fuzz_target!(|input: Input| {
-    let Ok(value) = HeaderValue::from_bytes(&build(input)) else { return };
+    let Ok(value) = HeaderValue::from_bytes(&build(input)) else {
+        return;
+    };
     let mut headers = HeaderMap::new();
     headers.insert(COOKIE, value);
-    let Some(token) = find_cookie(&headers, NAME) else { return };
+    let Some(token) = find_cookie(&headers, NAME) else {
+        return;
+    };
     let [secret, pem, jwks] = rings();
     if secret.verifier.verify(&token, &secret.ring).is_ok() {
-        assert!(signed_by_secret(&token), "verified {token:?} without the secret's MAC");
+        assert!(
+            signed_by_secret(&token),
+            "verified {token:?} without the secret's MAC"
+        );
     }
     for (what, ring) in [("PEM", pem), ("JWKS", jwks)] {
         if ring.verifier.verify(&token, &ring.ring).is_ok() {
