@@ -59,12 +59,15 @@ fn rings() -> &'static [Ring; 3] {
         let jwks = std::env::temp_dir().join(format!("fuzz-jwt-cookie-{}.json", std::process::id()));
         let doc = serde_json::json!({"keys": [{"kty": "RSA", "n": JWK_N, "e": "AQAB", "kid": "fuzz-rsa"}]});
         std::fs::write(&jwks, doc.to_string()).unwrap();
+        let path = jwks.clone();
         let jwks = jwks.to_str().unwrap();
         let rings = [
             ring(&[("SESSION_JWT_KEY", SECRET), ("SESSION_JWT_ALGORITHMS", "HS256,HS512")]),
             ring(&[("SESSION_JWT_KEY", PEM), ("SESSION_JWT_ALGORITHMS", "RS256,PS256")]),
             ring(&[("SESSION_JWKS_FILE", jwks), ("SESSION_JWT_ALGORITHMS", "RS256,PS256,ES256")]),
         ];
+        // Read at start-up only.
+        let _ = std::fs::remove_file(path);
         // The properties are not vacuous: the untouched tokens verify.
         let plain = build(Input::Signed {
             hs512: false,
