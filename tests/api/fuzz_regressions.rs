@@ -37,3 +37,40 @@ fn iso_date_accepts_the_last_day_of_every_month() {
         assert_eq!(parse_iso8601_utc(date), Some(unix), "{date}");
     }
 }
+
+/// Found by the `jwt_cookie` target: a header with `"crit": null` verified,
+/// since jsonwebtoken's `Header` reads a null `crit` as none at all; the
+/// fuzzer's token is HS512 under its secret, so the MAC was right.
+#[test]
+fn jwt_cookie_refuses_a_null_crit() {
+    use realtime_token::session::codec::jwt_cookie::{JwtSettings, KeySource};
+    let secret = "fuzz-jwt-cookie-secret-0123456789abcdef";
+    let config = crate::support::config_with(&[
+        ("SESSION_BACKEND", "jwt-cookie"),
+        ("SESSION_COOKIE", "__session"),
+        ("SESSION_JWT_KEY", secret),
+        ("SESSION_JWT_ALGORITHMS", "HS256,HS512"),
+    ])
+    .unwrap();
+    let settings = JwtSettings::from_config(&config.session).unwrap();
+    let KeySource::Fixed(ring) = settings.keys else {
+        panic!("a fixed key ring")
+    };
+    let found = "eyJhbGciOiJIUzUxMiIsImNyaXQiOm51bGx9.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.lIQ1U2wXakJ__8g2uBRfoBZ64VxCzQurQSQd71eDGPnyp4DoouWWISqS_nm7gHama70opYBRyrReWyoDDF6DAg";
+    assert!(settings.verifier.verify(found, &ring).is_err());
+    // The same claims under a header without `crit` verify (exp is 2100).
+    use hmac::{Hmac, Mac};
+    let b64 = |b: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    };
+    let input = format!(
+        "{}.{}",
+        b64(br#"{"alg":"HS512"}"#),
+        found.split('.').nth(1).unwrap()
+    );
+    let mut mac = Hmac::<sha2::Sha512>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(input.as_bytes());
+    let plain = format!("{input}.{}", b64(&mac.finalize().into_bytes()));
+    assert!(settings.verifier.verify(&plain, &ring).is_ok());
+}

@@ -124,6 +124,28 @@ impl Key<'_> {
     }
 }
 
+/// Refuses the header parameters whose meaning this service does not
+/// implement: a `crit` list (RFC 7515 4.1.11: a JWS naming an extension the
+/// recipient does not understand is invalid) and an unencoded payload
+/// (`b64` other than `true`, RFC 7797), which jsonwebtoken would read as if
+/// it were encoded. Read from the header's own JSON: jsonwebtoken's
+/// `Header` takes `"crit": null` for no `crit` at all.
+fn understood(token: &str) -> Result<(), Refusal> {
+    let header = token.split('.').next().unwrap_or_default();
+    let params = URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<serde_json::Map<String, Value>>(&json).ok())
+        .ok_or(Refusal::Invalid(
+            "the session token is malformed or unsigned",
+        ))?;
+    let b64 = params.get("b64");
+    if params.contains_key("crit") || b64.is_some_and(|v| *v != Value::Bool(true)) {
+        return Err(Refusal::Invalid("the session token needs a JWS extension"));
+    }
+    Ok(())
+}
+
 /// `use: sig` or no `use`, and `verify` among `key_ops` when listed.
 fn signs(jwk: &Jwk) -> bool {
     let usable = !matches!(
@@ -187,6 +209,7 @@ impl Verifier {
     /// The token's `alg`, parsed from its header, if it is accepted.
     fn algorithm(&self, token: &str) -> Result<(Algorithm, Option<String>), Refusal> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| MALFORMED)?;
+        understood(token)?;
         if !self.algorithms.contains(&header.alg) {
             return Err(Refusal::Invalid("the token's algorithm is not accepted"));
         }

@@ -69,6 +69,7 @@ async fn rs256_with_a_pem_key_checks_signature_issuer_audience_and_expiry() {
             {"pemAsSecret": "clerk", "claims": good},
             {"unsecured": true, "claims": good},
             {"key": "clerk", "claims": {"sub": "mallory", "org": "acme", "iss": iss, "aud": "app"}},
+            {"key": "clerk", "kid": "ins_2abc", "claims": good},
         ]),
     );
     let pem = keys["clerk"]["pem"].as_str().unwrap();
@@ -83,6 +84,8 @@ async fn rs256_with_a_pem_key_checks_signature_issuer_audience_and_expiry() {
     let (_, claims) = expect_token(app.post_token(Some(&written[0])).await).await;
     assert_eq!(claims.sub, "user_2a");
     assert!(claims.permissions.rooms.contains(&"org-acme:*".to_owned()));
+    // Clerk names its instance in `kid`; a PEM key has none and takes any.
+    expect_user(&app, &written[11], "user_2a").await;
 
     // Another key, no sub, expired, no exp, wrong issuer, wrong audience, no
     // issuer, HS256 keyed with the public PEM (algorithm confusion), `alg: none`.

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use crate::support::*;
 
 /// Hostile values for one cookie name.
-fn values(name: &str) -> Vec<String> {
+pub(super) fn values(name: &str) -> Vec<String> {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     vec![

@@ -7,8 +7,11 @@ use serde_json::Value;
 
 use crate::support::*;
 
+mod better_auth;
 mod cases;
 mod formats;
+mod jws_cases;
+mod jwt_cookie;
 
 use cases::cases;
 

@@ -1,14 +1,16 @@
 // Signs JWS session cookies with the real jose library. Request on stdin:
 // {"keys": {"<id>": "RS256" | "ES256" | "EdDSA"},
 //  "cases": [{"key": "<id>" | "secret": "..." | "pemAsSecret": "<id>" | "unsecured": true,
-//             "alg"?: "RS256", "kid"?: "..", "typ"?: "JWT", "claims": {..}, "expiresIn"?: 3600,
-//             "name"?: "__session"}]}
+//             "alg"?: "RS256", "kid"?: "..", "typ"?: "JWT", "header"?: {..}, "claims": {..},
+//             "expiresIn"?: 3600, "name"?: "__session"}]}
 // Every key is generated fresh. Answer on stdout:
 // {"cookies": ["__session=<jws>", ..],
 //  "keys": {"<id>": {"alg": .., "pem": "<SPKI PEM>", "jwk": {..public JWK..}}}}
 // `expiresIn` is seconds from now (negative: already expired); `exp` is
 // left out when it is null. `pemAsSecret` signs with HS256 using the named
 // key's PEM text as the HMAC secret (the algorithm-confusion attack).
+// `header` adds protected header parameters (e.g. an embedded `jwk`); a
+// `{"jwkOf": "<id>"}` value there stands for that key's public JWK.
 import * as jose from 'jose';
 
 const input = JSON.parse(await new Promise((resolve) => {
@@ -52,6 +54,9 @@ async function sign(c) {
   }
   const header = { alg, typ: c.typ ?? 'JWT' };
   if (c.kid !== undefined) header.kid = c.kid;
+  for (const [name, value] of Object.entries(c.header ?? {})) {
+    header[name] = value?.jwkOf !== undefined ? out[value.jwkOf].jwk : value;
+  }
   const jwt = new jose.SignJWT(claims).setProtectedHeader(header);
   if (expiresIn !== null) jwt.setExpirationTime(now + expiresIn);
   return jwt.sign(key);
