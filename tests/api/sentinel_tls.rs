@@ -127,13 +127,7 @@ async fn tokens_flow_from_a_tls_primary_named_by_the_sentinel_with_its_ca_only()
         )
         .await;
     }
-    let live = untrusted
-        .client
-        .get(untrusted.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(live.status(), 200);
+    assert_eq!(untrusted.healthz().await, 200);
 
     // Plaintext to the TLS-only primary: no token either.
     let plain = spawn_app_with(&[

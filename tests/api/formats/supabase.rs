@@ -8,6 +8,7 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::jwt_cookie::jwks;
 use crate::support::upstream::{Answer, Upstream};
 use crate::support::*;
 
@@ -59,18 +60,6 @@ async fn expect_user(app: &TestApp, cookie: &str, sub: &str) {
         .permissions
         .rooms
         .contains(&"role-authenticated".to_owned()));
-}
-
-fn jwks(keys: &Value, ids: &[(&str, &str)]) -> Value {
-    let keys: Vec<Value> = ids
-        .iter()
-        .map(|(id, kid)| {
-            let mut jwk = keys[id]["jwk"].clone();
-            jwk["kid"] = json!(kid);
-            jwk
-        })
-        .collect();
-    json!({ "keys": keys })
 }
 
 /// `cookie` (one unchunked `base64-` cookie) with the session JSON's

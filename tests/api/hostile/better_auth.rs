@@ -16,6 +16,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::formats::values;
+use super::refused;
 use crate::support::*;
 
 const NAME: &str = "better-auth.session_token";
@@ -135,33 +136,6 @@ fn cases(token: &str, sig: &str, other: (&str, &str)) -> Vec<(String, String)> {
             .map(|c| (c.chars().take(40).collect(), c)),
     );
     out
-}
-
-/// POSTs each cookie; a line for each that is not a clean 401, or after
-/// which `good` no longer gets `good_status`.
-async fn refused(
-    app: &TestApp,
-    label: &str,
-    cases: &[(String, String)],
-    good: &str,
-    good_status: u16,
-) -> Vec<String> {
-    let mut failures = Vec::new();
-    for (name, cookie) in cases {
-        let res = app.post_token(Some(cookie)).await;
-        let status = res.status().as_u16();
-        let body = res.text().await.unwrap_or_default();
-        if status != 401 || !body.contains("\"unauthenticated\"") || body.contains("token\"") {
-            failures.push(format!("{label}: {name}: {status} {body}"));
-        }
-        let after = app.post_token(Some(good)).await.status().as_u16();
-        if after != good_status {
-            failures.push(format!(
-                "{label}: after {name}, the good cookie got {after}"
-            ));
-        }
-    }
-    failures
 }
 
 #[tokio::test]

@@ -15,6 +15,33 @@ mod jwt_cookie;
 
 use cases::cases;
 
+/// POSTs each cookie; a line for each that is not a clean 401, or after
+/// which `good` no longer gets `good_status`.
+pub(super) async fn refused(
+    app: &TestApp,
+    label: &str,
+    cases: &[(String, String)],
+    good: &str,
+    good_status: u16,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (name, cookie) in cases {
+        let res = app.post_token(Some(cookie)).await;
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap_or_default();
+        if status != 401 || !body.contains("\"unauthenticated\"") || body.contains("token\"") {
+            failures.push(format!("{label}: {name}: {status} {body}"));
+        }
+        let after = app.post_token(Some(good)).await.status().as_u16();
+        if after != good_status {
+            failures.push(format!(
+                "{label}: after {name}, the good cookie got {after}"
+            ));
+        }
+    }
+    failures
+}
+
 /// What a hostile request must get.
 enum Expect {
     /// This status and (when the service itself answers) this error code; no token.

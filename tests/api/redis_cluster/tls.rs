@@ -76,13 +76,7 @@ async fn tokens_flow_from_a_tls_cluster_with_its_ca_and_never_with_an_untrusted_
         .await;
     }
     // Still serving: liveness answers, and so does the trusted app.
-    let live = untrusted
-        .client
-        .get(untrusted.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(live.status(), 200);
+    assert_eq!(untrusted.healthz().await, 200);
     expect_token(app.post_token(Some(&express_cookie(&sids[0]))).await).await;
 
     // The development opt-out: no verification, even with the wrong CA.

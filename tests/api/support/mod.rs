@@ -122,6 +122,12 @@ impl TestApp {
     }
 
     /// The text of `GET /metrics`.
+    /// The status `GET /healthz` answers (liveness).
+    pub async fn healthz(&self) -> u16 {
+        let res = self.client.get(self.url("/healthz")).send().await.unwrap();
+        res.status().as_u16()
+    }
+
     pub async fn metrics(&self) -> String {
         let res = self.client.get(self.url("/metrics")).send().await.unwrap();
         res.text().await.unwrap()
