@@ -25,6 +25,10 @@ use realtime_token::session::codec::SessionIdCookie;
 use realtime_token::session::cookies::find_cookie;
 use sha2::Sha256;
 
+#[path = "../common/edit.rs"]
+mod edit;
+use edit::edit;
+
 const SECRETS: [&str; 2] = ["fuzz-better-auth-secret-new", "fuzz-better-auth-secret-old"];
 const NAMES: [&str; 2] = [
     "__Secure-better-auth.session_token",
@@ -96,16 +100,7 @@ fuzz_target!(|input: Input| {
             let signed = format!("{token}.{}", signature(secret, &token));
             let value = if encoded { encode(&signed) } else { signed };
             let name = NAMES[usize::from(!secure)];
-            let mut bytes = format!("{name}={value}").into_bytes();
-            for (at, byte) in tamper.into_iter().take(4) {
-                if !bytes.is_empty() {
-                    let at = usize::from(at) % bytes.len();
-                    bytes[at] = byte;
-                }
-            }
-            if let Some(len) = truncate {
-                bytes.truncate(usize::from(len));
-            }
+            let mut bytes = edit(format!("{name}={value}").into_bytes(), tamper, truncate);
             if let Some(extra) = extra {
                 bytes.extend_from_slice(b"; ");
                 bytes.extend_from_slice(extra.as_bytes());

@@ -14,6 +14,10 @@ use realtime_token::session::codec::cookie_session::CookieSession;
 use serde_json::json;
 use sha1::Sha1;
 
+#[path = "../common/edit.rs"]
+mod edit;
+use edit::edit;
+
 const KEYS: [&str; 2] = ["fuzz-keygrip-key-new", "fuzz-keygrip-key-old"];
 
 #[derive(Arbitrary, Debug)]
@@ -36,13 +40,7 @@ fuzz_target!(|input: Input| {
             let writer = CookieSession::new("session", [KEYS[usize::from(key)]]);
             let value = CookieSession::encode(&json!({"userId": user}));
             let sig = writer.sign(&value);
-            let mut bytes = if in_sig { sig.clone() } else { value.clone() }.into_bytes();
-            for (at, byte) in tamper.into_iter().take(4) {
-                if !bytes.is_empty() {
-                    let at = usize::from(at) % bytes.len();
-                    bytes[at] = byte;
-                }
-            }
+            let bytes = edit(if in_sig { sig.clone() } else { value.clone() }.into_bytes(), tamper, None);
             let Ok(edited) = String::from_utf8(bytes) else { return };
             if in_sig { (value, edited) } else { (edited, sig) }
         }

@@ -21,6 +21,10 @@ use realtime_token::session::codec::django::{DjangoSigned, COOKIE_SALT};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+#[path = "../common/edit.rs"]
+mod edit;
+use edit::edit;
+
 const SECRETS: [&str; 2] = ["fuzz-django-secret-new", "fuzz-django-secret-old"];
 const NOW: u64 = 1_800_000_000;
 
@@ -54,16 +58,7 @@ fuzz_target!(|input: Input| {
         Input::Signed { user, key, age, tamper, truncate } => {
             let writer = DjangoSigned::new(COOKIE_SALT, [SECRETS[usize::from(key)]], None);
             let signed = writer.sign(&json!({"_auth_user_id": user}), NOW - u64::from(age % 1_000_000));
-            let mut bytes = signed.into_bytes();
-            for (at, byte) in tamper.into_iter().take(4) {
-                if !bytes.is_empty() {
-                    let at = usize::from(at) % bytes.len();
-                    bytes[at] = byte;
-                }
-            }
-            if let Some(len) = truncate {
-                bytes.truncate(usize::from(len));
-            }
+            let bytes = edit(signed.into_bytes(), tamper, truncate);
             match String::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(_) => return,

@@ -31,6 +31,10 @@ use realtime_token::Config;
 use serde_json::Value;
 use sha2::{Sha256, Sha512};
 
+#[path = "../common/edit.rs"]
+mod edit;
+use edit::edit;
+
 const SECRET: &str = "fuzz-jwt-cookie-secret-0123456789abcdef";
 const NAME: &str = "__session";
 // An RSA key and an RS256 token (kid `fuzz-rsa`, sub alice, exp in 2102)
@@ -194,19 +198,6 @@ fn object(members: impl Iterator<Item = (String, String)>) -> String {
         .map(|(k, v)| format!("{}:{v}", Value::from(k)))
         .collect();
     format!("{{{}}}", body.join(","))
-}
-
-fn edit(mut bytes: Vec<u8>, tamper: Vec<(u16, u8)>, truncate: Option<u16>) -> Vec<u8> {
-    for (at, byte) in tamper.into_iter().take(4) {
-        if !bytes.is_empty() {
-            let at = usize::from(at) % bytes.len();
-            bytes[at] = byte;
-        }
-    }
-    if let Some(len) = truncate {
-        bytes.truncate(usize::from(len));
-    }
-    bytes
 }
 
 fn build(input: Input) -> Vec<u8> {
