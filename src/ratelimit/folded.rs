@@ -49,8 +49,8 @@ return {session, cg, cw, sg, sw}
 
 static SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(LOOKUP));
 
-/// The subject found last time under a session id, and the session then.
-#[derive(Clone)]
+/// The subject found last time under a session id, and the session then;
+/// shared, not copied, per request.
 pub struct SubjectHint {
     sub: String,
     session: String,
@@ -71,13 +71,13 @@ pub struct SubjectHints {
 
 #[derive(Default)]
 struct Hints {
-    by_sid: HashMap<[u8; 32], SubjectHint>,
+    by_sid: HashMap<[u8; 32], Arc<SubjectHint>>,
     bytes: usize,
 }
 
 impl SubjectHints {
     /// The hint for `sid`, if any.
-    pub fn get(&self, sid: &str) -> Option<SubjectHint> {
+    pub fn get(&self, sid: &str) -> Option<Arc<SubjectHint>> {
         let hints = self.map.lock().unwrap_or_else(|e| e.into_inner());
         hints.by_sid.get(&digest(sid)).cloned()
     }
@@ -98,7 +98,7 @@ impl SubjectHints {
             *hints = Hints::default();
         }
         hints.bytes += size;
-        if let Some(old) = hints.by_sid.insert(digest(sid), hint) {
+        if let Some(old) = hints.by_sid.insert(digest(sid), Arc::new(hint)) {
             hints.bytes -= old.session.len() + old.sub.len();
         }
     }
@@ -182,7 +182,7 @@ pub struct FoldedChecks {
     /// The client's bucket, unless unlimited or leased.
     client: Option<Charge>,
     /// The hinted subject's bucket, unless unlimited, unhinted or leased.
-    subject: Option<(Charge, SubjectHint)>,
+    subject: Option<(Charge, Arc<SubjectHint>)>,
     /// The hinted subject, when a lease paid for it.
     leased_subject: Option<String>,
     subjects_limited: bool,
@@ -210,7 +210,7 @@ impl RateLimits {
         &self,
         target: Option<&[u8; 32]>,
         client: Option<ClientAddr>,
-        hint: Option<SubjectHint>,
+        hint: Option<Arc<SubjectHint>>,
     ) -> Option<FoldedChecks> {
         let shared = self.shared.as_ref()?;
         if target.is_none() || shared.connections.target() != target {
@@ -229,7 +229,7 @@ impl RateLimits {
         if let (Some((rate, _)), Some(hint)) = (&self.per_subject, hint) {
             let charge = Charge::new("sub", &hint.sub, *rate);
             if leased(&charge) {
-                leased_subject = Some(hint.sub);
+                leased_subject = Some(hint.sub.clone());
             } else {
                 subject = Some((charge, hint));
             }
@@ -297,7 +297,7 @@ impl FoldedChecks {
         let subject = match (self.subject, u32::try_from(subject_granted)) {
             (Some((charge, hint)), Ok(granted)) => SubjectCheck::Done {
                 result: charge.outcome(&self.leases, granted, subject_wait),
-                sub: hint.sub,
+                sub: hint.sub.clone(),
             },
             _ => leased.unwrap_or(SubjectCheck::Pending),
         };

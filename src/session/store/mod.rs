@@ -86,7 +86,7 @@ pub trait SessionStore: Send + Sync + 'static {
         _sid: &str,
         _limits: &RateLimits,
         _client: Option<ClientAddr>,
-        _hint: Option<SubjectHint>,
+        _hint: Option<Arc<SubjectHint>>,
     ) -> Option<BoxFuture<'static, Result<FoldedLookup, String>>> {
         None
     }

@@ -59,7 +59,7 @@ impl SessionStore for RedisStore {
         sid: &str,
         limits: &RateLimits,
         client: Option<ClientAddr>,
-        hint: Option<SubjectHint>,
+        hint: Option<Arc<SubjectHint>>,
     ) -> Option<BoxFuture<'static, Result<FoldedLookup, String>>> {
         let checks = limits.fold(self.connections.target(), client, hint)?;
         let key = format!("{}{sid}", self.prefix);
