@@ -206,16 +206,19 @@ impl RateLimits {
     /// This request's shared checks for a store on the Redis `target`
     /// (see [`RedisConnections::target`](crate::redis_conn::RedisConnections::target)),
     /// when the shared buckets live there too; `None` when they do not.
+    /// `hints` name the subject last found under session `sid`.
     pub fn fold(
         &self,
         target: Option<&[u8; 32]>,
         client: Option<ClientAddr>,
-        hint: Option<Arc<SubjectHint>>,
+        sid: &str,
+        hints: &SubjectHints,
     ) -> Option<FoldedChecks> {
         let shared = self.shared.as_ref()?;
         if target.is_none() || shared.connections.target() != target {
             return None;
         }
+        let hint = self.per_subject.as_ref().and_then(|_| hints.get(sid));
         let leased =
             |charge: &Charge| charge.rate.lease_size() > 1 && shared.leases.take(&charge.key);
         let client = match (&self.per_client, client) {

@@ -14,9 +14,7 @@ use super::codec::SessionIdCookie;
 use super::mapping::{ExpressDocument, SessionReader};
 use super::{AuthFuture, LimitedFuture, Principal, ReadyFuture, SessionAuthenticator};
 use super::{SessionConfig, SessionError, StoreSettings};
-use crate::ratelimit::{
-    ClientAddr, FoldedLookup, RateLimits, SubjectCheck, SubjectHint, SubjectHints,
-};
+use crate::ratelimit::{ClientAddr, FoldedLookup, RateLimits, SubjectCheck, SubjectHints};
 use crate::redis_conn::RedisConnections;
 use crate::token::unix_now;
 
@@ -86,7 +84,7 @@ pub trait SessionStore: Send + Sync + 'static {
         _sid: &str,
         _limits: &RateLimits,
         _client: Option<ClientAddr>,
-        _hint: Option<Arc<SubjectHint>>,
+        _hints: &SubjectHints,
     ) -> Option<BoxFuture<'static, Result<FoldedLookup, String>>> {
         None
     }
@@ -217,8 +215,7 @@ impl SessionAuthenticator for StoreAuthenticator {
             // Cached sessions skip the store, so only uncached lookups fold.
             let folded = match (&sid, &self.cache) {
                 (Ok(sid), None) => {
-                    let hint = self.inner.hints.get(sid);
-                    self.inner.store.load_folded(sid, limits, client, hint)
+                    (self.inner.store).load_folded(sid, limits, client, &self.inner.hints)
                 }
                 _ => None,
             };

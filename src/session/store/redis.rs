@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::future::{BoxFuture, FutureExt as _};
 
 use super::SessionStore;
-use crate::ratelimit::{ClientAddr, FoldedLookup, RateLimits, SubjectHint};
+use crate::ratelimit::{ClientAddr, FoldedLookup, RateLimits, SubjectHints};
 use crate::redis_conn::RedisConnections;
 
 /// connect-redis sessions: `GET <prefix><sid>` over one multiplexed,
@@ -59,9 +59,9 @@ impl SessionStore for RedisStore {
         sid: &str,
         limits: &RateLimits,
         client: Option<ClientAddr>,
-        hint: Option<Arc<SubjectHint>>,
+        hints: &SubjectHints,
     ) -> Option<BoxFuture<'static, Result<FoldedLookup, String>>> {
-        let checks = limits.fold(self.connections.target(), client, hint)?;
+        let checks = limits.fold(self.connections.target(), client, sid, hints)?;
         let key = format!("{}{sid}", self.prefix);
         let connections = self.connections.clone();
         Some(
