@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::policy::PolicyError;
 use crate::ratelimit::RateLimited;
-use crate::session::{Refusal, SessionError};
+use crate::session::{Refused, SessionError};
 use crate::token::SignError;
 
 /// Seconds a client should wait before retrying after a 503.
@@ -122,11 +122,11 @@ impl From<RateLimited> for ApiError {
     }
 }
 
-impl From<Refusal> for ApiError {
-    fn from(e: Refusal) -> Self {
+impl From<Refused> for ApiError {
+    fn from(e: Refused) -> Self {
         match e {
-            Refusal::Limited(limited) => limited.into(),
-            Refusal::Session(session) => session.into(),
+            Refused::Limited(limited) => limited.into(),
+            Refused::Session(session) => session.into(),
         }
     }
 }

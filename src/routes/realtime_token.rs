@@ -16,7 +16,7 @@ use crate::http::origin::Origins;
 use crate::metrics::LookupOutcome;
 use crate::principal::Principal;
 use crate::ratelimit::{ClientAddr, SubjectCheck};
-use crate::session::{Refusal, SessionError};
+use crate::session::{Refused, SessionError};
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes.
@@ -77,11 +77,11 @@ async fn authenticate(
             .await;
         let outcome = match &result {
             Ok(_) => Some(LookupOutcome::Ok),
-            Err(Refusal::Session(SessionError::Unauthenticated(_))) => {
+            Err(Refused::Session(SessionError::Unauthenticated(_))) => {
                 Some(LookupOutcome::Unauthenticated)
             }
-            Err(Refusal::Session(SessionError::Unavailable(_))) => Some(LookupOutcome::Unavailable),
-            Err(Refusal::Limited(_)) => None,
+            Err(Refused::Session(SessionError::Unavailable(_))) => Some(LookupOutcome::Unavailable),
+            Err(Refused::Limited(_)) => None,
         };
         if let Some(outcome) = outcome {
             state.metrics.session_lookup(outcome, started.elapsed());

@@ -43,7 +43,7 @@ pub enum SessionError {
 
 /// Why an authentication under rate limits gave no principal.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum Refusal {
+pub enum Refused {
     /// The client's bucket was empty; the session was not looked up.
     #[error(transparent)]
     Limited(#[from] RateLimited),
@@ -55,7 +55,7 @@ pub enum Refusal {
 /// The future [`SessionAuthenticator::authenticate_limited`] returns: the
 /// principal, and what is left of the subject's rate-limit check.
 pub type LimitedFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<(Principal, SubjectCheck), Refusal>> + 'a>>;
+    Pin<Box<dyn Future<Output = Result<(Principal, SubjectCheck), Refused>> + 'a>>;
 
 /// The future an authenticator returns. The trait's two methods return
 /// boxed futures of these two types, written as `Box::pin(async move { .. })`,
