@@ -312,3 +312,31 @@ impl FoldedChecks {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_bounded_by_bytes_and_skip_large_sessions() {
+        let hints = SubjectHints::default();
+        hints.remember("sid-1", "{\"userId\":\"alice\"}", "alice");
+        assert_eq!(
+            hints.get("sid-1").map(|h| h.sub.clone()).as_deref(),
+            Some("alice")
+        );
+        assert!(hints.get("sid-2").is_none());
+        hints.remember("big", &"x".repeat(HINT_MAX_SESSION + 1), "bob");
+        assert!(hints.get("big").is_none(), "too large to compare whole");
+        // Filling the byte budget starts over.
+        let session = "y".repeat(HINT_MAX_SESSION);
+        for i in 0..HINTS_BYTES / HINT_MAX_SESSION {
+            hints.remember(&format!("s{i}"), &session, "carol");
+        }
+        assert!(
+            hints.get("sid-1").is_none(),
+            "over the budget, the map starts over"
+        );
+        assert!(hints.map.lock().unwrap().bytes <= HINTS_BYTES);
+    }
+}

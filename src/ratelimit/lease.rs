@@ -96,6 +96,20 @@ mod tests {
     }
 
     #[test]
+    fn spares_expire_with_their_lease() {
+        let leases = Leases::default();
+        leases.keep("k", 5, 8);
+        leases.map.lock().unwrap().get_mut("k").unwrap().until = Instant::now();
+        assert!(!leases.take("k"), "an expired lease spends nothing");
+        leases.keep("k", 3, 8);
+        assert_eq!(
+            (0..6).filter(|_| leases.take("k")).count(),
+            2,
+            "old spares are gone"
+        );
+    }
+
+    #[test]
     fn small_limits_lease_nothing() {
         let rate = |count| Rate {
             count,
