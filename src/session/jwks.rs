@@ -1,6 +1,6 @@
 //! The `jwt-cookie` authenticator (`supabase`'s too, with its own token
-//! reader): besides the JWS checks of `jws.rs`, OAuth access tokens are
-//! refused and `azp` is checked against `SESSION_JWT_AUTHORIZED_PARTIES`.
+//! reader): besides the JWS checks of `jws.rs` (which also refuse OAuth
+//! access tokens), `azp` is checked against `SESSION_JWT_AUTHORIZED_PARTIES`.
 //! And its JWKS URL: fetched with `SESSION_LOOKUP_TIMEOUT`, cached,
 //! refetched on an unknown `kid` at most once per [`REFETCH_INTERVAL`], and
 //! refreshed after [`MAX_KEY_AGE`] (keeping the old keys when that fails). With no key cached and the URL
@@ -99,7 +99,6 @@ impl JwtCookieAuthenticator {
     }
 
     async fn principal(&self, token: String) -> Result<Principal, SessionError> {
-        refuse_access_tokens(&token)?;
         let claims = self.claims(&token).await?;
         drop(token);
         let azp = claims.get("azp").and_then(Value::as_str);
@@ -151,22 +150,6 @@ impl JwtCookieAuthenticator {
             );
         }
         Ok(claims)
-    }
-}
-
-/// Refuses an OAuth access token (`typ` `at+jwt`, RFC 9068): one the
-/// identity provider gave a third-party client, which may be signed by the
-/// same keys and name the same user (Clerk's are), but is no session.
-fn refuse_access_tokens(token: &str) -> Result<(), SessionError> {
-    let typ = jsonwebtoken::decode_header(token)
-        .ok()
-        .and_then(|h| h.typ)
-        .unwrap_or_default();
-    match typ.to_ascii_lowercase().as_str() {
-        "at+jwt" | "application/at+jwt" => Err(SessionError::Unauthenticated(
-            "an OAuth access token is not a session token",
-        )),
-        _ => Ok(()),
     }
 }
 

@@ -129,7 +129,10 @@ impl Key<'_> {
 /// recipient does not understand is invalid) and an unencoded payload
 /// (`b64` other than `true`, RFC 7797), which jsonwebtoken would read as if
 /// it were encoded. Read from the header's own JSON: jsonwebtoken's
-/// `Header` takes `"crit": null` for no `crit` at all.
+/// `Header` takes `"crit": null` for no `crit` at all. Also refuses an
+/// OAuth access token (`typ` `at+jwt`, RFC 9068): one an identity provider
+/// gave a third-party client, which may be signed by the same keys and name
+/// the same user (Clerk's are), but is no session.
 fn understood(token: &str) -> Result<(), Refusal> {
     let header = token.split('.').next().unwrap_or_default();
     let params = URL_SAFE_NO_PAD
@@ -142,6 +145,18 @@ fn understood(token: &str) -> Result<(), Refusal> {
     let b64 = params.get("b64");
     if params.contains_key("crit") || b64.is_some_and(|v| *v != Value::Bool(true)) {
         return Err(Refusal::Invalid("the session token needs a JWS extension"));
+    }
+    let typ = params
+        .get("typ")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if matches!(
+        typ.to_ascii_lowercase().as_str(),
+        "at+jwt" | "application/at+jwt"
+    ) {
+        return Err(Refusal::Invalid(
+            "an OAuth access token is not a session token",
+        ));
     }
     Ok(())
 }
