@@ -150,3 +150,30 @@ async fn auth_secret_is_read_when_session_secret_is_unset() {
     let (_, claims) = expect_token(app.post_token(Some(&written[0])).await).await;
     assert_eq!(claims.sub, "frank");
 }
+
+#[tokio::test]
+async fn a_plain_name_cookie_never_shadows_the_secure_one() {
+    let written = write(
+        "authjs",
+        json!([
+            {"secret": SESSION_SECRET, "token": {"sub": "victim"}, "secure": true},
+            {"secret": SESSION_SECRET, "token": {"sub": "mallory"}},
+            {"secret": SESSION_SECRET, "token": {"sub": "victim"}, "secure": true, "maxAge": -60},
+        ]),
+    );
+    let [victim, mallory, expired] = written.as_slice() else {
+        panic!("three cookies: {written:?}")
+    };
+    let app = app("authjs", SESSION_SECRET).await;
+    for header in [
+        format!("{victim}; {mallory}"),
+        format!("{mallory}; {victim}"),
+    ] {
+        let (_, claims) = expect_token(app.post_token(Some(&header)).await).await;
+        assert_eq!(claims.sub, "victim", "{header:.60}");
+    }
+    app.expect_unauthenticated(&format!("{mallory}; {expired}"))
+        .await;
+    let (_, claims) = expect_token(app.post_token(Some(mallory)).await).await;
+    assert_eq!(claims.sub, "mallory");
+}

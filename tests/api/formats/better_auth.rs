@@ -144,3 +144,28 @@ async fn an_unreachable_database_is_503() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_plain_name_cookie_never_shadows_the_secure_one() {
+    let email = |tag: &str| format!("{}@example.com", unique(tag));
+    let (written, subjects) = write(json!([
+        {"secret": SESSION_SECRET, "email": email("victim"), "secure": true},
+        {"secret": SESSION_SECRET, "email": email("mallory")},
+        {"secret": SESSION_SECRET, "email": email("victim"), "secure": true, "then": "sign-out"},
+    ]));
+    let [victim, mallory, signed_out] = written.as_slice() else {
+        panic!("three cookies: {written:?}")
+    };
+    let app = better_auth_app("SESSION_SECRET", SESSION_SECRET).await;
+    for header in [
+        format!("{victim}; {mallory}"),
+        format!("{mallory}; {victim}"),
+    ] {
+        let (_, claims) = expect_token(app.post_token(Some(&header)).await).await;
+        assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
+    }
+    app.expect_unauthenticated(&format!("{mallory}; {signed_out}"))
+        .await;
+    let (_, claims) = expect_token(app.post_token(Some(mallory)).await).await;
+    assert_eq!(Some(claims.sub.as_str()), subjects[1].as_str());
+}

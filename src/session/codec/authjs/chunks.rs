@@ -61,40 +61,35 @@ pub fn session_value(headers: &HeaderMap, name: &str) -> Result<Option<String>, 
     Ok(Some(chunks.into_values().collect()))
 }
 
-/// The cookie names a session may be under: `name`, and the `__Secure-`
-/// name the libraries use on HTTPS sites (unless `name` has a prefix).
+/// The cookie names a session may be under, most trusted first: the
+/// `__Secure-` name the libraries use on HTTPS sites, then `name` itself
+/// (unless `name` has a prefix, which is then the only one).
 pub fn names(name: &str) -> Vec<String> {
     if name.starts_with("__Secure-") || name.starts_with("__Host-") {
         vec![name.to_owned()]
     } else {
-        vec![name.to_owned(), format!("__Secure-{name}")]
+        vec![format!("__Secure-{name}"), name.to_owned()]
     }
 }
 
-/// `open` applied to the session token under each of `names` in turn: the
-/// first that opens wins, else the first refusal. A token is looked for
-/// under every name because an app moved from HTTP to HTTPS keeps its old
-/// cookie until it expires.
+/// `open` applied to the session token under the first of `names` that is
+/// present: that cookie alone decides, so a plain-name cookie (which needs
+/// no `Secure` attribute and can be planted by a network attacker or a
+/// sibling subdomain) never wins over the `__Secure-` one, as the libraries
+/// on HTTPS read only the latter. The plain name is still read when it is
+/// the only one, as an app moved from HTTP to HTTPS keeps its old cookie
+/// until it expires.
 pub fn open_first<T>(
     headers: &HeaderMap,
     names: &[String],
     mut open: impl FnMut(usize, &str) -> Result<T, SessionError>,
 ) -> Result<T, SessionError> {
-    let mut refusal = None;
     for (i, name) in names.iter().enumerate() {
-        let opened = session_value(headers, name).and_then(|value| match value {
-            Some(token) => open(i, &token).map(Some),
-            None => Ok(None),
-        });
-        match opened {
-            Ok(Some(doc)) => return Ok(doc),
-            Ok(None) => {}
-            Err(e) => {
-                refusal.get_or_insert(e);
-            }
+        if let Some(token) = session_value(headers, name)? {
+            return open(i, &token);
         }
     }
-    Err(refusal.unwrap_or(SessionError::Unauthenticated("no session cookie")))
+    Err(SessionError::Unauthenticated("no session cookie"))
 }
 
 /// A chunk's index: decimal digits only (no sign, no spaces).
@@ -132,19 +127,28 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_secure_name_too_unless_the_name_has_a_prefix() {
-        assert_eq!(names("t"), ["t", "__Secure-t"]);
+    fn the_secure_name_when_present_is_the_only_one_read() {
+        assert_eq!(names("t"), ["__Secure-t", "t"]);
         assert_eq!(names("__Secure-t"), ["__Secure-t"]);
         assert_eq!(names("__Host-t"), ["__Host-t"]);
-        let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, "t=bad; __Secure-t=good".parse().unwrap());
         let open = |_: usize, token: &str| match token {
             "good" => Ok(token.to_owned()),
             _ => Err(SessionError::Unauthenticated("bad")),
         };
-        assert_eq!(open_first(&headers, &names("t"), open).unwrap(), "good");
-        headers.insert(COOKIE, "other=good".parse().unwrap());
-        assert!(open_first(&headers, &names("t"), open).is_err());
+        let read = |header: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, header.parse().unwrap());
+            open_first(&headers, &names("t"), open)
+        };
+        assert_eq!(read("t=bad; __Secure-t=good").unwrap(), "good");
+        assert_eq!(read("t=good").unwrap(), "good");
+        // A plain-name cookie never stands in for a __Secure- one that is
+        // there, in either order, whole or chunked.
+        assert!(read("__Secure-t=bad; t=good").is_err());
+        assert!(read("t=good; __Secure-t=bad").is_err());
+        assert!(read("t=good; __Secure-t.0=ba; __Secure-t.1=d").is_err());
+        assert!(read("t=good; __Secure-t.1=d").is_err());
+        assert!(read("other=good").is_err());
     }
 
     #[test]

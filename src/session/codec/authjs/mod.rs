@@ -125,15 +125,16 @@ mod tests {
             "authjs.session-token",
             ["other-secret-0123456789abcdefgh", SECRET],
         );
-        assert_eq!(codec.open(0, TOKEN.trim(), now).unwrap()["sub"], "alice");
+        // Names are tried __Secure- first: index 1 is the plain name.
+        assert_eq!(codec.open(1, TOKEN.trim(), now).unwrap()["sub"], "alice");
         // The salt is the cookie's name: the same token under the
         // __Secure- name does not open.
-        assert!(codec.open(1, TOKEN.trim(), now).is_err());
+        assert!(codec.open(0, TOKEN.trim(), now).is_err());
         let other = AuthJs::new("authjs.session-token", ["other-secret-0123456789abcdefgh"]);
-        assert!(other.open(0, TOKEN.trim(), now).is_err());
-        assert!(codec.open(0, TOKEN.trim(), now + 1_000_000_016).is_err());
+        assert!(other.open(1, TOKEN.trim(), now).is_err());
+        assert!(codec.open(1, TOKEN.trim(), now + 1_000_000_016).is_err());
         // A NextAuth.js v4 token (A256GCM) is refused before decrypting.
         let v4 = include_str!("testdata/next-auth.jwe").trim();
-        assert!(codec.open(0, v4, now).is_err());
+        assert!(codec.open(1, v4, now).is_err());
     }
 }
