@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
+use realtime_token::session::cookies::find_cookie;
 use realtime_token::session::{AuthFuture, Principal, SessionAuthenticator, SessionError};
 use realtime_token::{Application, Config};
 use serde_json::{json, Map, Value};
@@ -25,12 +26,14 @@ struct MapAuthenticator {
 impl SessionAuthenticator for MapAuthenticator {
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
         Box::pin(async move {
-            let sid = req
-                .cookie("sid")
+            // The service's cookie reader (first well-formed cookie of the
+            // name wins, a malformed pair hides nothing), not
+            // `HttpRequest::cookie`, which drops them all when one is bad.
+            let sid = find_cookie(req.headers(), "sid")
                 .ok_or(SessionError::Unauthenticated("no sid cookie"))?;
             let (sub, attributes) = self
                 .sessions
-                .get(sid.value())
+                .get(&sid)
                 .ok_or(SessionError::Unauthenticated("unknown session"))?;
             Principal::new(sub.clone(), attributes.clone()).map_err(SessionError::Unauthenticated)
         })

@@ -73,13 +73,15 @@ impl super::store::StoredDocument for ExpressDocument {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (what `JSON.stringify(new Date())`
-/// writes) to unix seconds. The shape is checked here; the calendar (month
+/// writes; 1 to 9 fraction digits) to unix seconds. The shape is checked here; the calendar (month
 /// lengths, leap years, days to seconds) is jiff's. Dates before 1970 and
 /// impossible dates (February 30) are `None`; a leap second counts as the
 /// next second.
 pub fn parse_iso8601_utc(text: &str) -> Option<u64> {
     let body = text.strip_suffix('Z')?;
     let (date_time, fraction) = match body.split_once('.') {
+        // A dot must be followed by 1 to 9 digits (`...:06.Z` is no date).
+        Some((_, fraction)) if fraction.is_empty() || fraction.len() > 9 => return None,
         Some((date_time, fraction)) => (date_time, fraction),
         None => (body, ""),
     };
@@ -138,6 +140,9 @@ mod tests {
             "2026-11-28T10:11:06+01:00",
             "2026-13-01T00:00:00Z",
             "yyyy-11-28T10:11:06Z",
+            "2026-11-28T10:11:06.Z",
+            "2026-11-28T10:11:06..1Z",
+            "2026-11-28T10:11:06.1234567890Z",
         ] {
             assert_eq!(parse_iso8601_utc(bad), None, "{bad}");
         }

@@ -13,6 +13,7 @@ mod config;
 mod cors;
 mod deploy;
 mod draining;
+mod examples;
 mod express_compat;
 mod faults;
 mod formats;

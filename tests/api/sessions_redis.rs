@@ -113,6 +113,13 @@ async fn missing_expired_or_forged_sessions_are_401() {
     )
     .await;
     app.expect_unauthenticated(&express_cookie("sid-old")).await;
+    // An expiry that is no date (a dot without digits) is not "never".
+    fx.put(
+        "sid-odd",
+        json!({"cookie": {"expires": "2099-01-01T00:00:00.Z"}, "userId": "alice"}),
+    )
+    .await;
+    app.expect_unauthenticated(&express_cookie("sid-odd")).await;
     // A live session, but the cookie is unsigned or signed with another secret.
     fx.put("sid-live", session(json!("alice"))).await;
     app.expect_unauthenticated("connect.sid=sid-live").await;

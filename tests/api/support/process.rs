@@ -45,11 +45,17 @@ impl ServerProcess {
     /// Starts `realtime-token serve` with `base_env()` plus `extra`, and waits
     /// for its "listening on" log line.
     pub fn start(extra: &[(&str, &str)]) -> Self {
-        use std::io::BufRead as _;
-        let mut child = bin()
-            .envs(base_env())
+        let mut cmd = bin();
+        cmd.envs(base_env())
             .envs(extra.iter().copied())
-            .arg("serve")
+            .arg("serve");
+        Self::spawn(cmd)
+    }
+
+    /// Starts `cmd` (a server binary) and waits for its "listening on" line.
+    pub fn spawn(mut cmd: Command) -> Self {
+        use std::io::BufRead as _;
+        let mut child = cmd
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -64,9 +70,10 @@ impl ServerProcess {
                 .map_while(Result::ok)
             {
                 if let Some(port) = line
-                    .split("listening on ")
+                    .split("listening on")
                     .nth(1)
-                    .and_then(|rest| rest.split([' ', '"']).next())
+                    // ours: "listening on ADDR (...)"; actix's: "listening on: ADDR"
+                    .and_then(|rest| rest.trim_start_matches([':', ' ']).split([' ', '"']).next())
                     .and_then(|addr| addr.rsplit(':').next())
                     .and_then(|p| p.parse::<u16>().ok())
                 {
