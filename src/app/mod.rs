@@ -36,13 +36,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(catch_panic)),
     )
     .service(get_resource("/healthz", routes::health::healthz))
-    .service(get_resource("/readyz", routes::health::readyz))
-    .service(get_resource("/openapi.yaml", routes::openapi::openapi));
+    .service(get_resource("/readyz", routes::health::readyz));
 }
 
 /// Registers `GET /metrics`.
 pub fn metrics_route(cfg: &mut web::ServiceConfig) {
     cfg.service(get_resource("/metrics", routes::metrics::metrics));
+}
+
+/// Registers `GET /openapi.yaml`: on the main port, or beside `/metrics`
+/// when `METRICS_ADDR` gives the operator endpoints their own port.
+pub fn openapi_route(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_resource("/openapi.yaml", routes::openapi::openapi));
 }
 
 /// A resource answering GET and HEAD with `handler`, 405 otherwise.
@@ -108,7 +113,8 @@ impl Application {
             Some(l) => Some(l.local_addr()?.port()),
             None => None,
         };
-        let metrics_on_main_port = metrics_listener.is_none() && config.ops.metrics;
+        let ops_port = metrics_listener.is_some();
+        let metrics_on_main_port = !ops_port && config.ops.metrics;
         let access = web::Data::new(AccessLog {
             metrics: metrics.clone(),
             format: config.ops.log_format,
@@ -132,6 +138,9 @@ impl Application {
                 .app_data(resolver.clone())
                 .configure(routes)
                 .configure(|cfg| {
+                    if !ops_port {
+                        openapi_route(cfg);
+                    }
                     if metrics_on_main_port {
                         metrics_route(cfg);
                     }
@@ -163,6 +172,7 @@ impl Application {
                     App::new()
                         .app_data(metrics_state.clone())
                         .configure(metrics_route)
+                        .configure(openapi_route)
                         .default_service(web::to(routes::not_found))
                 })
                 .workers(1)

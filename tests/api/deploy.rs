@@ -156,3 +156,109 @@ fn the_deployed_configuration_is_accepted_and_the_pod_matches_the_image() {
         "the drain must outlast the readiness probe"
     );
 }
+
+/// The rule in `policy["spec"][direction]` naming `port`, if any.
+fn rules_for<'a>(policy: &'a Value, direction: &str, port: &str) -> Vec<&'a Value> {
+    policy["spec"][direction]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|rule| {
+            rule["ports"]
+                .as_sequence()
+                .is_some_and(|ports| ports.iter().any(|p| p["port"].as_str() == Some(port)))
+        })
+        .collect()
+}
+
+#[test]
+fn metrics_stay_off_the_service_and_the_network_policy_is_closed() {
+    let k8s = root().join("deploy/k8s");
+    let config = string_map(&yaml(&k8s.join("configmap.yaml"))["data"]);
+    let var = |name: &str| {
+        config
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name} is not in configmap.yaml"))
+    };
+    // METRICS_ADDR is set, on the container's `metrics` port, which the
+    // Service does not expose.
+    let metrics_port: u64 = var("METRICS_ADDR")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deployment = yaml(&k8s.join("deployment.yaml"));
+    let pod = &deployment["spec"]["template"];
+    let ports = pod["spec"]["containers"][0]["ports"].as_sequence().unwrap();
+    let named = |name: &str| {
+        ports
+            .iter()
+            .find(|p| p["name"].as_str() == Some(name))
+            .and_then(|p| p["containerPort"].as_u64())
+    };
+    assert_eq!(named("metrics"), Some(metrics_port));
+    let service = yaml(&k8s.join("service.yaml"));
+    for port in service["spec"]["ports"].as_sequence().unwrap() {
+        assert_eq!(port["targetPort"].as_str(), Some("http"), "{port:?}");
+    }
+
+    // The policy selects the pods, closes both directions and lets each
+    // port in only from named peers (a rule without `from` admits anyone).
+    let policy = yaml(&k8s.join("networkpolicy.yaml"));
+    let kustomization = yaml(&k8s.join("kustomization.yaml"));
+    assert!(kustomization["resources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|r| r.as_str() == Some("networkpolicy.yaml")));
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        pod["metadata"]["labels"]
+    );
+    let types: Vec<&str> = policy["spec"]["policyTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["Ingress", "Egress"]);
+    for rule in policy["spec"]["ingress"].as_sequence().unwrap() {
+        assert!(
+            rule["from"].as_sequence().is_some_and(|f| !f.is_empty()),
+            "{rule:?}"
+        );
+        assert!(
+            rule["ports"].as_sequence().is_some_and(|p| !p.is_empty()),
+            "{rule:?}"
+        );
+    }
+    let (http, metrics) = (
+        rules_for(&policy, "ingress", "http"),
+        rules_for(&policy, "ingress", "metrics"),
+    );
+    assert_eq!((http.len(), metrics.len()), (1, 1));
+    assert_ne!(http[0]["from"], metrics[0]["from"], "the scraper only");
+    for rule in policy["spec"]["egress"].as_sequence().unwrap() {
+        assert!(
+            rule["to"].as_sequence().is_some_and(|t| !t.is_empty()),
+            "{rule:?}"
+        );
+        assert!(
+            rule["ports"].as_sequence().is_some_and(|p| !p.is_empty()),
+            "{rule:?}"
+        );
+    }
+
+    // TRUSTED_PROXIES names the ingress controller's range, not the whole
+    // pod network (every pod could then pick its own rate-limit bucket).
+    for net in var("TRUSTED_PROXIES").split(',') {
+        let net: ipnet::IpNet = net.trim().parse().unwrap();
+        assert!(
+            net.prefix_len() >= 20,
+            "TRUSTED_PROXIES {net} trusts too much"
+        );
+    }
+}

@@ -187,7 +187,22 @@ async fn metrics_can_move_to_their_own_address() {
         .send()
         .await
         .unwrap();
-    assert_eq!(token.status(), 404, "the metrics port serves only /metrics");
+    assert_eq!(
+        token.status(),
+        404,
+        "the metrics port serves only the operator endpoints"
+    );
+    // The API description goes with the metrics: nothing but the token
+    // endpoint and the probes on the port a Service exposes.
+    let spec = |port: u16| {
+        client
+            .get(format!("http://127.0.0.1:{port}/openapi.yaml"))
+            .send()
+    };
+    assert_eq!(spec(port).await.unwrap().status(), 404);
+    let own = spec(metrics_port).await.unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.unwrap().starts_with("openapi: "));
 }
 
 #[tokio::test]
