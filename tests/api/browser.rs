@@ -144,6 +144,7 @@ async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
         "{ctx}"
     );
     assert_eq!(logged_in["expiresAtIsExp"], true, "{ctx}");
+    assert_eq!(logged_in["expiresInIsTtl"], true, "{ctx}");
     assert_eq!(logged_in["wrongSecretRejected"], true, "{ctx}");
     assert_eq!(logged_in["cookieSent"], true, "{ctx}");
     assert_eq!(logged_in["cookieVisibleToScript"], false, "{ctx}");
