@@ -171,65 +171,57 @@ async fn a_sentinel_cannot_name_a_primary_whose_certificate_lacks_the_redis_url_
     let sentinels = format!("127.0.0.1:{}", sentinel.port);
     let ca = dir.join("ca.pem").to_str().unwrap().to_owned();
     let named = format!("127.0.0.1:{}", primary.port);
-    let start = |extra: &[(&str, &str)]| {
-        let mut env: Vec<(String, String)> = [
-            ("REDIS_SENTINELS", sentinels.as_str()),
+    let sid = unique("forged-sid-");
+    // The sessions, then the shared limits (asked first; no cookie: a 401).
+    let cases = [
+        (
+            "SESSION_BACKEND",
+            Some(express_cookie(&sid)),
+            (503, "session_backend_unavailable"),
+            "session backend unavailable",
+        ),
+        (
+            "RATE_LIMIT_STORE",
+            None,
+            (401, "unauthenticated"),
+            "shared rate limits unavailable",
+        ),
+    ];
+    for (var, cookie, (status, code), warning) in cases {
+        let env = [
+            (var, "redis"),
+            ("REDIS_SENTINELS", &sentinels),
             ("REDIS_SENTINEL_MASTER", MASTER),
             ("REDIS_URL", "rediss://:forged-PASSWORD-42@primary/0"),
             ("REDIS_CA_FILE", &ca),
         ]
-        .iter()
-        .chain(extra)
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        env.push(("SESSION_LOOKUP_TIMEOUT".into(), "2s".into()));
-        tokio::task::spawn_blocking(move || {
-            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (&**k, &**v)).collect();
-            ServerProcess::start(&env)
+        .map(|(k, v)| (k, v.to_owned()));
+        let server = tokio::task::spawn_blocking(move || {
+            ServerProcess::start(&env.each_ref().map(|(k, v)| (*k, v.as_str())))
         })
-    };
-    // Waits for a log line with `what` that names the address the sentinel
-    // gave and the name its certificate lacks; the whole log.
-    let says_why = |server: &ServerProcess, what: &'static str| {
-        let (log, named) = (server.log.clone(), named.clone());
-        async move {
-            tokio::task::spawn_blocking(move || {
-                wait_until(10, "no log line names the certificate mismatch", || {
-                    log.lock()
-                        .unwrap()
-                        .iter()
-                        .any(|l| l.contains(what) && l.contains(&named) && l.contains("`primary`"))
-                });
-                log.lock().unwrap().join("\n")
-            })
-            .await
-            .unwrap()
+        .await
+        .unwrap();
+        let mut req = reqwest::Client::new().post(server.url("/api/realtime-token"));
+        if let Some(cookie) = cookie {
+            req = req.header("Cookie", cookie);
         }
-    };
-    let client = reqwest::Client::new();
-
-    let sessions = start(&[("SESSION_BACKEND", "redis")]).await.unwrap();
-    let res = client
-        .post(sessions.url("/api/realtime-token"))
-        .header("Cookie", express_cookie(&unique("forged-sid-")))
-        .send()
+        expect_error(req.send().await.unwrap(), status, code).await;
+        // A warning names the address the sentinel gave and the name its
+        // certificate lacks.
+        let (log, named) = (server.log.clone(), named.clone());
+        tokio::task::spawn_blocking(move || {
+            wait_until(10, "no log line names the certificate mismatch", || {
+                log.lock()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l.contains(warning) && l.contains(&named) && l.contains("`primary`"))
+            });
+        })
         .await
         .unwrap();
-    expect_error(res, 503, "session_backend_unavailable").await;
-    let log = says_why(&sessions, "session backend unavailable").await;
-    assert!(!log.contains("PASSWORD"), "the password was logged: {log}");
-
-    // The shared limits connect the same way (no cookie: then a 401).
-    let limits = start(&[("RATE_LIMIT_STORE", "redis")]).await.unwrap();
-    let res = client
-        .post(limits.url("/api/realtime-token"))
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, 401, "unauthenticated").await;
-    let log = says_why(&limits, "shared rate limits unavailable").await;
-    assert!(!log.contains("PASSWORD"), "the password was logged: {log}");
-
+        let log = server.log_text();
+        assert!(!log.contains("PASSWORD"), "the password was logged: {log}");
+    }
     assert!(
         primary.connections() >= 2,
         "the named primary was not tried"
