@@ -36,7 +36,7 @@ fn bulk(s: &str) -> String {
 }
 
 fn array(items: &[String]) -> String {
-    format!("*{}{}", items.len(), "\r\n") + &items.concat()
+    format!("*{}\r\n{}", items.len(), items.concat())
 }
 
 /// Accepts connections on a free port, each served by `serve` on its own
