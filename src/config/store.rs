@@ -20,7 +20,9 @@ pub(super) fn read_store(
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
             let topology = read_topology(vars);
-            // With Sentinel or Cluster, REDIS_URL only brings the credentials.
+            // With Sentinel or Cluster, REDIS_URL only brings the credentials
+            // and TLS (with Sentinel, its host is the name the primary's
+            // certificate must carry).
             let url = match (&topology, vars.get("REDIS_URL")) {
                 (Topology::Sentinel { .. } | Topology::Cluster { .. }, None) => {
                     Secret::new("redis://nodes-from-the-topology")
