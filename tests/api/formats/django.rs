@@ -1,44 +1,64 @@
 //! `SESSION_BACKEND=django`: sessions written by the real Django
 //! (`tests/formats/django/write.py`, logged in through Django's test
 //! client), with the `db` engine on the test PostgreSQL and with
-//! `signed_cookies`.
+//! `signed_cookies`; what ends them is asked of Django's own `get_user`.
 
 use serde_json::{json, Value};
 
 use crate::support::*;
 
-/// The schema Django migrates into (its own `django_session`, `auth_user`).
-const SCHEMA: &str = "rt_django";
 const OTHER_SECRET: &str = "django-other-secret-0123456789abcdef";
 
-/// Writes `cases` with Django; the cookies and each session's user id.
-fn write(cases: Value) -> (Vec<String>, Vec<Value>) {
-    let request = json!({"database_url": database_url(), "schema": SCHEMA, "cases": cases});
-    let answer = python_writer("django", &request);
-    let subjects = answer["subjects"].as_array().expect("subjects").clone();
-    (cookies(&answer), subjects)
-}
+/// Django's tables (`django_session`, `auth_user`, ...) in a schema of this
+/// test's own, migrated by the writer and dropped at the end: writers of
+/// parallel tests never create or migrate the same schema.
+struct DjangoDb(PgSchema);
 
-async fn django_app(engine: &str, secrets: &str, extra: &[(&str, &str)]) -> TestApp {
-    let url = database_url();
-    let table = format!("{SCHEMA}.django_session");
-    let mut env = vec![
-        ("SESSION_BACKEND", "django"),
-        ("SESSION_DJANGO_ENGINE", engine),
-        ("SESSION_SECRET", secrets),
-        ("DATABASE_URL", url.as_str()),
-        ("SESSION_PG_TABLE", table.as_str()),
-        ("SESSION_ATTRIBUTES", "org=/org"),
-        ("REALTIME_ROOMS", "document-*,user-{sub},org-{org}:*"),
-    ];
-    env.extend_from_slice(extra);
-    spawn_app_with(&env).await
+impl DjangoDb {
+    fn new() -> Self {
+        Self(PgSchema::unique("rt_django_"))
+    }
+
+    fn run(&self, request: Value) -> Value {
+        let mut request = request;
+        request["database_url"] = database_url().into();
+        request["schema"] = self.0.name.clone().into();
+        python_writer("django", &request)
+    }
+
+    /// Writes `cases` with Django; the cookies and each session's user id.
+    fn write(&self, cases: Value) -> (Vec<String>, Vec<Value>) {
+        let answer = self.run(json!({"cases": cases}));
+        let subjects = answer["subjects"].as_array().expect("subjects").clone();
+        (cookies(&answer), subjects)
+    }
+
+    fn table(&self, name: &str) -> String {
+        format!("{}.{name}", self.0.name)
+    }
+
+    async fn app(&self, engine: &str, secrets: &str, extra: &[(&str, &str)]) -> TestApp {
+        let url = database_url();
+        let sessions = self.table("django_session");
+        let mut env = vec![
+            ("SESSION_BACKEND", "django"),
+            ("SESSION_DJANGO_ENGINE", engine),
+            ("SESSION_SECRET", secrets),
+            ("DATABASE_URL", url.as_str()),
+            ("SESSION_PG_TABLE", sessions.as_str()),
+            ("SESSION_ATTRIBUTES", "org=/org"),
+            ("REALTIME_ROOMS", "document-*,user-{sub},org-{org}:*"),
+        ];
+        env.extend_from_slice(extra);
+        spawn_app_with(&env).await
+    }
 }
 
 #[tokio::test]
 async fn db_sessions_yield_their_user_until_logout_or_expiry() {
+    let db = DjangoDb::new();
     let user = unique("alice");
-    let (written, subjects) = write(json!([
+    let (written, subjects) = db.write(json!([
         {"engine": "db", "secret": SESSION_SECRET, "user": user, "session": {"org": "acme"}},
         {"engine": "db", "secret": SESSION_SECRET, "user": user, "then": "logout"},
         {"engine": "db", "secret": SESSION_SECRET, "user": user, "then": "expire"},
@@ -52,7 +72,7 @@ async fn db_sessions_yield_their_user_until_logout_or_expiry() {
     else {
         panic!("seven cookies: {written:?}")
     };
-    let app = django_app("db", SESSION_SECRET, &[]).await;
+    let app = db.app("db", SESSION_SECRET, &[]).await;
 
     let (_, claims) = expect_token(app.post_token(Some(good)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
@@ -76,17 +96,20 @@ async fn db_sessions_yield_their_user_until_logout_or_expiry() {
     }
 
     // SECRET_KEY_FALLBACKS: the old secret second.
-    let rotated = django_app("db", &format!("{SESSION_SECRET},{OLD_SESSION_SECRET}"), &[]).await;
+    let rotated = db
+        .app("db", &format!("{SESSION_SECRET},{OLD_SESSION_SECRET}"), &[])
+        .await;
     let (_, claims) = expect_token(rotated.post_token(Some(old_secret)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[4].as_str());
 }
 
 #[tokio::test]
 async fn signed_cookie_sessions_are_bounded_by_session_max_age() {
+    let db = DjangoDb::new();
     let user = unique("bob");
     let now = realtime_token::token::unix_now();
     let fifteen_days_ago = now - 15 * 86_400;
-    let (written, subjects) = write(json!([
+    let (written, subjects) = db.write(json!([
         {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": user,
          "session": {"org": "acme", "pad": "x".repeat(600)}},
         {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": user, "signed_at": fifteen_days_ago},
@@ -100,7 +123,7 @@ async fn signed_cookie_sessions_are_bounded_by_session_max_age() {
         compressed.starts_with("sessionid=."),
         "Django compressed it: {compressed}"
     );
-    let app = django_app("signed_cookies", SESSION_SECRET, &[]).await;
+    let app = db.app("signed_cookies", SESSION_SECRET, &[]).await;
 
     let (_, claims) = expect_token(app.post_token(Some(compressed)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
@@ -111,12 +134,13 @@ async fn signed_cookie_sessions_are_bounded_by_session_max_age() {
     for cookie in [old, other_secret, pickled, &tampered] {
         app.expect_unauthenticated(cookie).await;
     }
-    let longer = django_app(
-        "signed_cookies",
-        SESSION_SECRET,
-        &[("SESSION_MAX_AGE", "30d")],
-    )
-    .await;
+    let longer = db
+        .app(
+            "signed_cookies",
+            SESSION_SECRET,
+            &[("SESSION_MAX_AGE", "30d")],
+        )
+        .await;
     let (_, claims) = expect_token(longer.post_token(Some(old)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[1].as_str());
 }
