@@ -1,28 +1,49 @@
 //! `SESSION_BACKEND=django`: sessions written by the real Django
 //! (`tests/formats/django/write.py`, logged in through Django's test
 //! client), with the `db` engine on the test PostgreSQL and with
-//! `signed_cookies`; what ends them is asked of Django's own `get_user`.
+//! `signed_cookies`; `get_user` (what ends a session as Django's own
+//! `get_user` ends it).
 
 use serde_json::{json, Value};
 
 use crate::support::*;
+
+mod get_user;
 
 const OTHER_SECRET: &str = "django-other-secret-0123456789abcdef";
 
 /// Django's tables (`django_session`, `auth_user`, ...) in a schema of this
 /// test's own, migrated by the writer and dropped at the end: writers of
 /// parallel tests never create or migrate the same schema.
-struct DjangoDb(PgSchema);
+struct DjangoDb {
+    schema: PgSchema,
+    /// AUTH_USER_MODEL when not `auth.User`.
+    user_model: Option<&'static str>,
+}
 
 impl DjangoDb {
     fn new() -> Self {
-        Self(PgSchema::unique("rt_django_"))
+        Self {
+            schema: PgSchema::unique("rt_django_"),
+            user_model: None,
+        }
+    }
+
+    /// With `tests/formats/django/accounts`' custom user model, `Member`.
+    fn with_custom_user_model() -> Self {
+        Self {
+            user_model: Some("accounts.Member"),
+            ..Self::new()
+        }
     }
 
     fn run(&self, request: Value) -> Value {
         let mut request = request;
         request["database_url"] = database_url().into();
-        request["schema"] = self.0.name.clone().into();
+        request["schema"] = self.schema.name.clone().into();
+        if let Some(model) = self.user_model {
+            request["user_model"] = model.into();
+        }
         python_writer("django", &request)
     }
 
@@ -33,19 +54,35 @@ impl DjangoDb {
         (cookies(&answer), subjects)
     }
 
+    /// The user Django's `get_user` finds for each cookie (null: anonymous)
+    /// under `SECRET_KEY=SESSION_SECRET`, `SECRET_KEY_FALLBACKS=[OLD]`. For
+    /// the db engine a refused session's row is deleted: ask last.
+    fn django_users(&self, engine: &str, cookies: &[String]) -> Vec<Value> {
+        let checks: Vec<Value> = cookies
+            .iter()
+            .map(|cookie| {
+                json!({"engine": engine, "secret": SESSION_SECRET,
+                       "fallbacks": [OLD_SESSION_SECRET], "cookie": cookie})
+            })
+            .collect();
+        let answer = self.run(json!({"verify": checks}));
+        answer["users"].as_array().expect("users").clone()
+    }
+
     fn table(&self, name: &str) -> String {
-        format!("{}.{name}", self.0.name)
+        format!("{}.{name}", self.schema.name)
     }
 
     async fn app(&self, engine: &str, secrets: &str, extra: &[(&str, &str)]) -> TestApp {
         let url = database_url();
-        let sessions = self.table("django_session");
+        let (sessions, users) = (self.table("django_session"), self.table("auth_user"));
         let mut env = vec![
             ("SESSION_BACKEND", "django"),
             ("SESSION_DJANGO_ENGINE", engine),
             ("SESSION_SECRET", secrets),
             ("DATABASE_URL", url.as_str()),
             ("SESSION_PG_TABLE", sessions.as_str()),
+            ("SESSION_DJANGO_USER_TABLE", users.as_str()),
             ("SESSION_ATTRIBUTES", "org=/org"),
             ("REALTIME_ROOMS", "document-*,user-{sub},org-{org}:*"),
         ];
@@ -146,7 +183,134 @@ async fn signed_cookie_sessions_are_bounded_by_session_max_age() {
 }
 
 #[tokio::test]
+async fn a_missing_table_is_named_with_its_fix_and_never_yields_a_token() {
+    let db = DjangoDb::with_custom_user_model();
+    let (written, _) = db.write(json!([
+        {"engine": "db", "secret": SESSION_SECRET, "user": format!("{}@example.com", unique("max"))},
+        {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": format!("{}@example.com", unique("ann"))},
+    ]));
+    let url = database_url();
+    let (sessions, no_sessions) = (db.table("django_session"), db.table("no_such_table"));
+    // The custom model's schema has no auth_user.
+    let users = db.table("auth_user");
+    for (engine, table, cookie, missing, fix) in [
+        (
+            "db",
+            no_sessions.as_str(),
+            &written[0],
+            "no_such_table",
+            "manage.py migrate",
+        ),
+        (
+            "db",
+            sessions.as_str(),
+            &written[0],
+            "auth_user",
+            "SESSION_DJANGO_USER_TABLE",
+        ),
+        (
+            "signed_cookies",
+            sessions.as_str(),
+            &written[1],
+            "auth_user",
+            "SESSION_DJANGO_USER_TABLE",
+        ),
+    ] {
+        let server = ServerProcess::start(&[
+            ("SESSION_BACKEND", "django"),
+            ("SESSION_DJANGO_ENGINE", engine),
+            ("DATABASE_URL", url.as_str()),
+            ("SESSION_PG_TABLE", table),
+            ("SESSION_DJANGO_USER_TABLE", users.as_str()),
+        ]);
+        let client = reqwest::Client::new();
+        let res = client
+            .post(server.url("/api/realtime-token"))
+            .header("cookie", cookie.as_str())
+            .send()
+            .await
+            .unwrap();
+        expect_error(res, 503, "session_backend_unavailable").await;
+        let ready = client.get(server.url("/readyz")).send().await.unwrap();
+        expect_error(ready, 503, "session_backend_unavailable").await;
+        let named = |log: &str| {
+            log.lines()
+                .any(|l| l.contains(&format!("{missing}` does not exist")) && l.contains(fix))
+        };
+        wait_until(10, "the log names the table and the fix", || {
+            named(&server.log_text())
+        });
+    }
+}
+
+#[tokio::test]
+async fn djangos_own_engine_names_are_read_and_cache_or_file_are_refused() {
+    let url = database_url();
+    let engine = |value: &str| {
+        config_with(&[
+            ("SESSION_BACKEND", "django"),
+            ("SESSION_DJANGO_ENGINE", value),
+            ("DATABASE_URL", url.as_str()),
+        ])
+    };
+    for (value, db) in [
+        ("db", true),
+        ("django.contrib.sessions.backends.db", true),
+        ("cached_db", true),
+        ("django.contrib.sessions.backends.cached_db", true),
+        ("signed_cookies", false),
+        ("django.contrib.sessions.backends.signed_cookies", false),
+    ] {
+        let config = engine(value).unwrap_or_else(|e| panic!("{value}: {e}"));
+        let read = config.session.option("SESSION_DJANGO_ENGINE");
+        assert_eq!(
+            read,
+            Some(if db { "db" } else { "signed_cookies" }),
+            "{value}"
+        );
+    }
+    for value in [
+        "cache",
+        "file",
+        "django.contrib.sessions.backends.cache",
+        "django.contrib.sessions.backends.file",
+    ] {
+        let errors = engine(value).unwrap_err();
+        assert!(errors.mentions("SESSION_DJANGO_ENGINE"), "{errors}");
+        assert!(
+            errors.to_string().contains("cannot read"),
+            "{value}: {errors}"
+        );
+    }
+    let errors = engine("memcached").unwrap_err();
+    assert!(
+        errors.to_string().contains("not a Django session engine"),
+        "{errors}"
+    );
+}
+
+#[tokio::test]
 async fn an_unreachable_database_is_503_and_a_bad_engine_is_refused_at_start_up() {
+    // A signed cookie Django wrote: its user cannot be checked, so no token.
+    let db = DjangoDb::new();
+    let (written, _) = db.write(json!([
+        {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": unique("quinn")},
+    ]));
+    let down = "postgres://postgres@127.0.0.1:1/test";
+    let app = spawn_app_with(&[
+        ("SESSION_BACKEND", "django"),
+        ("SESSION_DJANGO_ENGINE", "signed_cookies"),
+        ("DATABASE_URL", down),
+        ("SESSION_LOOKUP_TIMEOUT", "300ms"),
+    ])
+    .await;
+    expect_error(
+        app.post_token(Some(&written[0])).await,
+        503,
+        "session_backend_unavailable",
+    )
+    .await;
+
     let app = spawn_app_with(&[
         ("SESSION_BACKEND", "django"),
         ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/test"),
