@@ -23,7 +23,7 @@ mod postgres;
 mod redis;
 
 pub use pg_tls::SslMode;
-pub use postgres::{PgColumns, PostgresStore};
+pub use postgres::{pg_pool, PgColumns, PostgresStore};
 pub use redis::RedisStore;
 
 /// The store presets' [`Build`](super::preset::Build): a session-id cookie

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt as _};
 
-use super::pg_tls::{self, SslMode};
+use super::pg_tls;
 use super::SessionStore;
 use crate::session::StoreSettings;
 
@@ -64,54 +64,50 @@ impl PostgresStore {
         columns: PgColumns,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let StoreSettings::Postgres {
-            url,
-            table,
-            ssl_mode,
-            root_pem,
-        } = settings
-        else {
-            return Err("SESSION_BACKEND: this backend needs DATABASE_URL".into());
-        };
-        Self::new(
-            url.expose(),
-            (*ssl_mode, root_pem.as_deref()),
-            table,
-            columns,
-            timeout,
-        )
-    }
-
-    /// A pool that connects on demand, over TLS as `tls` (libpq's
-    /// `sslmode` and the `sslrootcert` PEM) asks.
-    pub fn new(
-        url: &str,
-        tls: (SslMode, Option<&[u8]>),
-        table: &str,
-        columns: PgColumns,
-        timeout: Duration,
-    ) -> Result<Self, String> {
-        let mut pg: deadpool_postgres::tokio_postgres::Config =
-            url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
-        pg.connect_timeout(timeout);
-        pg.application_name("realtime-token");
-        let manager = deadpool_postgres::Manager::from_config(
-            pg,
-            pg_tls::connector(tls.0, tls.1)?,
-            deadpool_postgres::ManagerConfig {
-                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-            },
-        );
-        let pool = deadpool_postgres::Pool::builder(manager)
-            .max_size(16)
-            .build()
-            .map_err(|e| format!("DATABASE_URL: {e}"))?;
+        let (pool, table) = pg_pool(settings, timeout)?;
         // The table name was validated as [schema.]identifier at start-up.
         let PgColumns { id, data, live } = columns;
         let query =
             format!("SELECT {data}::text FROM {table} AS stored WHERE {id} = $1 AND {live}").into();
         Ok(Self { pool, query })
     }
+}
+
+/// A pool on the database `settings` (a [`StoreSettings::Postgres`]) name,
+/// with its table: it connects on demand, over TLS as the URL's `sslmode`
+/// and `sslrootcert` ask (libpq's meanings), each connection within
+/// `timeout`.
+pub fn pg_pool(
+    settings: &StoreSettings,
+    timeout: Duration,
+) -> Result<(deadpool_postgres::Pool, &str), String> {
+    let StoreSettings::Postgres {
+        url,
+        table,
+        ssl_mode,
+        root_pem,
+    } = settings
+    else {
+        return Err("SESSION_BACKEND: this backend needs DATABASE_URL".into());
+    };
+    let mut pg: deadpool_postgres::tokio_postgres::Config = url
+        .expose()
+        .parse()
+        .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    pg.connect_timeout(timeout);
+    pg.application_name("realtime-token");
+    let manager = deadpool_postgres::Manager::from_config(
+        pg,
+        pg_tls::connector(*ssl_mode, root_pem.as_deref())?,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    let pool = deadpool_postgres::Pool::builder(manager)
+        .max_size(16)
+        .build()
+        .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    Ok((pool, table))
 }
 
 impl SessionStore for PostgresStore {
