@@ -55,7 +55,8 @@ pub(super) fn read_store(
                 topology,
             })
         }
-        StoreKind::Postgres => {
+        StoreKind::PostgresIfSet if vars.get("DATABASE_URL").is_none() => Some(StoreSettings::None),
+        StoreKind::Postgres | StoreKind::PostgresIfSet => {
             let url = required_url(
                 vars,
                 "DATABASE_URL",

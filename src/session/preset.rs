@@ -30,6 +30,9 @@ pub enum StoreKind {
     Postgres,
     /// The app's "who am I" endpoint (`SESSION_UPSTREAM_*`).
     Upstream,
+    /// The cookie carries the session; with `DATABASE_URL` set, PostgreSQL
+    /// holds the rows (`SESSION_PG_TABLE`) the format checks it against.
+    PostgresIfSet,
 }
 
 /// What `SESSION_SECRET` does for a backend, which decides whether it is
@@ -54,6 +57,10 @@ pub enum SecretRole {
 /// codec typically builds itself); `Err` names the variable and the fix.
 pub type Check = fn(&SessionConfig) -> Result<(), SettingError>;
 
+/// Warnings about a backend's valid settings, logged at start-up and
+/// printed by `check-config` (e.g. what goes unchecked without a database).
+pub type Warnings = fn(&SessionConfig) -> Vec<String>;
+
 /// The defaults one `SESSION_BACKEND` value brings.
 #[derive(Debug, Clone, Copy)]
 pub struct Preset {
@@ -73,6 +80,8 @@ pub struct Preset {
     pub build: Build,
     /// Checks the settings at start-up.
     pub check: Check,
+    /// Warns of valid but weaker settings at start-up.
+    pub warnings: Warnings,
     /// The default `SESSION_CACHE_TTL` (zero: no cache).
     pub cache_ttl: Duration,
     /// The default `SESSION_MAX_AGE`, for formats whose cookie carries no
@@ -127,6 +136,7 @@ impl Preset {
             secret,
             build,
             check: |_| Ok(()),
+            warnings: |_| Vec::new(),
             cache_ttl: Duration::ZERO,
             max_age: None,
             secret_fallback: None,
@@ -192,6 +202,12 @@ impl Preset {
         self.check = check;
         self
     }
+
+    /// Warning of weaker settings at start-up with `warnings`.
+    pub const fn warnings(mut self, warnings: Warnings) -> Self {
+        self.warnings = warnings;
+        self
+    }
 }
 
 use SecretRole as R;
@@ -219,8 +235,8 @@ pub const PRESETS: &[Preset] = &[
         .max_age(Duration::from_secs(31 * 86_400)),
     Preset::new("jwt-cookie",     "",            "/sub",    S::None,     R::Unused,         jwt_cookie::build)
         .options(jwt_cookie::OPTIONS).check(jwt_cookie::check),
-    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::None, R::VouchesAlone, rails::build)
-        .options(&["SESSION_RAILS_KEY_DIGEST"]).check(rails::check),
+    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::PostgresIfSet, R::VouchesAlone, rails::build)
+        .options(rails::OPTIONS).check(rails::check).warnings(rails::warnings).pg_table("users"),
     Preset::new("better-auth",    "better-auth.session_token", "/userId", S::Postgres, R::VouchesAloneWarned, better_auth::build)
         .secret_fallback("BETTER_AUTH_SECRET"),
     Preset::new("supabase",       "",            "/sub",    S::None,     R::Unused,         supabase::build)

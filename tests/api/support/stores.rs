@@ -158,28 +158,51 @@ impl SessionTable {
 
 impl Drop for SessionTable {
     fn drop(&mut self) {
-        use deadpool_postgres::tokio_postgres::{connect, NoTls};
         let table = std::mem::take(&mut self.name);
-        let url = database_url();
-        // Best effort, on a separate connection and runtime; the test is over.
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let drop_table = async {
-                    if let Ok((c, conn)) = connect(&url, NoTls).await {
-                        tokio::spawn(conn);
-                        let _ = c
-                            .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
-                            .await;
-                    }
-                };
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drop_table).await;
-            });
-        })
-        .join()
-        .ok();
+        run_detached(format!("DROP TABLE IF EXISTS {table}"));
     }
+}
+
+/// A schema no other test uses, dropped (with everything in it) at the end.
+pub struct Schema {
+    pub name: String,
+}
+
+impl Schema {
+    /// A fresh name; whoever uses it first creates the schema.
+    pub fn unique(prefix: &str) -> Self {
+        Self {
+            name: unique(prefix),
+        }
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        run_detached(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+    }
+}
+
+/// Runs `sql` on a separate connection and runtime, best effort and
+/// bounded: for clean-up when a test is over (in `Drop`).
+fn run_detached(sql: String) {
+    use deadpool_postgres::tokio_postgres::{connect, NoTls};
+    let url = database_url();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let run = async {
+                if let Ok((c, conn)) = connect(&url, NoTls).await {
+                    tokio::spawn(conn);
+                    let _ = c.batch_execute(&sql).await;
+                }
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), run).await;
+        });
+    })
+    .join()
+    .ok();
 }
