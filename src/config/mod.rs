@@ -160,6 +160,7 @@ impl Config {
                 );
             }
         }
+        out.extend((self.session.preset.warnings)(&self.session));
         for net in &self.limits.trusted_proxies {
             if !strength::is_private(net) {
                 out.push(format!(

@@ -29,7 +29,8 @@ pub enum StoreKind {
     /// PostgreSQL (`DATABASE_URL`, `SESSION_PG_TABLE`).
     Postgres,
     /// The cookie carries the session, and `DATABASE_URL`, when set, lets
-    /// the format check it against the app's tables (Django's users).
+    /// the format check it against the app's tables (Django's users,
+    /// Devise's `SESSION_PG_TABLE`).
     OptionalPostgres,
     /// The app's "who am I" endpoint (`SESSION_UPSTREAM_*`).
     Upstream,
@@ -245,8 +246,8 @@ pub const PRESETS: &[Preset] = &[
         .max_age(Duration::from_secs(31 * 86_400)),
     Preset::new("jwt-cookie",     "",            "/sub",    S::None,     R::Unused,         jwt_cookie::build)
         .options(jwt_cookie::OPTIONS).check(jwt_cookie::check),
-    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::None, R::VouchesAlone, rails::build)
-        .options(&["SESSION_RAILS_KEY_DIGEST"]).check(rails::check),
+    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::OptionalPostgres, R::VouchesAlone, rails::build)
+        .options(rails::OPTIONS).check(rails::check).warnings(rails::warnings).pg_table("users"),
     Preset::new("better-auth",    "better-auth.session_token", "/userId", S::Postgres, R::VouchesAloneWarned, better_auth::build)
         .secret_fallback("BETTER_AUTH_SECRET"),
     Preset::new("supabase",       "",            "/sub",    S::None,     R::Unused,         supabase::build)

@@ -4,6 +4,7 @@
 mod authjs;
 mod better_auth;
 mod cookie_session;
+mod devise;
 mod django;
 mod flask;
 mod iron_session;
