@@ -335,3 +335,28 @@ async fn folded_lookups_under_concurrency_get_the_whole_address_limit() {
     let (granted, allowed) = burst(&[&apps[0]], 8, &fresh_address(), &express_cookie(&sid)).await;
     assert_shared_fairly("folded, 1 replica x 8 connections", granted, allowed);
 }
+
+#[tokio::test]
+async fn while_redis_hangs_concurrent_checks_of_one_address_each_fall_back() {
+    let proxy = FaultProxy::start("127.0.0.1:6379").await;
+    proxy.set(ProxyMode::Hang);
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let apps = limited_replicas(1, &[("RATE_LIMIT_REDIS_URL", url.as_str())]).await;
+    let (app, address) = (&apps[0], fresh_address());
+    let cookie = app.cookie(&unique("hung-"));
+    // The checks that wait for the first one's trip give up with it: each
+    // is answered by the replica's own bucket, none waits forever.
+    let requests = (0..8).map(|_| {
+        app.client
+            .post(app.url("/api/realtime-token"))
+            .header("Cookie", &cookie)
+            .header("X-Forwarded-For", &address)
+            .send()
+    });
+    for res in futures_util::future::join_all(requests).await {
+        expect_token(res.unwrap()).await;
+    }
+    let metrics = app.metrics().await;
+    let fallbacks = metric(&metrics, "realtime_token_rate_limit_fallbacks_total");
+    assert_eq!(fallbacks, 8.0, "{metrics}");
+}
