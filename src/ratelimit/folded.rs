@@ -10,8 +10,9 @@
 //! (first sight, changed session) the subject's bucket is checked
 //! afterwards, on its own ([`SubjectCheck`]), so every request is charged
 //! to the subject it is issued for. Checks a lease (`lease.rs`) already
-//! paid for stay out of the script; with none left, the lookup is a plain
-//! `GET`.
+//! paid for stay out of the script, and so do those that the spares of a
+//! trip under way for the same key pay for (the lookup waits for it); with
+//! none left, the lookup is a plain `GET`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -19,7 +20,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use redis::aio::ConnectionLike;
 use sha2::{Digest as _, Sha256};
 
-use super::lease::Leases;
+use super::lease::{Leases, Turn};
 use super::shared::{bucket_key, gcra_lua};
 use super::{bucket, rate_limited, ClientAddr, Rate, RateLimited, RateLimits};
 
@@ -165,6 +166,22 @@ impl Charge {
         )
     }
 
+    /// Whether this charge still has to run, after any trip to Redis
+    /// under way for its key (whose spares may pay for it); when it does,
+    /// its turn joins `turns`.
+    async fn still_due(&self, leases: &Leases, turns: &mut Vec<Turn>) -> bool {
+        if self.rate.lease_size() == 1 {
+            return true;
+        }
+        match leases.turn(&self.key).await {
+            Some(turn) => {
+                turns.push(turn);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// What the bucket said: tokens granted (spares kept as a lease) or
     /// the wait.
     fn outcome(&self, leases: &Leases, granted: u32, wait: u64) -> Result<(), RateLimited> {
@@ -251,10 +268,24 @@ impl FoldedChecks {
     /// `GET session_key` and the checks still to run, in one script on
     /// `conn` (a plain `GET` when leases settled them all).
     pub async fn run<C: ConnectionLike>(
-        self,
+        mut self,
         session_key: String,
         conn: &mut C,
     ) -> Result<FoldedLookup, redis::RedisError> {
+        // Held until the spares are kept, so concurrent lookups spend them
+        // (always the client's key before the subject's: no deadlock).
+        let mut turns = Vec::new();
+        if let Some(charge) = &self.client {
+            if !charge.still_due(&self.leases, &mut turns).await {
+                self.client = None;
+            }
+        }
+        if let Some((charge, hint)) = &self.subject {
+            if !charge.still_due(&self.leases, &mut turns).await {
+                self.leased_subject = Some(hint.sub.clone());
+                self.subject = None;
+            }
+        }
         let leased = self.leased_subject.map(|sub| SubjectCheck::Done {
             sub,
             result: Ok(()),
