@@ -24,8 +24,8 @@ mod shared;
 
 use address::bucket;
 pub use address::{
-    parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ProxyHeader,
-    DEFAULT_IPV6_PREFIX,
+    parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ForwardedHost,
+    ProxyHeader, DEFAULT_IPV6_PREFIX,
 };
 pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck, SubjectHint, SubjectHints};
 
@@ -39,7 +39,7 @@ pub struct LimitsConfig {
     pub per_subject: Option<Rate>,
     /// Peers whose `proxy_header` is believed.
     pub trusted_proxies: Vec<IpNet>,
-    /// `TRUSTED_PROXY_HEADER`: the one header read from trusted proxies;
+    /// `TRUSTED_PROXY_HEADER`: the header family read from trusted proxies;
     /// default `x-forwarded-for`.
     pub proxy_header: ProxyHeader,
     /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per prefix of
