@@ -19,6 +19,7 @@ use shared::{SharedBuckets, SHARED_TIMEOUT};
 
 mod address;
 mod folded;
+mod hints;
 mod lease;
 mod shared;
 
@@ -27,7 +28,8 @@ pub use address::{
     parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ForwardedHost,
     ProxyHeader, DEFAULT_IPV6_PREFIX,
 };
-pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck, SubjectHint, SubjectHints};
+pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck};
+pub use hints::{SubjectHint, SubjectHints};
 
 /// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`, `RATE_LIMIT_IPV6_PREFIX`),
 /// `TRUSTED_PROXIES` and `TRUSTED_PROXY_HEADER`.
@@ -216,6 +218,13 @@ impl RateLimits {
         };
         let key = bucket(ip, self.ipv6_prefix);
         self.check("ip", &key.to_string(), *rate, local, &key).await
+    }
+
+    /// Whether subjects have a limit (`RATE_LIMIT_SUBJECT` is not `off`):
+    /// only then may a valid session skip the client's bucket, since its
+    /// subject's bucket bounds it instead.
+    pub fn subjects_limited(&self) -> bool {
+        self.per_subject.is_some()
     }
 
     /// Refused when the subject is over its limit.

@@ -81,4 +81,8 @@ impl<C: ClaimsCodec> SessionAuthenticator for CodecAuthenticator<C> {
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
         Box::pin(std::future::ready(self.principal(req.headers())))
     }
+
+    fn verifies_locally(&self) -> bool {
+        true
+    }
 }
