@@ -175,7 +175,9 @@ impl RateLimits {
         if target.is_none() || shared.connections.target() != target {
             return None;
         }
-        let hint = (self.per_subject.as_ref())
+        let hint = self
+            .per_subject
+            .as_ref()
             .and_then(|_| hints.get(sid))
             .filter(|h| h.session.is_some());
         let leased =
@@ -213,8 +215,8 @@ impl FoldedChecks {
         session_key: String,
         conn: &mut C,
     ) -> Result<FoldedLookup, redis::RedisError> {
-        let remembered = self.hint.as_ref().and_then(|h| h.session.clone());
-        let remembered = remembered.unwrap_or_default();
+        let hint = self.hint.as_deref();
+        let remembered = hint.and_then(|h| h.session.as_deref()).unwrap_or("");
         let (session, client, subject) = if self.client.is_none() && self.subject.is_none() {
             let session: Option<String> = redis::cmd("GET")
                 .arg(&session_key)
@@ -236,7 +238,7 @@ impl FoldedChecks {
                 .arg(si)
                 .arg(sb)
                 .arg(sw)
-                .arg(&remembered);
+                .arg(remembered);
             type Reply = (Option<String>, i64, u64, i64, u64);
             let (session, client_granted, client_wait, subject_granted, subject_wait): Reply =
                 invocation.invoke_async(conn).await?;
@@ -248,9 +250,9 @@ impl FoldedChecks {
             let subject = charged(self.subject.as_ref(), subject_granted, subject_wait);
             (session, client.unwrap_or(Ok(())), subject)
         };
-        let remembered_id = self.hint.is_some() && session.is_some();
-        let same = remembered_id && session.as_deref() == Some(remembered.as_str());
-        let subject = match &self.hint {
+        let remembered_id = hint.is_some() && session.is_some();
+        let same = remembered_id && session.as_deref() == Some(remembered);
+        let subject = match hint {
             // Charged inside the script, or paid by a lease.
             Some(hint) if same => SubjectCheck::Done {
                 sub: hint.sub.clone(),
