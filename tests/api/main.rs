@@ -4,6 +4,7 @@ mod support;
 
 mod abandoned_lookups;
 mod access_log_fields;
+mod address_floods;
 mod admin;
 mod architecture;
 mod browser;

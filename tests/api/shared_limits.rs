@@ -75,45 +75,6 @@ async fn without_redis_each_replica_limits_alone_and_counts_the_fallbacks() {
     assert_eq!(fallbacks, 3.0, "{metrics}");
 }
 
-/// A private redis-server on a free port (its command counts are this
-/// test's alone); its URL and a connection, once it accepts one.
-async fn private_redis() -> (KillOnDrop, String, redis::aio::MultiplexedConnection) {
-    let port = free_port().to_string();
-    let dir = scratch_dir().join(unique("folded-"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let server = KillOnDrop(
-        std::process::Command::new("redis-server")
-            .args(["--port", &port, "--save", "", "--appendonly", "no", "--dir"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed"),
-    );
-    let url = format!("redis://127.0.0.1:{port}");
-    let client = redis::Client::open(url.as_str()).unwrap();
-    loop {
-        if let Ok(conn) = client.get_multiplexed_async_connection().await {
-            return (server, url, conn);
-        }
-        tokio::task::yield_now().await;
-    }
-}
-
-/// How many times `command` ran (INFO commandstats; this counts the
-/// commands scripts run too, so only script calls tell round trips).
-async fn calls(redis: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(redis)
-        .await
-        .unwrap();
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|rest| rest.split(',').next())
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 #[tokio::test]
 async fn with_redis_sessions_each_token_is_one_round_trip_and_the_limits_still_hold() {
     let (_server, url, mut redis) = private_redis().await;

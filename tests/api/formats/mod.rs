@@ -1,7 +1,7 @@
 //! Session formats read natively, each tested against cookies its real
 //! library writes (`support::writers`).
 
-mod authjs;
+pub mod authjs;
 mod better_auth;
 mod cookie_session;
 mod devise;
