@@ -28,8 +28,7 @@ pub use session::MAX_LOOKUP_TIMEOUT;
 use vars::Vars;
 pub use vars::{ConfigError, ConfigErrors};
 
-/// Shortest accepted HS256 secret and admin key, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub use crate::secret::MIN_SECRET_BYTES;
 /// Longest accepted token lifetime.
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 

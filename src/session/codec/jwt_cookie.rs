@@ -51,10 +51,6 @@ pub const DEFAULT_CACHE_SIZE: usize = 10_000;
 /// Largest `SESSION_JWT_CACHE_SIZE`.
 const MAX_CACHE_SIZE: usize = 1_000_000;
 
-/// Shortest HMAC secret accepted: a shorter one can be guessed offline from
-/// a single cookie.
-const MIN_SECRET_LEN: usize = 32;
-
 /// Where the verification keys come from.
 pub enum KeySource {
     /// Known at start-up (`SESSION_JWT_KEY` or `SESSION_JWKS_FILE`).
@@ -255,10 +251,12 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             format!("{alg:?} needs a PEM public key in SESSION_JWT_KEY or a JWKS, not a secret"),
         ));
     }
-    if value.len() < MIN_SECRET_LEN {
+    // This secret alone vouches for the user, and a weak one can be guessed
+    // offline from a single cookie: the refusals JWT_SECRET gets.
+    if let Some(why) = crate::secret::weakness(value) {
         return Err(bad(
             KEY,
-            format!("an HMAC secret must be at least {MIN_SECRET_LEN} characters"),
+            format!("as an HMAC secret it {why} (whatever signs these cookies must use the same secret)"),
         ));
     }
     Ok(KeyRing::Secret(Secret::new(value.as_bytes())))
