@@ -129,9 +129,10 @@ impl Config {
         let mut out = Vec::new();
         let is_jwt_secret = |s: &Secret| self.jwt.keys.iter().any(|k| k.secret == *s);
         if self.session.secrets.iter().any(is_jwt_secret) {
-            out.push(
-                "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
-            );
+            out.push(format!(
+                "{} equals the JWT secret: they serve different purposes; use two different secrets",
+                self.session.secrets_var
+            ));
         }
         let why_not_refused = match self.session.preset.secret {
             SecretRole::SignsSessionId => Some("the store still has to know the session id"),
@@ -144,7 +145,8 @@ impl Config {
             let weakness = strength::weakness(secret.expose());
             if let (Some(why), Some(excuse)) = (weakness, why_not_refused) {
                 out.push(format!(
-                    "SESSION_SECRET: secret {} {why} ({excuse}, so this is not refused)",
+                    "{}: secret {} {why} ({excuse}, so this is not refused)",
+                    self.session.secrets_var,
                     i + 1
                 ));
             }

@@ -214,10 +214,11 @@ fn env_example_filled_in_with_secrets_is_a_valid_configuration() {
         let own = preset
             .options
             .iter()
-            .chain(preset.cookie_from.as_ref().map(|(v, _)| v));
+            .map(|o| o.name)
+            .chain(preset.cookie_from.map(|(v, _)| v));
         for name in own {
             assert!(
-                vars.contains_key(*name),
+                vars.contains_key(name),
                 "{name} ({}) is missing from .env.example",
                 preset.name
             );

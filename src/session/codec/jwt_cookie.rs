@@ -15,7 +15,7 @@ pub use super::jws::{
 
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{SessionAuthenticator, SessionConfig, SettingError};
+use crate::session::{FormatVar, SessionAuthenticator, SessionConfig, SettingError};
 
 /// `SESSION_JWT_ALGORITHMS`: the accepted `alg` values, comma-separated.
 pub const ALGORITHMS: &str = "SESSION_JWT_ALGORITHMS";
@@ -34,16 +34,16 @@ pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
 pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
 pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
-/// The variables the preset reads.
-pub const OPTIONS: &[&str] = &[
-    ALGORITHMS,
-    KEY,
-    JWKS_FILE,
-    JWKS_URL,
-    ISSUER,
-    AUDIENCE,
-    AUTHORIZED_PARTIES,
-    CACHE_SIZE,
+/// The variables the preset reads; only the key is secret.
+pub const OPTIONS: &[FormatVar] = &[
+    FormatVar::plain(ALGORITHMS),
+    FormatVar::secret(KEY),
+    FormatVar::plain(JWKS_FILE),
+    FormatVar::url(JWKS_URL),
+    FormatVar::plain(ISSUER),
+    FormatVar::plain(AUDIENCE),
+    FormatVar::plain(AUTHORIZED_PARTIES),
+    FormatVar::plain(CACHE_SIZE),
 ];
 
 /// `SESSION_JWT_CACHE_SIZE` when unset.
