@@ -12,6 +12,8 @@ use crate::telemetry::LogFormat;
 pub use crate::token::{JwtConfig, JwtKey};
 
 mod dev;
+mod dotenv;
+mod dotenv_syntax;
 mod jwt;
 mod ops;
 mod session;
@@ -20,13 +22,14 @@ mod strength;
 mod vars;
 
 pub use dev::{random_secret, DevDefaults};
+pub use dotenv::Dotenv;
 use jwt::{check_distinct_admin_key, read_admin_key, read_jwt};
 pub use jwt::{parse_duration, parse_ttl};
 use ops::{read_limits, read_ops, read_origins, read_policy, read_server};
 use session::read_session;
 pub use session::MAX_LOOKUP_TIMEOUT;
 use vars::Vars;
-pub use vars::{ConfigError, ConfigErrors};
+pub use vars::{ConfigError, ConfigErrors, Lookup};
 
 pub use crate::secret::MIN_SECRET_BYTES;
 /// Longest accepted token lifetime.
@@ -82,14 +85,14 @@ pub struct ServerConfig {
 }
 
 impl Config {
-    /// Loads `.env` (if present) and reads the process environment.
+    /// Loads `.env` (if present) and reads the process environment; a
+    /// value `.env` did not give as written is refused ([`Dotenv`]).
     pub fn from_env() -> Result<Self, ConfigErrors> {
-        load_dotenv();
-        Self::from_lookup(&|k| std::env::var(k).ok())
+        Dotenv::load().read(|lookup| Self::from_lookup(lookup))
     }
 
     /// Reads the configuration through `lookup` (tests pass a map).
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+    pub fn from_lookup(lookup: &Lookup) -> Result<Self, ConfigErrors> {
         let mut vars = Vars {
             lookup,
             errors: Vec::new(),
@@ -179,7 +182,7 @@ impl Config {
 }
 
 /// Reads only the token-signing settings (for `mint` and `verify`).
-pub fn jwt_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<JwtConfig, ConfigErrors> {
+pub fn jwt_from_lookup(lookup: &Lookup) -> Result<JwtConfig, ConfigErrors> {
     let mut vars = Vars {
         lookup,
         errors: Vec::new(),
@@ -192,9 +195,7 @@ pub fn jwt_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<JwtCon
 }
 
 /// Reads only the room policy (for `mint` without `--rooms`).
-pub fn policy_from_lookup(
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<RoomPolicy, ConfigErrors> {
+pub fn policy_from_lookup(lookup: &Lookup) -> Result<RoomPolicy, ConfigErrors> {
     let mut vars = Vars {
         lookup,
         errors: Vec::new(),
@@ -204,13 +205,6 @@ pub fn policy_from_lookup(
         Some(policy) if vars.errors.is_empty() => Ok(policy),
         _ => Err(ConfigErrors(vars.errors)),
     }
-}
-
-/// Loads `.env` from the working directory when present, without
-/// overriding variables already set in the environment.
-pub fn load_dotenv() {
-    // A missing .env is the normal case in containers.
-    let _ = dotenvy::dotenv();
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod client_address;
 mod config;
 mod cors;
 mod deploy;
+mod dotenv;
 mod draining;
 mod express_compat;
 mod faults;

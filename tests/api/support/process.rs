@@ -45,10 +45,16 @@ impl ServerProcess {
     /// Starts `realtime-token serve` with `base_env()` plus `extra`, and waits
     /// for its "listening on" log line.
     pub fn start(extra: &[(&str, &str)]) -> Self {
+        let mut cmd = bin();
+        cmd.envs(base_env()).envs(extra.iter().copied());
+        Self::start_with(cmd)
+    }
+
+    /// Starts `cmd serve` (e.g. [`bin`] in a directory with a `.env`) and
+    /// waits for its "listening on" log line.
+    pub fn start_with(mut cmd: Command) -> Self {
         use std::io::BufRead as _;
-        let mut child = bin()
-            .envs(base_env())
-            .envs(extra.iter().copied())
+        let mut child = cmd
             .arg("serve")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
