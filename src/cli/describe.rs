@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::{report_config_errors, self_check};
 use crate::config::{Config, SecretRole, StoreSettings};
 use crate::redis_conn::Topology;
-use crate::session::preset::CookieKind;
+use crate::session::preset::{CookieKind, StoreKind};
 use crate::session::{SessionConfig, Shown};
 
 pub(super) fn check_config() -> ExitCode {
@@ -144,12 +144,19 @@ pub fn describe(config: &Config) -> String {
 
 /// What the session cookie holds, and how it is protected.
 fn cookie_holds(session: &SessionConfig) -> &'static str {
-    match (&session.store, session.preset.cookie_kind) {
-        (StoreSettings::Upstream { .. }, _) => "the whole Cookie header is forwarded",
-        (StoreSettings::None, CookieKind::Encrypted) => "encrypted",
-        (StoreSettings::None, CookieKind::IssuerJwt) => "a JWT signed by its issuer's key",
-        (StoreSettings::None, _) => "signed",
-        (_, CookieKind::SignedSessionToken) => "signed session token",
+    let kind = session.store_kind();
+    if kind == StoreKind::Upstream {
+        return "the whole Cookie header is forwarded";
+    }
+    if !kind.keeps_sessions() {
+        return match session.preset.cookie_kind {
+            CookieKind::Encrypted => "encrypted",
+            CookieKind::IssuerJwt => "a JWT signed by its issuer's key",
+            CookieKind::Signed | CookieKind::SignedSessionToken => "signed",
+        };
+    }
+    match session.preset.cookie_kind {
+        CookieKind::SignedSessionToken => "signed session token",
         _ if session.preset.secret == SecretRole::SignsSessionId && session.cookie_signed => {
             "signed session id"
         }

@@ -118,7 +118,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     // `expire_date`), so the setting applies only to cookies that carry it.
     let max_age = defaults
         .max_age
-        .filter(|_| store_kind == StoreKind::None)
+        .filter(|_| !store_kind.keeps_sessions())
         .map(|default| read_duration(vars, "SESSION_MAX_AGE", default, MAX_SESSION_AGE));
     let mut options: std::collections::BTreeMap<_, _> = defaults
         .options

@@ -34,6 +34,14 @@ pub enum StoreKind {
     Upstream,
 }
 
+impl StoreKind {
+    /// True when the cookie names a session kept elsewhere (a store or the
+    /// app), which keeps its own expiry; false when the cookie carries it.
+    pub fn keeps_sessions(self) -> bool {
+        matches!(self, Self::Redis | Self::Postgres | Self::Upstream)
+    }
+}
+
 /// What `SESSION_SECRET` does for a backend, which decides whether it is
 /// required and how strictly a weak one is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

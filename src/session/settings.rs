@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::preset::Preset;
+use super::preset::{Preset, StoreKind};
 use super::CookieValue;
 use crate::secret::Secret;
 
@@ -53,6 +53,18 @@ impl SessionConfig {
     /// The value of the preset's own variable `var`, if set.
     pub fn option(&self, var: &str) -> Option<&str> {
         self.options.get(var).map(Secret::expose)
+    }
+
+    /// Where the sessions live: the store the preset's store choice picked
+    /// (Django's engine), else the preset's.
+    pub fn store_kind(&self) -> StoreKind {
+        self.preset
+            .store_choice
+            .and_then(|choice| {
+                let value = self.option(choice.var)?;
+                choice.choices.iter().find(|(name, _)| *name == value)
+            })
+            .map_or(self.preset.store, |(_, kind)| *kind)
     }
 }
 

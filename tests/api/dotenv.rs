@@ -102,8 +102,8 @@ async fn a_django_key_with_a_dollar_is_refused_unless_single_quoted() {
     let cookie = cookies(&answer).remove(0);
     let dir = dir_with_dotenv(&format!("SESSION_SECRET='{key}'"));
     let mut cmd = bin();
-    cmd.current_dir(&dir);
-    let server = ServerProcess::start_with(cmd);
+    cmd.current_dir(&dir).arg("serve");
+    let server = ServerProcess::spawn(cmd);
     let res = reqwest::Client::new()
         .post(server.url("/api/realtime-token"))
         .header("Cookie", cookie)

@@ -46,16 +46,16 @@ impl ServerProcess {
     /// for its "listening on" log line.
     pub fn start(extra: &[(&str, &str)]) -> Self {
         let mut cmd = bin();
-        cmd.envs(base_env()).envs(extra.iter().copied());
-        Self::start_with(cmd)
+        cmd.envs(base_env())
+            .envs(extra.iter().copied())
+            .arg("serve");
+        Self::spawn(cmd)
     }
 
-    /// Starts `cmd serve` (e.g. [`bin`] in a directory with a `.env`) and
-    /// waits for its "listening on" log line.
-    pub fn start_with(mut cmd: Command) -> Self {
+    /// Starts `cmd` (a server binary) and waits for its "listening on" line.
+    pub fn spawn(mut cmd: Command) -> Self {
         use std::io::BufRead as _;
         let mut child = cmd
-            .arg("serve")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
