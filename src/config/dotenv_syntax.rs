@@ -135,11 +135,10 @@ impl Iterator for LogicalLines<'_> {
     }
 }
 
-/// dotenvy's `eval_end_state`.
+/// dotenvy's `eval_end_state`: the state at the end of `line`, or
+/// [`State::Comment`] with where the comment starts.
 fn end_state(mut state: State, line: &str) -> (usize, State) {
-    let mut at = 0;
     for (pos, c) in line.char_indices() {
-        at = pos;
         state = match state {
             State::WhiteSpace => match c {
                 '#' => return (pos, State::Comment),
@@ -171,7 +170,7 @@ fn end_state(mut state: State, line: &str) -> (usize, State) {
             State::Comment => unreachable!("a comment ends the line"),
         };
     }
-    (at, state)
+    (line.len(), state)
 }
 
 /// dotenvy's `parse_line`: the key and the raw value, `None` for a blank

@@ -152,10 +152,13 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
 /// `SESSION_SECRET`, else the preset's fallback variable (`AUTH_SECRET`):
 /// the variable read and its secrets, comma-separated in it.
 fn read_secrets(vars: &Vars, defaults: &Preset) -> (&'static str, Vec<Secret>) {
-    let (var, value) = match (vars.get_secret("SESSION_SECRET"), defaults.secret_fallback) {
-        (Some(value), _) => ("SESSION_SECRET", Some(value)),
-        (None, Some(fallback)) => (fallback, vars.get_secret(fallback)),
-        (None, None) => ("SESSION_SECRET", None),
+    let fallback = || {
+        let var = defaults.secret_fallback?;
+        Some((var, vars.get_secret(var)?))
+    };
+    let (var, value) = match vars.get_secret("SESSION_SECRET") {
+        Some(value) => ("SESSION_SECRET", Some(value)),
+        None => fallback().map_or(("SESSION_SECRET", None), |(var, value)| (var, Some(value))),
     };
     let secrets = value
         .map(|s| {
