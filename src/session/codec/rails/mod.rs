@@ -16,13 +16,18 @@ pub use devise::{DeviseSettings, UserRows, WardenKey, ID_COLUMN_VAR, PASSWORD_CO
 use super::ClaimsCodec;
 use crate::metrics::CacheMetrics;
 use crate::session::mapping::SessionReader;
+use crate::session::FormatVar;
 use crate::session::{
     AuthFuture, ReadyFuture, SessionAuthenticator, SessionConfig, SettingError, StoreSettings,
 };
 use crate::token::unix_now;
 
 /// The `rails` preset's own variables.
-pub const OPTIONS: &[&str] = &[KEY_DIGEST_VAR, ID_COLUMN_VAR, PASSWORD_COLUMN_VAR];
+pub const OPTIONS: &[FormatVar] = &[
+    FormatVar::plain(KEY_DIGEST_VAR),
+    FormatVar::plain(ID_COLUMN_VAR),
+    FormatVar::plain(PASSWORD_COLUMN_VAR),
+];
 
 /// The `rails` preset's [`Warnings`](crate::session::preset::Warnings):
 /// what goes unchecked for a Devise app without `DATABASE_URL`.
