@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use realtime_token::session::cookies::find_cookie;
-use realtime_token::session::{AuthFuture, Principal, SessionAuthenticator, SessionError};
+use realtime_token::session::{AuthFuture, Principal, Reason, SessionAuthenticator, SessionError};
 use realtime_token::{Application, Config};
 use serde_json::{json, Map, Value};
 
@@ -29,13 +29,19 @@ impl SessionAuthenticator for MapAuthenticator {
             // The service's cookie reader (first well-formed cookie of the
             // name wins, a malformed pair hides nothing), not
             // `HttpRequest::cookie`, which drops them all when one is bad.
-            let sid = find_cookie(req.headers(), "sid")
-                .ok_or(SessionError::Unauthenticated("no sid cookie"))?;
-            let (sub, attributes) = self
-                .sessions
-                .get(&sid)
-                .ok_or(SessionError::Unauthenticated("unknown session"))?;
-            Principal::new(sub.clone(), attributes.clone()).map_err(SessionError::Unauthenticated)
+            let sid = find_cookie(req.headers(), "sid").ok_or(SessionError::Unauthenticated(
+                Reason::NoCookie,
+                "no sid cookie",
+            ))?;
+            let (sub, attributes) =
+                self.sessions
+                    .get(&sid)
+                    .ok_or(SessionError::Unauthenticated(
+                        Reason::UnknownSession,
+                        "unknown session",
+                    ))?;
+            Principal::new(sub.clone(), attributes.clone())
+                .map_err(|why| SessionError::Unauthenticated(Reason::NoSubject, why))
         })
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::policy::PolicyError;
 use crate::ratelimit::RateLimited;
-use crate::session::{Refused, SessionError};
+use crate::session::{Reason, Refused, SessionError};
 use crate::token::SignError;
 
 /// Seconds a client should wait before retrying after a 503.
@@ -20,10 +20,11 @@ pub enum ApiError {
     /// Malformed request: bad JSON, bad room syntax.
     #[error("{0}")]
     InvalidRequest(String),
-    /// No, bad, expired or revoked session (or admin key); the reason is
-    /// logged at debug level, never sent.
-    #[error("unauthenticated ({0})")]
-    Unauthenticated(&'static str),
+    /// No, bad, expired or revoked session (or admin key): the reason's
+    /// code goes to the access log, the detail and the likely fix to the
+    /// debug log, neither to the client.
+    #[error("unauthenticated ({detail})", detail = .1)]
+    Unauthenticated(Reason, &'static str),
     /// Bearer-key minting was attempted while `ADMIN_API_KEY` is unset.
     #[error("admin minting is disabled")]
     AdminDisabled,
@@ -73,7 +74,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
-            Self::Unauthenticated(_) | Self::AdminDisabled => "unauthenticated",
+            Self::Unauthenticated(..) | Self::AdminDisabled => "unauthenticated",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::RoomNotAllowed(_) => "room_not_allowed",
             Self::NotFound => "not_found",
@@ -88,11 +89,19 @@ impl ApiError {
         }
     }
 
+    /// Why a 401 was answered (for the access log), when it was one.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::Unauthenticated(reason, _) => Some(*reason),
+            _ => None,
+        }
+    }
+
     /// The human sentence sent to the client: never a cause, secret or token.
     fn message(&self) -> String {
         match self {
             Self::InvalidRequest(m) | Self::RoomNotAllowed(m) => m.clone(),
-            Self::Unauthenticated(_) => "no valid session; log in and try again".into(),
+            Self::Unauthenticated(..) => "no valid session; log in and try again".into(),
             Self::AdminDisabled => {
                 "bearer-key minting is disabled on this server (ADMIN_API_KEY is unset)".into()
             }
@@ -134,7 +143,7 @@ impl From<Refused> for ApiError {
 impl From<SessionError> for ApiError {
     fn from(e: SessionError) -> Self {
         match e {
-            SessionError::Unauthenticated(why) => Self::Unauthenticated(why),
+            SessionError::Unauthenticated(reason, why) => Self::Unauthenticated(reason, why),
             SessionError::Unavailable(cause) => Self::SessionBackendUnavailable(cause),
         }
     }
@@ -161,7 +170,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated(_) | Self::AdminDisabled => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated(..) | Self::AdminDisabled => StatusCode::UNAUTHORIZED,
             Self::OriginNotAllowed | Self::RoomNotAllowed(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -182,7 +191,11 @@ impl ResponseError for ApiError {
             Self::SessionBackendUnavailable(cause) => {
                 log::warn!("session backend unavailable: {cause}")
             }
-            Self::Unauthenticated(why) => log::debug!("unauthenticated: {why}"),
+            Self::Unauthenticated(reason, why) => log::debug!(
+                "unauthenticated ({}): {why}; {}",
+                reason.code(),
+                reason.hint()
+            ),
             _ => {}
         }
         let message = self.message();

@@ -59,6 +59,7 @@ struct Recorders {
     registry: Registry,
     tokens_issued: IntCounter,
     rejections: IntCounterVec,
+    unauthenticated: IntCounterVec,
     lookups: [Histogram; 3],
     cache: CacheMetrics,
     http: HistogramVec,
@@ -86,6 +87,14 @@ impl Metrics {
                 "Requests answered with an error, by stable error code.",
             ),
             &["code"],
+        )
+        .unwrap();
+        let unauthenticated = IntCounterVec::new(
+            Opts::new(
+                "realtime_token_unauthenticated_total",
+                "401 answers by reason (no_cookie, wrong_cookie_name, bad_signature, expired, unknown_session, ended, malformed, no_subject, bad_admin_key).",
+            ),
+            &["reason"],
         )
         .unwrap();
         let lookups = HistogramVec::new(
@@ -127,6 +136,7 @@ impl Metrics {
             Box::new(tokens_issued.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(limit_fallbacks.clone()),
             Box::new(rejections.clone()),
+            Box::new(unauthenticated.clone()),
             Box::new(lookups.clone()),
             Box::new(cache.hits.clone()),
             Box::new(cache.entries.clone()),
@@ -147,6 +157,7 @@ impl Metrics {
                 registry,
                 tokens_issued,
                 rejections,
+                unauthenticated,
                 lookups,
                 cache,
                 http,
@@ -189,6 +200,13 @@ impl Metrics {
     pub fn rejected(&self, code: &str) {
         if let Some(r) = &self.recorders {
             r.rejections.with_label_values(&[code]).inc();
+        }
+    }
+
+    /// Counts one 401 by its reason code.
+    pub fn unauthenticated(&self, reason: &str) {
+        if let Some(r) = &self.recorders {
+            r.unauthenticated.with_label_values(&[reason]).inc();
         }
     }
 

@@ -78,14 +78,13 @@ pub async fn access_log(
     let ip = ClientAddr::of(req.request()).map(|c| c.0);
     let result = next.call(req).await;
     let took = started.elapsed();
-    let (route, status, code, sub) = match &result {
+    let (route, status, error, sub) = match &result {
         Ok(res) => (
             res.request().match_name(),
             res.status(),
             res.response()
                 .error()
-                .and_then(|e| e.as_error::<ApiError>())
-                .map(ApiError::code),
+                .and_then(|e| e.as_error::<ApiError>()),
             res.request()
                 .extensions()
                 .get::<LoggedSubject>()
@@ -94,14 +93,19 @@ pub async fn access_log(
         Err(e) => (
             None,
             e.as_response_error().status_code(),
-            e.as_error::<ApiError>().map(ApiError::code),
+            e.as_error::<ApiError>(),
             None,
         ),
     };
+    let code = error.map(ApiError::code);
+    let reason = error.and_then(ApiError::reason).map(|r| r.code());
     let route = route.unwrap_or("(unmatched)");
     log.metrics.http_request(route, status, took);
     if let Some(code) = code {
         log.metrics.rejected(code);
+    }
+    if let Some(reason) = reason {
+        log.metrics.unauthenticated(reason);
     }
     if logging {
         // Only `sub` is free text (any string without control characters).
@@ -110,27 +114,30 @@ pub async fn access_log(
         // and quotes), the route is one of our resource names or
         // "(unmatched)", the status and duration are numbers, the address
         // is an `IpAddr`, the error code is a fixed `ApiError::code`, and
-        // the request id is `[A-Za-z0-9._-]{1,64}` or ours (`request_id`).
+        // the reason a fixed `Reason::code`, and the request id is
+        // `[A-Za-z0-9._-]{1,64}` or ours (`request_id`).
         let ip = OrDash(ip);
         let rid = rid.to_str().unwrap_or("-");
         let us = took.as_micros();
         let code = code.unwrap_or("-");
+        let reason = reason.unwrap_or("-");
         if log.format == LogFormat::Json {
             log::info!(
                 target: ACCESS_TARGET,
-                "{{\"method\":{},\"route\":{},\"status\":{},\"duration_us\":{us},\"ip\":\"{ip}\",\"sub\":{},\"error\":{},\"request_id\":{}}}",
+                "{{\"method\":{},\"route\":{},\"status\":{},\"duration_us\":{us},\"ip\":\"{ip}\",\"sub\":{},\"error\":{},\"reason\":{},\"request_id\":{}}}",
                 json_string(method.as_str()),
                 json_string(route),
                 status.as_u16(),
                 json_string(sub.as_deref().unwrap_or("-")),
                 json_string(code),
+                json_string(reason),
                 json_string(rid)
             );
         } else {
             let sub = OrDash(sub.as_deref().map(TextValue));
             log::info!(
                 target: ACCESS_TARGET,
-                "{method} {route} {} {us}us ip={ip} sub={sub} error={code} rid={rid}",
+                "{method} {route} {} {us}us ip={ip} sub={sub} error={code} reason={reason} rid={rid}",
                 status.as_u16()
             );
         }

@@ -16,7 +16,8 @@ use crate::http::origin::Origins;
 use crate::metrics::LookupOutcome;
 use crate::principal::Principal;
 use crate::ratelimit::{ClientAddr, SubjectCheck};
-use crate::session::{Refused, SessionError};
+use crate::session::preset::session_cookie_seen;
+use crate::session::{Reason, Refused, SessionError};
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes.
@@ -77,7 +78,7 @@ async fn authenticate(
             .await;
         let outcome = match &result {
             Ok(_) => Some(LookupOutcome::Ok),
-            Err(Refused::Session(SessionError::Unauthenticated(_))) => {
+            Err(Refused::Session(SessionError::Unauthenticated(..))) => {
                 Some(LookupOutcome::Unauthenticated)
             }
             Err(Refused::Session(SessionError::Unavailable(_))) => Some(LookupOutcome::Unavailable),
@@ -86,12 +87,15 @@ async fn authenticate(
         if let Some(outcome) = outcome {
             state.metrics.session_lookup(outcome, started.elapsed());
         }
-        return Ok(result?);
+        return result.map_err(|e| with_cookie_hint(req, e));
     };
     state.limits.check_client(ClientAddr::of(req)).await?;
     let admin = state.admin_key.as_ref().ok_or(ApiError::AdminDisabled)?;
     if !admin.matches(key) {
-        return Err(ApiError::Unauthenticated("wrong admin key"));
+        return Err(ApiError::Unauthenticated(
+            Reason::BadAdminKey,
+            "wrong admin key",
+        ));
     }
     let sub = body
         .sub
@@ -100,6 +104,22 @@ async fn authenticate(
     let principal = Principal::new(sub, body.attributes.clone().unwrap_or_default())
         .map_err(|why| ApiError::InvalidRequest(format!("`sub` is not valid: {why}")))?;
     Ok((principal, SubjectCheck::Pending))
+}
+
+/// A refusal for want of the configured cookie becomes `wrong_cookie_name`
+/// when the request carries another format's session cookie, named (from
+/// the presets' table, never the request's text) in the debug log.
+fn with_cookie_hint(req: &HttpRequest, refused: Refused) -> ApiError {
+    if let Refused::Session(SessionError::Unauthenticated(Reason::NoCookie, _)) = refused {
+        if let Some((cookie, backend)) = session_cookie_seen(req.headers()) {
+            log::debug!(
+                "no session cookie of the configured name, but `{cookie}`, which \
+                 SESSION_BACKEND={backend} reads: check SESSION_BACKEND and SESSION_COOKIE"
+            );
+            return ApiError::Unauthenticated(Reason::WrongCookieName, "another format's cookie");
+        }
+    }
+    refused.into()
 }
 
 /// Reads the optional JSON body: bounded in size and time, JSON only.

@@ -25,6 +25,7 @@ use super::{
     AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionConfig, SessionError,
 };
 use crate::metrics::CacheMetrics;
+use crate::session::Reason;
 use crate::token::unix_now;
 
 /// Least time between two fetches caused by unknown `kid`s (or by a JWKS
@@ -43,7 +44,10 @@ pub type TokenReader = fn(&HeaderMap, &str) -> Result<String, SessionError>;
 
 /// The JWS is the cookie's whole value (`jwt-cookie`).
 fn whole_cookie(headers: &HeaderMap, name: &str) -> Result<String, SessionError> {
-    find_cookie(headers, name).ok_or(SessionError::Unauthenticated("no session cookie"))
+    find_cookie(headers, name).ok_or(SessionError::Unauthenticated(
+        Reason::NoCookie,
+        "no session cookie",
+    ))
 }
 
 /// Authenticates a JWS in the session cookie.
@@ -106,12 +110,13 @@ impl JwtCookieAuthenticator {
             && !azp.is_some_and(|azp| self.authorized_parties.iter().any(|p| p == azp))
         {
             return Err(SessionError::Unauthenticated(
+                Reason::Malformed,
                 "the session token's authorized party (azp) is not accepted",
             ));
         }
         self.reader
             .principal(&claims)
-            .map_err(SessionError::Unauthenticated)
+            .map_err(|why| SessionError::Unauthenticated(Reason::NoSubject, why))
     }
 
     /// The token's claims: from the cache, or verified (and then cached).

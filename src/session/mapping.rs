@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::SessionConfig;
 use super::{Principal, SessionError};
+use crate::session::Reason;
 
 /// Reads the subject and attributes out of a session (or "who am I") JSON
 /// document by JSON pointers.
@@ -55,15 +56,22 @@ impl super::store::StoredDocument for ExpressDocument {
             None | Some(Value::Null) => {}
             Some(Value::String(expires)) => match parse_iso8601_utc(expires) {
                 Some(at) if at > now_unix => {}
-                Some(_) => return Err(SessionError::Unauthenticated("the session has expired")),
+                Some(_) => {
+                    return Err(SessionError::Unauthenticated(
+                        Reason::Expired,
+                        "the session has expired",
+                    ))
+                }
                 None => {
                     return Err(SessionError::Unauthenticated(
+                        Reason::Malformed,
                         "the session's expiry is unreadable",
                     ))
                 }
             },
             Some(_) => {
                 return Err(SessionError::Unauthenticated(
+                    Reason::Malformed,
                     "the session's expiry is unreadable",
                 ))
             }

@@ -19,12 +19,14 @@ pub mod jwt_cache;
 pub mod mapping;
 pub mod preset;
 pub mod readiness;
+mod refusal;
 mod settings;
 pub mod signed_cookie;
 pub mod store;
 pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
+pub use refusal::Reason;
 pub use settings::{FormatVar, SessionConfig, SettingError, Shown, StoreSettings};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use store::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
@@ -34,9 +36,10 @@ pub use upstream::UpstreamAuthenticator;
 /// the way to the status code: 401 versus 503.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SessionError {
-    /// No session, or a bad, expired or revoked one (logged at debug level).
-    #[error("unauthenticated: {0}")]
-    Unauthenticated(&'static str),
+    /// No session, or a bad, expired or revoked one: why, as a code for the
+    /// access log, and a detail for the debug log.
+    #[error("unauthenticated ({code}): {detail}", code = .0.code(), detail = .1)]
+    Unauthenticated(Reason, &'static str),
     /// The session store or upstream failed; the cause is logged, never sent.
     #[error("session backend unavailable: {0}")]
     Unavailable(String),

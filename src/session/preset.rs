@@ -322,6 +322,24 @@ pub fn names() -> String {
     }
 }
 
+/// The first cookie in `headers` named as some format's session cookie
+/// (its default name, or that with `__Secure-`), with that format's
+/// `SESSION_BACKEND` value: a hint when the configured cookie is missing.
+/// Only names from this table come back, never the request's own text.
+pub fn session_cookie_seen(
+    headers: &actix_web::http::header::HeaderMap,
+) -> Option<(&'static str, &'static str)> {
+    super::cookies::cookies(headers)
+        .filter(|c| !c.value().is_empty())
+        .find_map(|c| {
+            let name = c.name().strip_prefix("__Secure-").unwrap_or(c.name());
+            PRESETS
+                .iter()
+                .find(|p| !p.cookie.is_empty() && p.cookie == name && p.name != "upstream")
+                .map(|p| (p.cookie, p.name))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

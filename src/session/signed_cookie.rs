@@ -13,6 +13,7 @@ use super::cookies::find_cookie;
 use super::{AuthFuture, Principal, SessionAuthenticator, SessionConfig, SessionError};
 use crate::metrics::CacheMetrics;
 use crate::secret::Secret;
+use crate::session::Reason;
 
 /// What the signed value holds (`SESSION_COOKIE_VALUE`). One or the other,
 /// never both: if plain ids were read as JSON whenever they start with
@@ -66,10 +67,11 @@ impl SignedCookieAuthenticator {
         let value = self
             .signer
             .unsign(cookie)
-            .map_err(|e| SessionError::Unauthenticated(e.reason()))?;
+            .map_err(|e| SessionError::Unauthenticated(Reason::BadSignature, e.reason()))?;
         match (self.value, value.strip_prefix("j:")) {
             (CookieValue::Json, Some(json)) => principal_from_json(json),
             (CookieValue::Json, None) => Err(SessionError::Unauthenticated(
+                Reason::Malformed,
                 "session cookie is not a j: JSON cookie (SESSION_COOKIE_VALUE=json)",
             )),
             (CookieValue::Id, Some(_)) => {
@@ -81,12 +83,12 @@ impl SignedCookieAuthenticator {
                     );
                 }
                 Err(SessionError::Unauthenticated(
+                    Reason::Malformed,
                     "session cookie holds JSON, but SESSION_COOKIE_VALUE=id",
                 ))
             }
-            (CookieValue::Id, None) => {
-                Principal::new(value, Map::new()).map_err(SessionError::Unauthenticated)
-            }
+            (CookieValue::Id, None) => Principal::new(value, Map::new())
+                .map_err(|why| SessionError::Unauthenticated(Reason::NoSubject, why)),
         }
     }
 }
@@ -94,20 +96,31 @@ impl SignedCookieAuthenticator {
 fn principal_from_json(json: &str) -> Result<Principal, SessionError> {
     let bad = SessionError::Unauthenticated;
     let Ok(Value::Object(mut attributes)) = serde_json::from_str::<Value>(json) else {
-        return Err(bad("session cookie JSON is not an object"));
+        return Err(bad(
+            Reason::Malformed,
+            "session cookie JSON is not an object",
+        ));
     };
     let sub = match attributes.remove("sub") {
         Some(Value::String(sub)) => sub,
-        Some(_) => return Err(bad("session cookie `sub` is not a string")),
-        None => return Err(bad("session cookie has no `sub`")),
+        Some(_) => {
+            return Err(bad(
+                Reason::NoSubject,
+                "session cookie `sub` is not a string",
+            ))
+        }
+        None => return Err(bad(Reason::NoSubject, "session cookie has no `sub`")),
     };
-    Principal::new(sub, attributes).map_err(bad)
+    Principal::new(sub, attributes).map_err(|why| bad(Reason::NoSubject, why))
 }
 
 impl SessionAuthenticator for SignedCookieAuthenticator {
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
         let result = match find_cookie(req.headers(), &self.cookie_name) {
-            None => Err(SessionError::Unauthenticated("no session cookie")),
+            None => Err(SessionError::Unauthenticated(
+                Reason::NoCookie,
+                "no session cookie",
+            )),
             Some(cookie) => self.principal_from_cookie(&cookie),
         };
         Box::pin(std::future::ready(result))

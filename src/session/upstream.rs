@@ -14,6 +14,7 @@ use super::cookies::find_cookie;
 use super::mapping::SessionReader;
 use super::{AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionError};
 use super::{SessionConfig, StoreSettings};
+use crate::session::Reason;
 
 /// Largest upstream answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -42,6 +43,7 @@ impl Inner {
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(SessionError::Unauthenticated(
+                Reason::Malformed,
                 "the upstream says the session is not logged in",
             ));
         }
@@ -163,6 +165,7 @@ impl SessionAuthenticator for UpstreamAuthenticator {
         let headers = self.forwarded(req);
         if headers.is_empty() {
             return Box::pin(std::future::ready(Err(SessionError::Unauthenticated(
+                Reason::NoCookie,
                 "no session cookie",
             ))));
         }
@@ -177,6 +180,7 @@ impl SessionAuthenticator for UpstreamAuthenticator {
                     .collect();
                 if values.iter().all(Option::is_none) {
                     return Box::pin(std::future::ready(Err(SessionError::Unauthenticated(
+                        Reason::NoCookie,
                         "no session cookie",
                     ))));
                 }

@@ -107,7 +107,7 @@ async fn assert_no_secrets(env: &[(&str, &str)], mut exchange: Exchange) {
         if !level.starts_with("info") {
             // Our own targets follow RUST_LOG: their debug lines are there.
             assert!(
-                log.contains("realtime_token::error] unauthenticated: "),
+                log.contains("realtime_token::error] unauthenticated ("),
                 "RUST_LOG={level}: our own debug lines are missing:\n{log}"
             );
         }

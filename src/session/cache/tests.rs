@@ -1,6 +1,7 @@
 //! The cache's unit tests: coalescing, capacity, abandoned lookups.
 
 use super::*;
+use crate::session::Reason;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn metrics() -> CacheMetrics {
@@ -102,7 +103,7 @@ async fn an_abandoned_lookup_finishes_and_settles_its_slot() {
     let waiter = cache.get_or_lookup(cache_key(&[b"sid-4"]), None, || {
         async move {
             let _ = released.await;
-            Err(SessionError::Unauthenticated("logged out"))
+            Err(SessionError::Unauthenticated(Reason::Ended, "logged out"))
         }
         .boxed()
     });

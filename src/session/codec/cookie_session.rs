@@ -17,6 +17,7 @@ use sha1::Sha1;
 use super::{ClaimsCodec, CodecAuthenticator};
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
+use crate::session::Reason;
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError};
 
 /// keygrip's signature: URL-safe alphabet, padding stripped.
@@ -79,9 +80,9 @@ impl CookieSession {
 
     /// The session document in a value whose signature cookie is `sig`.
     pub fn open(&self, value: &str, sig: &str) -> Result<Value, SessionError> {
-        let sig = SIGNATURE
-            .decode(sig)
-            .map_err(|_| SessionError::Unauthenticated("session signature is malformed"))?;
+        let sig = SIGNATURE.decode(sig).map_err(|_| {
+            SessionError::Unauthenticated(Reason::BadSignature, "session signature is malformed")
+        })?;
         let signed = self.keys.iter().any(|key| {
             let mut mac = key.clone();
             mac.update(self.name.as_bytes());
@@ -91,14 +92,16 @@ impl CookieSession {
         });
         if !signed {
             return Err(SessionError::Unauthenticated(
+                Reason::BadSignature,
                 "session cookie signature does not match",
             ));
         }
-        let json = BODY
-            .decode(value)
-            .map_err(|_| SessionError::Unauthenticated("session cookie is not base64"))?;
-        serde_json::from_slice(&json)
-            .map_err(|_| SessionError::Unauthenticated("session cookie is not JSON"))
+        let json = BODY.decode(value).map_err(|_| {
+            SessionError::Unauthenticated(Reason::Malformed, "session cookie is not base64")
+        })?;
+        serde_json::from_slice(&json).map_err(|_| {
+            SessionError::Unauthenticated(Reason::Malformed, "session cookie is not JSON")
+        })
     }
 
     /// Signs `value` with the newest key (keygrip's `sign`), for tests.
@@ -116,10 +119,14 @@ impl CookieSession {
 
 impl ClaimsCodec for CookieSession {
     fn decode(&self, headers: &HeaderMap, _now_unix: u64) -> Result<Value, SessionError> {
-        let value = find_cookie(headers, &self.name)
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
-        let sig = find_cookie(headers, &self.sig_name)
-            .ok_or(SessionError::Unauthenticated("no session signature cookie"))?;
+        let value = find_cookie(headers, &self.name).ok_or(SessionError::Unauthenticated(
+            Reason::NoCookie,
+            "no session cookie",
+        ))?;
+        let sig = find_cookie(headers, &self.sig_name).ok_or(SessionError::Unauthenticated(
+            Reason::NoCookie,
+            "no session signature cookie",
+        ))?;
         self.open(&value, &sig)
     }
 }

@@ -25,6 +25,7 @@ use super::{ClaimsCodec, CodecAuthenticator};
 use crate::metrics::CacheMetrics;
 use crate::secret::Secret;
 use crate::session::cookies::find_cookie;
+use crate::session::Reason;
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError, SettingError};
 
 /// iron's seal prefix (`macPrefix`, format version 2).
@@ -146,31 +147,36 @@ impl IronSession {
     pub fn unseal(&self, value: &str, now_ms: u64) -> Result<Value, SessionError> {
         let bad = SessionError::Unauthenticated;
         if value.len() > MAX_SEAL_LEN {
-            return Err(bad("session cookie is too long"));
+            return Err(bad(Reason::Malformed, "session cookie is too long"));
         }
         // iron-session v8 reads a seal without `~2` as the `persistent`
         // object of next-iron-session; the suffix is outside the MAC, so
         // stripping it would choose what is read. Only `~2` is accepted.
         let seal = match value.split_once('~') {
             Some((seal, SESSION_VERSION)) => seal,
-            _ => return Err(bad("session cookie is not an iron-session v2 seal")),
+            _ => {
+                return Err(bad(
+                    Reason::Malformed,
+                    "session cookie is not an iron-session v2 seal",
+                ))
+            }
         };
         let parts: Vec<&str> = seal.split('*').collect();
         let [prefix, id, salt, iv, encrypted, expiry, mac_salt, mac] = parts[..] else {
-            return Err(bad("session seal is malformed"));
+            return Err(bad(Reason::Malformed, "session seal is malformed"));
         };
         if prefix != PREFIX {
-            return Err(bad("session seal has another format"));
+            return Err(bad(Reason::Malformed, "session seal has another format"));
         }
         if !expiry.is_empty() {
             if !expiry.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad("session seal expiry is malformed"));
+                return Err(bad(Reason::Malformed, "session seal expiry is malformed"));
             }
             let exp: u64 = expiry
                 .parse()
-                .map_err(|_| bad("session seal expiry is malformed"))?;
+                .map_err(|_| bad(Reason::Malformed, "session seal expiry is malformed"))?;
             if i128::from(exp) <= i128::from(now_ms) - TIMESTAMP_SKEW_MS {
-                return Err(bad("session has expired"));
+                return Err(bad(Reason::Expired, "session has expired"));
             }
         }
         let password = self
@@ -178,11 +184,14 @@ impl IronSession {
             .iter()
             .find(|(known, _)| known == id)
             .map(|(_, p)| p.expose().as_bytes())
-            .ok_or(bad("session seal names an unknown password id"))?;
+            .ok_or(bad(
+                Reason::BadSignature,
+                "session seal names an unknown password id",
+            ))?;
         // iron draws a random salt when the seal's is empty, so such a seal
         // never verifies there; refuse it rather than derive from "".
         if salt.is_empty() || mac_salt.is_empty() {
-            return Err(bad("session seal is malformed"));
+            return Err(bad(Reason::Malformed, "session seal is malformed"));
         }
         // The first six parts as they stand in the seal.
         let mac_base = seal.rsplitn(3, '*').nth(2).unwrap_or_default();
@@ -191,19 +200,22 @@ impl IronSession {
         hmac.update(mac_base.as_bytes());
         let expected = B64.encode(hmac.finalize().into_bytes());
         if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
-            return Err(bad("session seal integrity check failed"));
+            return Err(bad(
+                Reason::BadSignature,
+                "session seal integrity check failed",
+            ));
         }
         let iv: [u8; 16] = B64
             .decode(iv)
             .ok()
             .and_then(|iv| iv.try_into().ok())
-            .ok_or(bad("session seal iv is malformed"))?;
+            .ok_or(bad(Reason::Malformed, "session seal iv is malformed"))?;
         let mut buf = B64
             .decode(encrypted)
-            .map_err(|_| bad("session seal is not base64"))?;
+            .map_err(|_| bad(Reason::Malformed, "session seal is not base64"))?;
         let plain = cbc::Decryptor::<aes::Aes256>::new(&derive(password, salt).into(), &iv.into())
             .decrypt_padded_mut::<Pkcs7>(&mut buf)
-            .map_err(|_| bad("session seal does not decrypt"))?;
+            .map_err(|_| bad(Reason::BadSignature, "session seal does not decrypt"))?;
         // iron answers `null` for an empty plaintext and iron-session reads
         // that (and a sealed `null`) as an empty session.
         if plain.is_empty() {
@@ -212,7 +224,7 @@ impl IronSession {
         match serde_json::from_slice(plain) {
             Ok(Value::Null) => Ok(Value::Object(Map::new())),
             Ok(doc) => Ok(doc),
-            Err(_) => Err(bad("session seal is not JSON")),
+            Err(_) => Err(bad(Reason::Malformed, "session seal is not JSON")),
         }
     }
 }
@@ -228,8 +240,10 @@ fn derive(password: &[u8], salt: &str) -> [u8; 32] {
 
 impl ClaimsCodec for IronSession {
     fn decode(&self, headers: &HeaderMap, now_unix: u64) -> Result<Value, SessionError> {
-        let value = find_cookie(headers, &self.name)
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
+        let value = find_cookie(headers, &self.name).ok_or(SessionError::Unauthenticated(
+            Reason::NoCookie,
+            "no session cookie",
+        ))?;
         self.unseal(&value, now_unix.saturating_mul(1000))
     }
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 pub use super::jws_claims::{ClaimRules, Lifetime, LEEWAY_SECS};
 pub use super::jws_crypto::{PublicKey, Secret};
 
+use crate::session::Reason;
 use crate::session::SessionError;
 use crate::token::unix_now;
 
@@ -188,8 +189,24 @@ pub enum Refusal {
 impl From<Refusal> for SessionError {
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::UnknownKey => SessionError::Unauthenticated("no key fits the session token"),
-            Refusal::Invalid(why) => SessionError::Unauthenticated(why),
+            Refusal::UnknownKey => {
+                SessionError::Unauthenticated(Reason::BadSignature, "no key fits the session token")
+            }
+            Refusal::Invalid(why) => SessionError::Unauthenticated(Refusal::reason(why), why),
+        }
+    }
+}
+
+impl Refusal {
+    /// The reason code of an `Invalid` refusal's detail: its few kinds are
+    /// told apart by their fixed sentences.
+    fn reason(why: &str) -> Reason {
+        if why.contains("expired") {
+            Reason::Expired
+        } else if why.contains("signature does not match") {
+            Reason::BadSignature
+        } else {
+            Reason::Malformed
         }
     }
 }

@@ -18,6 +18,7 @@ use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::check::{self, SessionCheck};
 use super::mapping::SessionReader;
 use super::{AuthFuture, ReadyFuture, SessionAuthenticator, SessionConfig, SessionError};
+use crate::session::Reason;
 use crate::token::unix_now;
 
 pub mod authjs;
@@ -106,7 +107,7 @@ impl<C: ClaimsCodec> CodecAuthenticator<C> {
         let principal = self
             .reader
             .principal(&doc)
-            .map_err(SessionError::Unauthenticated)?;
+            .map_err(|why| SessionError::Unauthenticated(Reason::NoSubject, why))?;
         Ok((doc, principal))
     }
 }

@@ -15,6 +15,7 @@ use super::authjs::chunks;
 use super::authjs::jwe::{self, Enc, Jwe};
 use super::{ClaimsCodec, CodecAuthenticator};
 use crate::metrics::CacheMetrics;
+use crate::session::Reason;
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError};
 
 /// `getDerivedEncryptionKey`'s info when the salt is empty, as it is for
@@ -65,7 +66,7 @@ impl NextAuth {
     pub fn open(&self, token: &str, now: u64) -> Result<Value, SessionError> {
         let jwe = Jwe::parse(token, &[Enc::A256Gcm])?;
         let plain = self.keys.iter().find_map(|key| jwe.decrypt(key)).ok_or(
-            SessionError::Unauthenticated("session token does not decrypt"),
+            SessionError::Unauthenticated(Reason::BadSignature, "session token does not decrypt"),
         )?;
         jwe::claims(&plain, now)
     }

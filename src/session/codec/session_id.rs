@@ -6,6 +6,7 @@ use actix_web::HttpRequest;
 use super::better_auth::BetterCallSigner;
 use super::express_signed::CookieSigner;
 use crate::session::cookies::find_cookie;
+use crate::session::Reason;
 use crate::session::{SessionConfig, SessionError};
 
 /// Longest session id accepted.
@@ -69,18 +70,24 @@ impl SessionIdCookie {
             .names
             .iter()
             .find_map(|name| find_cookie(req.headers(), name))
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
+            .ok_or(SessionError::Unauthenticated(
+                Reason::NoCookie,
+                "no session cookie",
+            ))?;
         let sid = match &self.signature {
             Signature::Express(signer) => signer
                 .unsign(&cookie)
-                .map_err(|e| SessionError::Unauthenticated(e.reason()))?,
+                .map_err(|e| SessionError::Unauthenticated(Reason::BadSignature, e.reason()))?,
             Signature::BetterCall(signer) => signer
                 .unsign(&cookie)
-                .map_err(SessionError::Unauthenticated)?,
+                .map_err(|why| SessionError::Unauthenticated(Reason::BadSignature, why))?,
             Signature::None => &cookie,
         };
         if sid.is_empty() || sid.len() > MAX_SID_LEN || sid.chars().any(char::is_control) {
-            return Err(SessionError::Unauthenticated("session id is malformed"));
+            return Err(SessionError::Unauthenticated(
+                Reason::Malformed,
+                "session id is malformed",
+            ));
         }
         Ok(sid.to_owned())
     }

@@ -36,6 +36,7 @@ use super::jwt_cookie::{
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::jwks::JwtCookieAuthenticator;
+use crate::session::Reason;
 use crate::session::{FormatVar, SessionAuthenticator, SessionConfig, SessionError, SettingError};
 
 /// `SUPABASE_URL`: the project URL the app's Supabase client is given.
@@ -115,8 +116,10 @@ fn defaults(config: &SessionConfig) -> Defaults {
 pub fn access_token(headers: &HeaderMap, name: &str) -> Result<String, SessionError> {
     let value = match find_cookie(headers, name).filter(|v| !v.is_empty()) {
         Some(whole) => whole,
-        None => chunks::session_value(headers, name)?
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?,
+        None => chunks::session_value(headers, name)?.ok_or(SessionError::Unauthenticated(
+            Reason::NoCookie,
+            "no session cookie",
+        ))?,
     };
     session_token(&value)
 }
@@ -127,7 +130,10 @@ fn session_token(value: &str) -> Result<String, SessionError> {
     struct Session {
         access_token: String,
     }
-    let malformed = SessionError::Unauthenticated("the Supabase session cookie is malformed");
+    let malformed = SessionError::Unauthenticated(
+        Reason::Malformed,
+        "the Supabase session cookie is malformed",
+    );
     let json = match value.strip_prefix(BASE64_PREFIX) {
         Some(encoded) => BASE64URL
             .decode(encoded)

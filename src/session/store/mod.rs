@@ -17,6 +17,7 @@ use super::{AuthFuture, LimitedFuture, Principal, ReadyFuture, Refused, SessionA
 use super::{SessionConfig, SessionError, StoreSettings};
 use crate::ratelimit::{ClientAddr, FoldedLookup, RateLimits, SubjectCheck, SubjectHints};
 use crate::redis_conn::RedisConnections;
+use crate::session::Reason;
 use crate::token::unix_now;
 
 mod pg_tls;
@@ -105,10 +106,13 @@ struct Inner {
 impl Inner {
     async fn lookup(self: Arc<Self>, sid: String) -> Result<Principal, SessionError> {
         let started = Instant::now();
-        let json = self
-            .bounded(self.store.load(sid))
-            .await?
-            .ok_or(SessionError::Unauthenticated("no such session"))?;
+        let json =
+            self.bounded(self.store.load(sid))
+                .await?
+                .ok_or(SessionError::Unauthenticated(
+                    Reason::UnknownSession,
+                    "no such session",
+                ))?;
         self.principal(&json, started).await
     }
 
@@ -137,7 +141,7 @@ impl Inner {
         let principal = self
             .reader
             .principal(&doc)
-            .map_err(SessionError::Unauthenticated)?;
+            .map_err(|why| SessionError::Unauthenticated(Reason::NoSubject, why))?;
         if let Some(check) = &self.check {
             check::bounded(check.as_ref(), &doc, started, self.timeout).await?;
         }
@@ -273,7 +277,7 @@ impl StoreAuthenticator {
 
 /// Whether a lookup found no one (not: the store failed).
 fn gone<T>(found: &Result<T, SessionError>) -> bool {
-    matches!(found, Err(SessionError::Unauthenticated(_)))
+    matches!(found, Err(SessionError::Unauthenticated(..)))
 }
 
 impl SessionAuthenticator for StoreAuthenticator {
@@ -313,9 +317,10 @@ impl SessionAuthenticator for StoreAuthenticator {
                 return self.gated(req, sid, limits, client).await;
             };
             let found = self.inner.bounded(folded).await?;
-            let principal = found
-                .session
-                .ok_or(SessionError::Unauthenticated("no such session"));
+            let principal = found.session.ok_or(SessionError::Unauthenticated(
+                Reason::UnknownSession,
+                "no such session",
+            ));
             let principal = match principal {
                 Ok(json) => self
                     .inner

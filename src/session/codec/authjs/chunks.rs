@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use actix_web::http::header::HeaderMap;
 
 use crate::session::cookies::cookies;
+use crate::session::Reason;
 use crate::session::SessionError;
 
 /// Most chunks read: 16 × 4 KiB is past any proxy's header limit.
@@ -43,6 +44,7 @@ pub fn session_value(headers: &HeaderMap, name: &str) -> Result<Option<String>, 
         };
         if index >= MAX_CHUNKS {
             return Err(SessionError::Unauthenticated(
+                Reason::Malformed,
                 "session cookie has too many chunks",
             ));
         }
@@ -55,6 +57,7 @@ pub fn session_value(headers: &HeaderMap, name: &str) -> Result<Option<String>, 
     }
     if chunks.keys().copied().ne(0..chunks.len()) {
         return Err(SessionError::Unauthenticated(
+            Reason::Malformed,
             "session cookie chunks are incomplete",
         ));
     }
@@ -89,7 +92,10 @@ pub fn open_first<T>(
             return open(i, &token);
         }
     }
-    Err(SessionError::Unauthenticated("no session cookie"))
+    Err(SessionError::Unauthenticated(
+        Reason::NoCookie,
+        "no session cookie",
+    ))
 }
 
 /// A chunk's index: decimal digits only (no sign, no spaces).
@@ -133,7 +139,7 @@ mod tests {
         assert_eq!(names("__Host-t"), ["__Host-t"]);
         let open = |_: usize, token: &str| match token {
             "good" => Ok(token.to_owned()),
-            _ => Err(SessionError::Unauthenticated("bad")),
+            _ => Err(SessionError::Unauthenticated(Reason::Malformed, "bad")),
         };
         let read = |header: &str| {
             let mut headers = HeaderMap::new();

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::session::Reason;
 use crate::session::SessionError;
 
 /// `jwtDecrypt`'s `clockTolerance` in both libraries: `exp` and `nbf` are
@@ -108,8 +109,8 @@ pub struct Jwe<'a> {
     tag: Vec<u8>,
 }
 
-fn bad(reason: &'static str) -> SessionError {
-    SessionError::Unauthenticated(reason)
+fn bad(reason: Reason, why: &'static str) -> SessionError {
+    SessionError::Unauthenticated(reason, why)
 }
 
 impl<'a> Jwe<'a> {
@@ -126,30 +127,36 @@ impl<'a> Jwe<'a> {
             parts.next(),
             parts.next(),
         ) else {
-            return Err(bad("session token is not a compact JWE"));
+            return Err(bad(Reason::Malformed, "session token is not a compact JWE"));
         };
         let decode = |part: &str| {
             URL_SAFE_NO_PAD
                 .decode(part)
-                .map_err(|_| bad("session token is not base64url"))
+                .map_err(|_| bad(Reason::Malformed, "session token is not base64url"))
         };
         let fields: Header = serde_json::from_slice(&decode(header)?)
-            .map_err(|_| bad("session token header is not JSON"))?;
+            .map_err(|_| bad(Reason::Malformed, "session token header is not JSON"))?;
         if fields.alg != "dir" {
-            return Err(bad("session token is not alg dir"));
+            return Err(bad(Reason::Malformed, "session token is not alg dir"));
         }
         let enc = Enc::from_name(&fields.enc)
             .filter(|e| allowed.contains(e))
-            .ok_or(bad("session token enc is not allowed"))?;
+            .ok_or(bad(Reason::Malformed, "session token enc is not allowed"))?;
         if fields.zip.is_some() || fields.crit.is_some() {
-            return Err(bad("session token header has zip or crit"));
+            return Err(bad(
+                Reason::Malformed,
+                "session token header has zip or crit",
+            ));
         }
         if !key.is_empty() {
-            return Err(bad("session token has an encrypted key"));
+            return Err(bad(Reason::Malformed, "session token has an encrypted key"));
         }
         let (iv, tag) = (decode(iv)?, decode(tag)?);
         if iv.len() != enc.iv_len() || tag.len() != enc.tag_len() {
-            return Err(bad("session token iv or tag has the wrong size"));
+            return Err(bad(
+                Reason::Malformed,
+                "session token iv or tag has the wrong size",
+            ));
         }
         Ok(Self {
             aad: header,
@@ -219,10 +226,13 @@ impl<'a> Jwe<'a> {
 /// not in the past. Both libraries always write `exp`, so one without it
 /// is refused (jose alone would accept it).
 pub fn claims(plaintext: &[u8], now: u64) -> Result<Value, SessionError> {
-    let doc: Value =
-        serde_json::from_slice(plaintext).map_err(|_| bad("session token payload is not JSON"))?;
+    let doc: Value = serde_json::from_slice(plaintext)
+        .map_err(|_| bad(Reason::Malformed, "session token payload is not JSON"))?;
     let Value::Object(set) = &doc else {
-        return Err(bad("session token payload is not an object"));
+        return Err(bad(
+            Reason::Malformed,
+            "session token payload is not an object",
+        ));
     };
     let date = |claim: &str| match set.get(claim) {
         None => Ok(None),
@@ -230,18 +240,18 @@ pub fn claims(plaintext: &[u8], now: u64) -> Result<Value, SessionError> {
             .as_f64()
             .filter(|v| v.is_finite())
             .map(Some)
-            .ok_or(bad("session token date is not a number")),
-        Some(_) => Err(bad("session token date is not a number")),
+            .ok_or(bad(Reason::Malformed, "session token date is not a number")),
+        Some(_) => Err(bad(Reason::Malformed, "session token date is not a number")),
     };
     let now = now as f64;
     let tolerance = CLOCK_TOLERANCE_SECS as f64;
     date("iat")?;
     if date("nbf")?.is_some_and(|nbf| nbf > now + tolerance) {
-        return Err(bad("session token is not yet valid"));
+        return Err(bad(Reason::Malformed, "session token is not yet valid"));
     }
     match date("exp")? {
-        None => Err(bad("session token has no expiry")),
-        Some(exp) if exp <= now - tolerance => Err(bad("session token expired")),
+        None => Err(bad(Reason::Malformed, "session token has no expiry")),
+        Some(exp) if exp <= now - tolerance => Err(bad(Reason::Expired, "session token expired")),
         Some(_) => Ok(doc),
     }
 }

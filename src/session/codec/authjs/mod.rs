@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::{ClaimsCodec, CodecAuthenticator};
 use crate::metrics::CacheMetrics;
+use crate::session::Reason;
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError};
 
 pub mod chunks;
@@ -92,9 +93,11 @@ impl AuthJs {
             .find(|k| jwe.kid().is_none_or(|want| want == k.kid))
             .map(|k| k.key.as_slice())
             .ok_or(SessionError::Unauthenticated(
+                Reason::BadSignature,
                 "no secret matches the session token's kid",
             ))?;
         let plain = jwe.decrypt(key).ok_or(SessionError::Unauthenticated(
+            Reason::BadSignature,
             "session token does not decrypt",
         ))?;
         jwe::claims(&plain, now)

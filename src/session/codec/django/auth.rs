@@ -28,6 +28,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::session::check::SessionCheck;
 use crate::session::store::describe_error;
+use crate::session::Reason;
 use crate::session::SessionError;
 
 /// `AbstractBaseUser._get_session_auth_hash`'s key salt.
@@ -92,18 +93,25 @@ impl Login {
             Value::Number(id) => id.to_string(),
             _ => {
                 return Err(anonymous(
+                    Reason::NoSubject,
                     "no _auth_user_id: not a logged-in Django session",
                 ))
             }
         };
         let Some(backend) = doc["_auth_user_backend"].as_str() else {
             return Err(anonymous(
+                Reason::NoSubject,
                 "no _auth_user_backend: Django reads the session as anonymous",
             ));
         };
         let hash = match doc["_auth_user_hash"].as_str() {
             Some(hash) if !hash.is_empty() => hash.to_owned(),
-            _ => return Err(anonymous("no _auth_user_hash: Django refuses the session")),
+            _ => {
+                return Err(anonymous(
+                    Reason::Ended,
+                    "no _auth_user_hash: Django refuses the session",
+                ))
+            }
         };
         Ok(Self {
             user_id,
@@ -239,16 +247,18 @@ impl SessionCheck for DjangoAuth {
         let (found, hash) = (users.find(login.user_id), self.hash.clone());
         let refused = SessionError::Unauthenticated;
         async move {
-            let user = found
-                .await?
-                .ok_or(refused("the session's user no longer exists"))?;
+            let user = found.await?.ok_or(refused(
+                Reason::Ended,
+                "the session's user no longer exists",
+            ))?;
             let active = user.is_active.as_ref().is_none_or(truthy);
             if !active && !ALLOW_INACTIVE.contains(&login.backend.as_str()) {
-                return Err(refused("the session's user is inactive"));
+                return Err(refused(Reason::Ended, "the session's user is inactive"));
             }
             match user.password {
                 Some(password) if hash.matches(&login.hash, &password) => Ok(()),
                 _ => Err(refused(
+                    Reason::Ended,
                     "_auth_user_hash does not match: the password changed since this session began",
                 )),
             }

@@ -22,6 +22,7 @@ use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::store::{self, PgColumns, PostgresStore, StoreAuthenticator};
 use crate::session::FormatVar;
+use crate::session::Reason;
 use crate::session::{
     SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,
 };
@@ -194,8 +195,10 @@ struct SignedCookies {
 
 impl ClaimsCodec for SignedCookies {
     fn decode(&self, headers: &HeaderMap, now_unix: u64) -> Result<Value, SessionError> {
-        let cookie = find_cookie(headers, &self.name)
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
+        let cookie = find_cookie(headers, &self.name).ok_or(SessionError::Unauthenticated(
+            Reason::NoCookie,
+            "no session cookie",
+        ))?;
         self.signed.open(&cookie, now_unix)
     }
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::session::store::StoredDocument;
+use crate::session::Reason;
 use crate::session::SessionError;
 
 /// Largest session JSON accepted after decompression (a zip bomb stops here).
@@ -80,25 +81,29 @@ impl DjangoSigned {
         let bad = SessionError::Unauthenticated;
         let (value, sig) = signed
             .rsplit_once(':')
-            .ok_or(bad("session is not signed"))?;
+            .ok_or(bad(Reason::BadSignature, "session is not signed"))?;
         let sig = SIGNATURE
             .decode(sig)
-            .map_err(|_| bad("session signature is malformed"))?;
+            .map_err(|_| bad(Reason::BadSignature, "session signature is malformed"))?;
         let signed_by_us = self.keys.iter().any(|key| {
             let mut mac = key.clone();
             mac.update(value.as_bytes());
             mac.verify_slice(&sig).is_ok()
         });
         if !signed_by_us {
-            return Err(bad("session signature does not match"));
+            return Err(bad(
+                Reason::BadSignature,
+                "session signature does not match",
+            ));
         }
         let (payload, timestamp) = value
             .rsplit_once(':')
-            .ok_or(bad("session has no timestamp"))?;
+            .ok_or(bad(Reason::Malformed, "session has no timestamp"))?;
         if let Some(max_age) = self.max_age {
-            let signed_at = b62_decode(timestamp).ok_or(bad("session timestamp is malformed"))?;
+            let signed_at = b62_decode(timestamp)
+                .ok_or(bad(Reason::Malformed, "session timestamp is malformed"))?;
             if now_unix.saturating_sub(signed_at) > max_age.as_secs() {
-                return Err(bad("the session has expired"));
+                return Err(bad(Reason::Expired, "the session has expired"));
             }
         }
         let (compressed, payload) = match payload.strip_prefix('.') {
@@ -107,20 +112,23 @@ impl DjangoSigned {
         };
         let mut data = B64
             .decode(payload)
-            .map_err(|_| bad("session payload is not base64"))?;
+            .map_err(|_| bad(Reason::Malformed, "session payload is not base64"))?;
         if compressed {
             let mut out = Vec::new();
             flate2::read::ZlibDecoder::new(data.as_slice())
                 .take(MAX_DOCUMENT + 1)
                 .read_to_end(&mut out)
-                .map_err(|_| bad("session payload does not decompress"))?;
+                .map_err(|_| bad(Reason::Malformed, "session payload does not decompress"))?;
             if out.len() as u64 > MAX_DOCUMENT {
-                return Err(bad("session payload is too large"));
+                return Err(bad(Reason::Malformed, "session payload is too large"));
             }
             data = out;
         }
         serde_json::from_slice(&data).map_err(|_| {
-            bad("session is not JSON (only Django's JSONSerializer is supported, never pickle)")
+            bad(
+                Reason::Malformed,
+                "session is not JSON (only Django's JSONSerializer is supported, never pickle)",
+            )
         })
     }
 

@@ -28,6 +28,7 @@ use sha1::Sha1;
 use super::{ClaimsCodec, CodecAuthenticator};
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
+use crate::session::Reason;
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError};
 
 pub use tagged_json::untag;
@@ -83,8 +84,8 @@ impl std::fmt::Debug for FlaskSession {
     }
 }
 
-fn refuse(reason: &'static str) -> SessionError {
-    SessionError::Unauthenticated(reason)
+fn refuse(reason: Reason, why: &'static str) -> SessionError {
+    SessionError::Unauthenticated(reason, why)
 }
 
 impl FlaskSession {
@@ -116,32 +117,35 @@ impl FlaskSession {
     pub fn open(&self, cookie: &str, now_unix: u64) -> Result<Value, SessionError> {
         let (signed, sig) = cookie
             .rsplit_once('.')
-            .ok_or(refuse("session cookie is not signed"))?;
+            .ok_or(refuse(Reason::BadSignature, "session cookie is not signed"))?;
         let sig = URL_SAFE
             .decode(sig)
-            .map_err(|_| refuse("session signature is malformed"))?;
+            .map_err(|_| refuse(Reason::BadSignature, "session signature is malformed"))?;
         let valid = self.keys.iter().any(|key| {
             let mut mac = key.clone();
             mac.update(signed.as_bytes());
             mac.verify_slice(&sig).is_ok()
         });
         if !valid {
-            return Err(refuse("session cookie signature does not match"));
+            return Err(refuse(
+                Reason::BadSignature,
+                "session cookie signature does not match",
+            ));
         }
         let (payload, timestamp) = signed
             .rsplit_once('.')
-            .ok_or(refuse("session cookie has no timestamp"))?;
-        let signed_at =
-            timestamp_secs(timestamp).ok_or(refuse("session timestamp is malformed"))?;
+            .ok_or(refuse(Reason::Malformed, "session cookie has no timestamp"))?;
+        let signed_at = timestamp_secs(timestamp)
+            .ok_or(refuse(Reason::Malformed, "session timestamp is malformed"))?;
         // itsdangerous: `age > max_age` and `age < 0` are both expired.
         match now_unix.checked_sub(signed_at) {
             Some(age) if age <= self.max_age => {}
-            _ => return Err(refuse("the session has expired")),
+            _ => return Err(refuse(Reason::Expired, "the session has expired")),
         }
         let json = payload_json(payload)?;
-        let doc: Value =
-            serde_json::from_slice(&json).map_err(|_| refuse("session payload is not JSON"))?;
-        untag(doc).map_err(refuse)
+        let doc: Value = serde_json::from_slice(&json)
+            .map_err(|_| refuse(Reason::Malformed, "session payload is not JSON"))?;
+        untag(doc).map_err(|why| refuse(Reason::Malformed, why))
     }
 }
 
@@ -188,17 +192,18 @@ fn payload_json(payload: &str) -> Result<Vec<u8>, SessionError> {
     };
     let raw = URL_SAFE
         .decode(text)
-        .map_err(|_| refuse("session payload is not base64"))?;
+        .map_err(|_| refuse(Reason::Malformed, "session payload is not base64"))?;
     if !compressed {
         return Ok(raw);
     }
     miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&raw, MAX_INFLATED)
-        .map_err(|_| refuse("session payload does not inflate"))
+        .map_err(|_| refuse(Reason::Malformed, "session payload does not inflate"))
 }
 
 impl ClaimsCodec for FlaskSession {
     fn decode(&self, headers: &HeaderMap, now_unix: u64) -> Result<Value, SessionError> {
-        let cookie = find_cookie(headers, &self.name).ok_or(refuse("no session cookie"))?;
+        let cookie = find_cookie(headers, &self.name)
+            .ok_or(refuse(Reason::NoCookie, "no session cookie"))?;
         self.open(&cookie, now_unix)
     }
 }

@@ -28,6 +28,7 @@ use serde_json::Value;
 use crate::session::codec::ClaimsCodec;
 use crate::session::cookies::find_cookie;
 use crate::session::mapping::parse_iso8601_utc;
+use crate::session::Reason;
 use crate::session::{SessionError, SettingError};
 
 /// The variable choosing the key-derivation digest.
@@ -43,6 +44,7 @@ const ITERATIONS: u32 = 1000;
 const MARSHAL: &[u8] = b"\x04\x08";
 
 const UNAUTH_MARSHAL: SessionError = SessionError::Unauthenticated(
+    Reason::Malformed,
     "the Rails session is Marshal-serialized; set cookies_serializer = :json",
 );
 
@@ -129,13 +131,16 @@ impl RailsCookie {
         if plain.starts_with(MARSHAL) {
             return Err(UNAUTH_MARSHAL);
         }
-        let envelope: Value = serde_json::from_slice(&plain)
-            .map_err(|_| SessionError::Unauthenticated("the Rails cookie is not JSON"))?;
+        let envelope: Value = serde_json::from_slice(&plain).map_err(|_| {
+            SessionError::Unauthenticated(Reason::Malformed, "the Rails cookie is not JSON")
+        })?;
         let meta = envelope.get("_rails").ok_or(SessionError::Unauthenticated(
+            Reason::Malformed,
             "the Rails cookie has no purpose; enable use_cookies_with_metadata",
         ))?;
         if meta.get("pur").and_then(Value::as_str) != Some(self.purpose.as_str()) {
             return Err(SessionError::Unauthenticated(
+                Reason::Malformed,
                 "the Rails cookie was written for another cookie",
             ));
         }
@@ -143,15 +148,22 @@ impl RailsCookie {
             None | Some(Value::Null) => {}
             Some(Value::String(exp)) => match parse_iso8601_utc(exp) {
                 Some(at) if now_unix < at => {}
-                Some(_) => return Err(SessionError::Unauthenticated("the session has expired")),
+                Some(_) => {
+                    return Err(SessionError::Unauthenticated(
+                        Reason::Expired,
+                        "the session has expired",
+                    ))
+                }
                 None => {
                     return Err(SessionError::Unauthenticated(
+                        Reason::Malformed,
                         "the Rails cookie's expiry is unreadable",
                     ))
                 }
             },
             Some(_) => {
                 return Err(SessionError::Unauthenticated(
+                    Reason::Malformed,
                     "the Rails cookie's expiry is unreadable",
                 ))
             }
@@ -161,6 +173,7 @@ impl RailsCookie {
             .and_then(Value::as_str)
             .and_then(|m| STANDARD.decode(m).ok())
             .ok_or(SessionError::Unauthenticated(
+                Reason::Malformed,
                 "the Rails cookie's message is malformed",
             ))?;
         if message.starts_with(MARSHAL) {
@@ -169,6 +182,7 @@ impl RailsCookie {
         match serde_json::from_slice(&message) {
             Ok(session @ Value::Object(_)) => Ok(session),
             _ => Err(SessionError::Unauthenticated(
+                Reason::Malformed,
                 "the Rails session is not a JSON object",
             )),
         }
@@ -191,7 +205,7 @@ impl RailsCookie {
     /// IV, a 16-byte tag; the first key that authenticates wins.
     fn decrypt(&self, value: &str) -> Result<Vec<u8>, SessionError> {
         const MALFORMED: SessionError =
-            SessionError::Unauthenticated("the Rails cookie is malformed");
+            SessionError::Unauthenticated(Reason::Malformed, "the Rails cookie is malformed");
         let mut parts = value.split("--");
         let (Some(data), Some(iv), Some(tag), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -216,6 +230,7 @@ impl RailsCookie {
                 cipher.decrypt(&nonce, payload).ok()
             })
             .ok_or(SessionError::Unauthenticated(
+                Reason::BadSignature,
                 "the Rails cookie does not decrypt under SESSION_SECRET",
             ))
     }
@@ -223,8 +238,10 @@ impl RailsCookie {
 
 impl ClaimsCodec for RailsCookie {
     fn decode(&self, headers: &HeaderMap, now_unix: u64) -> Result<Value, SessionError> {
-        let value = find_cookie(headers, &self.name)
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
+        let value = find_cookie(headers, &self.name).ok_or(SessionError::Unauthenticated(
+            Reason::NoCookie,
+            "no session cookie",
+        ))?;
         self.open(&value, now_unix)
     }
 }
@@ -292,7 +309,7 @@ mod tests {
         )
         .is_ok());
         let expired = open(&envelope(json!("cookie.s"), exp, session), 1_795_860_666);
-        let is = |r: Result<Value, SessionError>, why: &str| matches!(r, Err(SessionError::Unauthenticated(w)) if w == why);
+        let is = |r: Result<Value, SessionError>, why: &str| matches!(r, Err(SessionError::Unauthenticated(_, w)) if w == why);
         assert!(is(expired, "the session has expired"));
         for pur in [Value::Null, json!("cookie.t"), json!(1)] {
             assert!(open(&envelope(pur, Value::Null, session), 0).is_err());

@@ -31,6 +31,7 @@ use serde_json::Value;
 use subtle::ConstantTimeEq as _;
 
 use crate::session::store::pool_from_settings;
+use crate::session::Reason;
 use crate::session::{SessionConfig, SessionError, SettingError, StoreSettings};
 
 /// The variable naming the users table's primary key column.
@@ -41,9 +42,12 @@ pub const PASSWORD_COLUMN_VAR: &str = "SESSION_DEVISE_PASSWORD_COLUMN";
 /// Characters of the password hash that `authenticatable_salt` keeps.
 const SALT_CHARS: usize = 29;
 
-const NO_USER: SessionError = SessionError::Unauthenticated("the session has no user");
-const MALFORMED: SessionError =
-    SessionError::Unauthenticated("the session's Devise key is not [[id], salt]");
+const NO_USER: SessionError =
+    SessionError::Unauthenticated(Reason::NoSubject, "the session has no user");
+const MALFORMED: SessionError = SessionError::Unauthenticated(
+    Reason::Malformed,
+    "the session's Devise key is not [[id], salt]",
+);
 
 /// Where Devise's users are: the Warden session key the subject pointer
 /// names, and the users table's columns.
@@ -198,9 +202,11 @@ impl UserRows {
             .map_err(|_| late())??;
         match row_salt {
             None => Err(SessionError::Unauthenticated(
+                Reason::Ended,
                 "the Devise user no longer exists",
             )),
             Some(salt) if !key.salt_matches(salt.as_deref()) => Err(SessionError::Unauthenticated(
+                Reason::Ended,
                 "the Devise session's password salt is stale: the password changed since sign-in",
             )),
             Some(_) => Ok(()),
@@ -220,6 +226,7 @@ impl UserRows {
                     || e.code() == Some(&SqlState::NUMERIC_VALUE_OUT_OF_RANGE) =>
             {
                 Err(SessionError::Unauthenticated(
+                    Reason::NoSubject,
                     "the Devise user id does not fit the users table's id column",
                 ))
             }
@@ -307,7 +314,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_no_sign_in() {
-        let is = |doc: Value, why: &str| matches!(WardenKey::find(&doc, KEY), Err(SessionError::Unauthenticated(w)) if w == why);
+        let is = |doc: Value, why: &str| matches!(WardenKey::find(&doc, KEY), Err(SessionError::Unauthenticated(_, w)) if w == why);
         let no_user = "the session has no user";
         let malformed = "the session's Devise key is not [[id], salt]";
         assert!(is(json!({}), no_user));

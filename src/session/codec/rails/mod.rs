@@ -17,6 +17,7 @@ use super::ClaimsCodec;
 use crate::metrics::CacheMetrics;
 use crate::session::mapping::SessionReader;
 use crate::session::FormatVar;
+use crate::session::Reason;
 use crate::session::{
     AuthFuture, ReadyFuture, SessionAuthenticator, SessionConfig, SettingError, StoreSettings,
 };
@@ -94,9 +95,9 @@ impl SessionAuthenticator for RailsAuthenticator {
             if let Some((rows, session_key)) = &self.devise {
                 rows.check(&WardenKey::find(&doc, session_key)?).await?;
             }
-            self.reader
-                .principal(&doc)
-                .map_err(crate::session::SessionError::Unauthenticated)
+            self.reader.principal(&doc).map_err(|why| {
+                crate::session::SessionError::Unauthenticated(Reason::NoSubject, why)
+            })
         })
     }
 
