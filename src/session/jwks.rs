@@ -1,6 +1,7 @@
 //! The `jwt-cookie` authenticator (`supabase`'s too, with its own token
 //! reader): besides the JWS checks of `jws.rs` (which also refuse OAuth
 //! access tokens), `azp` is checked against `SESSION_JWT_AUTHORIZED_PARTIES`.
+//! A token's header is read once per request, before any fetch.
 //! And its JWKS URL: fetched with `SESSION_LOOKUP_TIMEOUT`, cached,
 //! refetched on an unknown `kid` at most once per [`REFETCH_INTERVAL`], and
 //! refreshed after [`MAX_KEY_AGE`] (keeping the old keys when that fails). With no key cached and the URL
@@ -115,15 +116,17 @@ impl JwtCookieAuthenticator {
     }
 
     /// The token's claims: from the cache, or verified (and then cached).
+    /// The header is read at most once: before the keys are fetched for a
+    /// JWKS URL, after a cache miss for fixed keys.
     async fn claims(&self, token: &str) -> Result<Arc<Value>, SessionError> {
         let remote_ring;
-        let (ring, generation) = match &self.keys {
-            Keys::Fixed(ring) => (ring, 0),
+        let (ring, generation, mut parsed) = match &self.keys {
+            Keys::Fixed(ring) => (ring, 0, None),
             Keys::Remote(remote) => {
-                self.verifier.header_ok(token)?;
+                let parsed = self.verifier.parse(token)?;
                 let generation;
                 (remote_ring, generation) = remote.current(false).await?;
-                (&*remote_ring, generation)
+                (&*remote_ring, generation, Some(parsed))
             }
         };
         let key = self.cache.as_ref().map(|_| token_key(token));
@@ -132,10 +135,16 @@ impl JwtCookieAuthenticator {
                 return Ok(hit?);
             }
         }
-        let (verified, generation) = match (self.verifier.verify(token, ring), &self.keys) {
+        let parsed = match parsed.take() {
+            Some(parsed) => parsed,
+            None => self.verifier.parse(token)?,
+        };
+        let checked = self.verifier.check(&parsed, ring, unix_now());
+        let (verified, generation) = match (checked, &self.keys) {
             (Err(Refusal::UnknownKey), Keys::Remote(remote)) => {
-                let (fresh, generation) = remote.current(true).await?;
-                (self.verifier.verify(token, &fresh)?, generation)
+                let (ring, generation) = remote.current(true).await?;
+                let verified = self.verifier.check(&parsed, &ring, unix_now())?;
+                (verified, generation)
             }
             (verified, _) => (verified?, generation),
         };
@@ -288,6 +297,6 @@ impl RemoteJwks {
             body.extend_from_slice(&chunk);
         }
         let text = String::from_utf8(body).map_err(|_| "the JWKS is not UTF-8".to_owned())?;
-        KeyRing::from_jwks(&text).map_err(str::to_owned)
+        KeyRing::from_jwks(&text)
     }
 }
