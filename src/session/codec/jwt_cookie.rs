@@ -6,6 +6,7 @@
 //! `aud`) are in `jws.rs`; fetching a JWKS URL is in `session::jwks`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
@@ -34,6 +35,11 @@ pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
 pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
 pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
+/// `SESSION_JWKS_CACHE_MIN`: the shortest time a fetched JWKS is kept,
+/// whatever its `Cache-Control` says.
+pub const JWKS_CACHE_MIN: &str = "SESSION_JWKS_CACHE_MIN";
+/// `SESSION_JWKS_CACHE_MAX`: the longest time a fetched JWKS is kept.
+pub const JWKS_CACHE_MAX: &str = "SESSION_JWKS_CACHE_MAX";
 /// The variables the preset reads.
 pub const OPTIONS: &[&str] = &[
     ALGORITHMS,
@@ -44,6 +50,8 @@ pub const OPTIONS: &[&str] = &[
     AUDIENCE,
     AUTHORIZED_PARTIES,
     CACHE_SIZE,
+    JWKS_CACHE_MIN,
+    JWKS_CACHE_MAX,
 ];
 
 /// `SESSION_JWT_CACHE_SIZE` when unset.
@@ -59,8 +67,54 @@ const MIN_SECRET_LEN: usize = 32;
 pub enum KeySource {
     /// Known at start-up (`SESSION_JWT_KEY` or `SESSION_JWKS_FILE`).
     Fixed(KeyRing),
-    /// `SESSION_JWKS_URL`, fetched when needed.
-    Url(reqwest::Url),
+    /// `SESSION_JWKS_URL`, fetched when needed and kept within the bounds.
+    Url(reqwest::Url, CacheBounds),
+}
+
+/// How long a fetched JWKS is kept: its `Cache-Control: max-age`, within
+/// these bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBounds {
+    /// `SESSION_JWKS_CACHE_MIN`, default 30 s.
+    pub min: Duration,
+    /// `SESSION_JWKS_CACHE_MAX`, default 1 h.
+    pub max: Duration,
+}
+
+impl CacheBounds {
+    /// 30 s to 1 h.
+    pub const DEFAULT: Self = Self {
+        min: Duration::from_secs(30),
+        max: Duration::from_secs(3600),
+    };
+    /// Smallest `SESSION_JWKS_CACHE_MIN`.
+    const FLOOR: Duration = Duration::from_secs(1);
+    /// Largest `SESSION_JWKS_CACHE_MAX`.
+    const CEILING: Duration = Duration::from_secs(86_400);
+
+    /// `max_age` (the answer's, or a default when it has none) within the
+    /// bounds.
+    pub fn keep_for(&self, max_age: Duration) -> Duration {
+        max_age.clamp(self.min, self.max)
+    }
+
+    fn from_config<'c>(set: impl Fn(&str) -> Option<&'c str>) -> Result<Self, SettingError> {
+        let read = |var: &'static str, default: Duration| match set(var) {
+            None => Ok(default),
+            Some(text) => crate::token::parse_duration(text)
+                .filter(|d| (Self::FLOOR..=Self::CEILING).contains(d))
+                .ok_or_else(|| bad(var, "a duration from 1s to 24h, e.g. 30s, 5m or 1h")),
+        };
+        let min = read(JWKS_CACHE_MIN, Self::DEFAULT.min)?;
+        let max = read(JWKS_CACHE_MAX, Self::DEFAULT.max.max(min))?;
+        if max < min {
+            return Err(bad(
+                JWKS_CACHE_MAX,
+                "must not be shorter than SESSION_JWKS_CACHE_MIN",
+            ));
+        }
+        Ok(Self { min, max })
+    }
 }
 
 /// The `jwt-cookie` settings, checked.
@@ -136,6 +190,7 @@ impl JwtSettings {
         let hmac = algorithms
             .iter()
             .any(|a| a.family() == AlgorithmFamily::Hmac);
+        let bounds = CacheBounds::from_config(set)?;
         let sources = [KEY, JWKS_FILE, JWKS_URL]
             .into_iter()
             .filter(|v| set(v).is_some())
@@ -153,8 +208,10 @@ impl JwtSettings {
                     let ring = KeyRing::from_jwks(&text).map_err(|why| bad(JWKS_FILE, why))?;
                     KeySource::Fixed(ring)
                 }
-                ([JWKS_URL], _) => KeySource::Url(jwks_url(config.option(JWKS_URL).unwrap_or(""))?),
-                ([], Some(url)) => KeySource::Url(jwks_url(url)?),
+                ([JWKS_URL], _) => {
+                    KeySource::Url(jwks_url(config.option(JWKS_URL).unwrap_or(""))?, bounds)
+                }
+                ([], Some(url)) => KeySource::Url(jwks_url(url)?, bounds),
                 ([], None) => return Err(bad(KEY, defaults.key_hint)),
                 ([first, ..], _) => return Err(bad(
                     first,

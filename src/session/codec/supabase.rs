@@ -31,7 +31,8 @@ use serde::Deserialize;
 
 use super::authjs::chunks;
 use super::jwt_cookie::{
-    Defaults, JwtSettings, ALGORITHMS, AUDIENCE, CACHE_SIZE, ISSUER, JWKS_FILE, JWKS_URL, KEY,
+    Defaults, JwtSettings, ALGORITHMS, AUDIENCE, CACHE_SIZE, ISSUER, JWKS_CACHE_MAX,
+    JWKS_CACHE_MIN, JWKS_FILE, JWKS_URL, KEY,
 };
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
@@ -42,7 +43,16 @@ use crate::session::{SessionAuthenticator, SessionConfig, SessionError, SettingE
 pub const URL: &str = "SUPABASE_URL";
 /// The variables the preset reads: `SUPABASE_URL` and `jwt-cookie`'s.
 pub const OPTIONS: &[&str] = &[
-    URL, ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE, CACHE_SIZE,
+    URL,
+    ALGORITHMS,
+    KEY,
+    JWKS_FILE,
+    JWKS_URL,
+    ISSUER,
+    AUDIENCE,
+    CACHE_SIZE,
+    JWKS_CACHE_MIN,
+    JWKS_CACHE_MAX,
 ];
 
 const BASE64_PREFIX: &str = "base64-";

@@ -1,11 +1,15 @@
 //! `jwt-cookie`'s JWKS: keys whose parameters contradict their material are
 //! refused when the set is loaded (Project Wycheproof's
-//! `json_web_key_test.json`, in `src/session/codec/testdata/`). Tokens
-//! signed by the real `jose`.
+//! `json_web_key_test.json`, in `src/session/codec/testdata/`), and a
+//! fetched JWKS is kept for its `Cache-Control: max-age` within
+//! `SESSION_JWKS_CACHE_MIN` / `_MAX`. Tokens signed by the real `jose`.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::jwt_cookie::{env, jwks, write};
+use super::jwt_cookie::{env, expect_user, jwks, write};
 use crate::support::upstream::{Answer, Upstream};
 use crate::support::*;
 
@@ -109,4 +113,110 @@ async fn jwks_keys_whose_parameters_contradict_their_material_are_refused_and_lo
         text.contains("kid-ec-sign") && text.contains("ROCA"),
         "{text}"
     );
+}
+
+/// Asks with `cookie` (every 100 ms) until the JWKS server has answered
+/// `fetches` times; the status of the request that made the last fetch.
+/// Before it, every answer must be 200.
+async fn status_after_fetch(app: &TestApp, server: &Upstream, cookie: &str, fetches: usize) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = app.post_token(Some(cookie)).await.status().as_u16();
+        if server.hits.load(Ordering::SeqCst) >= fetches {
+            return status;
+        }
+        assert_eq!(status, 200, "refused before the JWKS was fetched again");
+        assert!(Instant::now() < deadline, "no refetch within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn max_age(set: Value, cache_control: &str) -> Answer {
+    Answer::JsonWith(set, vec![("Cache-Control", cache_control.to_owned())])
+}
+
+#[tokio::test]
+async fn a_key_removed_from_the_jwks_stops_verifying_once_its_max_age_has_passed() {
+    let (written, keys) = write(
+        json!({"old": "RS256", "new": "RS256"}),
+        json!([
+            {"key": "old", "kid": "k1", "claims": {"sub": "alice"}},
+            {"key": "new", "kid": "k2", "claims": {"sub": "bob"}},
+        ]),
+    );
+    let both = jwks(&keys, &[("old", "k1"), ("new", "k2")]);
+    let server = Upstream::start(max_age(both, "public, max-age=2")).await;
+    let app = spawn_app_with(&env(&[
+        ("SESSION_JWKS_URL", &server.url()),
+        ("SESSION_JWT_ALGORITHMS", "RS256"),
+        ("SESSION_JWKS_CACHE_MIN", "1s"),
+        ("RATE_LIMIT_IP", "off"),
+        ("RATE_LIMIT_SUBJECT", "off"),
+    ]))
+    .await;
+    expect_user(&app, &written[0], "alice").await;
+    expect_user(&app, &written[1], "bob").await;
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+    // k1 leaves the JWKS: alice's token (cached as verified) works until
+    // the request that refetches, which refuses it, with no second fetch
+    // for its kid (the keys are fresh).
+    server.set(max_age(jwks(&keys, &[("new", "k2")]), "max-age=2"));
+    assert_eq!(status_after_fetch(&app, &server, &written[0], 2).await, 401);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 2);
+    app.expect_unauthenticated(&written[0]).await;
+    expect_user(&app, &written[1], "bob").await;
+}
+
+#[tokio::test]
+async fn a_long_max_age_is_capped_by_session_jwks_cache_max() {
+    let (written, keys) = write(
+        json!({"old": "ES256", "new": "ES256"}),
+        json!([
+            {"key": "old", "kid": "k1", "claims": {"sub": "alice"}},
+            {"key": "new", "kid": "k2", "claims": {"sub": "bob"}},
+        ]),
+    );
+    let both = jwks(&keys, &[("old", "k1"), ("new", "k2")]);
+    let server = Upstream::start(max_age(both, "max-age=86400")).await;
+    let app = spawn_app_with(&env(&[
+        ("SESSION_JWKS_URL", &server.url()),
+        ("SESSION_JWT_ALGORITHMS", "ES256"),
+        ("SESSION_JWKS_CACHE_MIN", "1s"),
+        ("SESSION_JWKS_CACHE_MAX", "2s"),
+        ("RATE_LIMIT_IP", "off"),
+        ("RATE_LIMIT_SUBJECT", "off"),
+    ]))
+    .await;
+    expect_user(&app, &written[0], "alice").await;
+    server.set(max_age(jwks(&keys, &[("new", "k2")]), "no-store"));
+    assert_eq!(status_after_fetch(&app, &server, &written[0], 2).await, 401);
+    expect_user(&app, &written[1], "bob").await;
+    // `no-store` is kept for SESSION_JWKS_CACHE_MIN, then fetched again.
+    status_after_fetch(&app, &server, &written[1], 3).await;
+}
+
+#[test]
+fn jwks_cache_bounds_are_checked_at_start_up() {
+    let url = ("SESSION_JWKS_URL", "http://127.0.0.1:9/jwks");
+    let rs = ("SESSION_JWT_ALGORITHMS", "RS256");
+    for (var, value) in [
+        ("SESSION_JWKS_CACHE_MIN", "0"),
+        ("SESSION_JWKS_CACHE_MIN", "500ms"),
+        ("SESSION_JWKS_CACHE_MIN", "soon"),
+        ("SESSION_JWKS_CACHE_MAX", "2d"),
+    ] {
+        let errors = config_with(&env(&[url, rs, (var, value)]))
+            .err()
+            .unwrap_or_else(|| panic!("{var}={value} was accepted"));
+        assert!(errors.mentions(var), "{errors}");
+    }
+    let inverted = config_with(&env(&[
+        url,
+        rs,
+        ("SESSION_JWKS_CACHE_MIN", "10m"),
+        ("SESSION_JWKS_CACHE_MAX", "5m"),
+    ]));
+    assert!(inverted.unwrap_err().mentions("SESSION_JWKS_CACHE_MAX"));
+    assert!(config_with(&env(&[url, rs, ("SESSION_JWKS_CACHE_MIN", "2h")])).is_ok());
 }
