@@ -135,65 +135,78 @@ fn max_age(set: Value, cache_control: &str) -> Answer {
     Answer::JsonWith(set, vec![("Cache-Control", cache_control.to_owned())])
 }
 
+/// Tokens jose signs with keys `k1` (alice) and `k2` (bob) of one `alg`, a
+/// JWKS server listing both, and an app reading it without rate limits.
+struct Rotation {
+    written: Vec<String>,
+    server: Upstream,
+    app: TestApp,
+    /// The JWKS without `k1`.
+    k2: Value,
+}
+
+impl Rotation {
+    async fn start(alg: &str, cache_control: &str, bounds: &[(&str, &str)]) -> Self {
+        let (written, keys) = write(
+            json!({"old": alg, "new": alg}),
+            json!([
+                {"key": "old", "kid": "k1", "claims": {"sub": "alice"}},
+                {"key": "new", "kid": "k2", "claims": {"sub": "bob"}},
+            ]),
+        );
+        let both = jwks(&keys, &[("old", "k1"), ("new", "k2")]);
+        let server = Upstream::start(max_age(both, cache_control)).await;
+        let url = server.url();
+        let mut settings = vec![
+            ("SESSION_JWKS_URL", url.as_str()),
+            ("SESSION_JWT_ALGORITHMS", alg),
+            ("RATE_LIMIT_IP", "off"),
+            ("RATE_LIMIT_SUBJECT", "off"),
+        ];
+        settings.extend_from_slice(bounds);
+        let app = spawn_app_with(&env(&settings)).await;
+        Self {
+            written,
+            server,
+            app,
+            k2: jwks(&keys, &[("new", "k2")]),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_key_removed_from_the_jwks_stops_verifying_once_its_max_age_has_passed() {
-    let (written, keys) = write(
-        json!({"old": "RS256", "new": "RS256"}),
-        json!([
-            {"key": "old", "kid": "k1", "claims": {"sub": "alice"}},
-            {"key": "new", "kid": "k2", "claims": {"sub": "bob"}},
-        ]),
-    );
-    let both = jwks(&keys, &[("old", "k1"), ("new", "k2")]);
-    let server = Upstream::start(max_age(both, "public, max-age=2")).await;
-    let app = spawn_app_with(&env(&[
-        ("SESSION_JWKS_URL", &server.url()),
-        ("SESSION_JWT_ALGORITHMS", "RS256"),
-        ("SESSION_JWKS_CACHE_MIN", "1s"),
-        ("RATE_LIMIT_IP", "off"),
-        ("RATE_LIMIT_SUBJECT", "off"),
-    ]))
-    .await;
-    expect_user(&app, &written[0], "alice").await;
-    expect_user(&app, &written[1], "bob").await;
-    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    let min = [("SESSION_JWKS_CACHE_MIN", "1s")];
+    let r = Rotation::start("RS256", "public, max-age=2", &min).await;
+    expect_user(&r.app, &r.written[0], "alice").await;
+    expect_user(&r.app, &r.written[1], "bob").await;
+    assert_eq!(r.server.hits.load(Ordering::SeqCst), 1);
 
     // k1 leaves the JWKS: alice's token (cached as verified) works until
     // the request that refetches, which refuses it, with no second fetch
     // for its kid (the keys are fresh).
-    server.set(max_age(jwks(&keys, &[("new", "k2")]), "max-age=2"));
-    assert_eq!(status_after_fetch(&app, &server, &written[0], 2).await, 401);
-    assert_eq!(server.hits.load(Ordering::SeqCst), 2);
-    app.expect_unauthenticated(&written[0]).await;
-    expect_user(&app, &written[1], "bob").await;
+    r.server.set(max_age(r.k2.clone(), "max-age=2"));
+    let status = status_after_fetch(&r.app, &r.server, &r.written[0], 2).await;
+    assert_eq!(status, 401);
+    assert_eq!(r.server.hits.load(Ordering::SeqCst), 2);
+    r.app.expect_unauthenticated(&r.written[0]).await;
+    expect_user(&r.app, &r.written[1], "bob").await;
 }
 
 #[tokio::test]
 async fn a_long_max_age_is_capped_by_session_jwks_cache_max() {
-    let (written, keys) = write(
-        json!({"old": "ES256", "new": "ES256"}),
-        json!([
-            {"key": "old", "kid": "k1", "claims": {"sub": "alice"}},
-            {"key": "new", "kid": "k2", "claims": {"sub": "bob"}},
-        ]),
-    );
-    let both = jwks(&keys, &[("old", "k1"), ("new", "k2")]);
-    let server = Upstream::start(max_age(both, "max-age=86400")).await;
-    let app = spawn_app_with(&env(&[
-        ("SESSION_JWKS_URL", &server.url()),
-        ("SESSION_JWT_ALGORITHMS", "ES256"),
+    let bounds = [
         ("SESSION_JWKS_CACHE_MIN", "1s"),
         ("SESSION_JWKS_CACHE_MAX", "2s"),
-        ("RATE_LIMIT_IP", "off"),
-        ("RATE_LIMIT_SUBJECT", "off"),
-    ]))
-    .await;
-    expect_user(&app, &written[0], "alice").await;
-    server.set(max_age(jwks(&keys, &[("new", "k2")]), "no-store"));
-    assert_eq!(status_after_fetch(&app, &server, &written[0], 2).await, 401);
-    expect_user(&app, &written[1], "bob").await;
+    ];
+    let r = Rotation::start("ES256", "max-age=86400", &bounds).await;
+    expect_user(&r.app, &r.written[0], "alice").await;
+    r.server.set(max_age(r.k2.clone(), "no-store"));
+    let status = status_after_fetch(&r.app, &r.server, &r.written[0], 2).await;
+    assert_eq!(status, 401);
+    expect_user(&r.app, &r.written[1], "bob").await;
     // `no-store` is kept for SESSION_JWKS_CACHE_MIN, then fetched again.
-    status_after_fetch(&app, &server, &written[1], 3).await;
+    status_after_fetch(&r.app, &r.server, &r.written[1], 3).await;
 }
 
 #[test]
