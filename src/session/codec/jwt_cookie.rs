@@ -294,8 +294,9 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             .or_else(|_| DecodingKey::from_ed_pem(pem))
             .map_err(|_| bad(KEY, "not an RSA, EC or Ed25519 public key in PEM"))?;
         let key = PublicKey::from_decoding_key(&key).map_err(|why| bad(KEY, why))?;
-        let family = key.family();
-        if let Some(alg) = algorithms.iter().find(|a| a.family() != family) {
+        // ES256 fits P-256 only, ES384 P-384 only.
+        if let Some(alg) = algorithms.iter().find(|a| !key.fits(**a)) {
+            let family = key.family();
             return Err(bad(
                 ALGORITHMS,
                 format!("{alg:?} does not fit the {family:?} public key in SESSION_JWT_KEY"),
