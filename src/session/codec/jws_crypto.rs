@@ -1,10 +1,11 @@
 //! The signature check of a `jwt-cookie` token, with `ring` (in the tree
 //! already as rustls's one crypto provider). `jsonwebtoken`'s `rust_crypto`
 //! backend (the `rsa` crate) spends about 130 µs on an RS256 check, `ring`
-//! about 17 µs. Keys still come from `jsonwebtoken`'s PEM and JWK parsing;
-//! here they are turned once into what `ring` verifies with, and checked
-//! once: an RSA modulus long enough, odd, with a usable exponent and without
-//! the ROCA structure (`roca.rs`); an EC point on the curve it names.
+//! about 17 µs. PEM keys still come from `jsonwebtoken`'s parsing, JWKs
+//! from `jwk.rs`; here they are turned once into what `ring` verifies with,
+//! and checked once: an RSA modulus long enough, odd, with a usable exponent
+//! and without the ROCA structure (`roca.rs`); an EC point on the curve it
+//! names.
 
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
