@@ -14,7 +14,7 @@ use crate::policy::room_matches;
 mod settings;
 mod verify;
 
-pub use settings::{JwtConfig, JwtKey};
+pub use settings::{parse_duration, JwtConfig, JwtKey};
 pub use verify::{TokenVerifier, VerifyError};
 
 /// The token's `permissions` claim, exactly as the SDK documents it.

@@ -1,13 +1,19 @@
 //! The `jwt-cookie` authenticator (`supabase`'s too, with its own token
 //! reader): besides the JWS checks of `jws.rs` (which also refuse OAuth
 //! access tokens), `azp` is checked against `SESSION_JWT_AUTHORIZED_PARTIES`.
+//! A token's header is read once per request, before any fetch.
+//!
 //! And its JWKS URL: fetched with `SESSION_LOOKUP_TIMEOUT`, cached,
 //! refetched on an unknown `kid` at most once per [`REFETCH_INTERVAL`], and
-//! refreshed after [`MAX_KEY_AGE`] (keeping the old keys when that fails). With no key cached and the URL
-//! unreachable or answering garbage, requests get 503 and `/readyz` fails.
-//! Verified tokens are kept in a [`VerifiedTokens`] cache when
-//! `SESSION_JWT_CACHE_SIZE` is not 0; each JWKS fetch starts a new
-//! generation of it.
+//! refetched by the first request after the answer's `Cache-Control:
+//! max-age` (less its `Age`; [`DEFAULT_MAX_AGE`] without one) has passed,
+//! bounded by `SESSION_JWKS_CACHE_MIN` / `_MAX` ([`CacheBounds`]): a key
+//! removed from the JWKS stops verifying then. A failed refresh keeps the
+//! old keys and is retried after [`REFETCH_INTERVAL`] at most. With no key
+//! cached and the URL unreachable or answering garbage, requests get 503
+//! and `/readyz` fails. Verified tokens are kept in a [`VerifiedTokens`]
+//! cache when `SESSION_JWT_CACHE_SIZE` is not 0; each JWKS fetch starts a
+//! new generation of it.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -17,10 +23,11 @@ use actix_web::HttpRequest;
 
 use serde_json::Value;
 
-use super::codec::jwt_cookie::{JwtSettings, KeyRing, KeySource, Refusal, Verifier};
+use super::codec::jwt_cookie::{CacheBounds, JwtSettings, KeyRing, KeySource, Refusal, Verifier};
 use super::cookies::find_cookie;
 use super::jwt_cache::{token_key, VerifiedTokens};
 use super::mapping::SessionReader;
+use super::max_age;
 use super::{
     AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionConfig, SessionError,
 };
@@ -28,13 +35,15 @@ use crate::metrics::CacheMetrics;
 use crate::session::Reason;
 use crate::token::unix_now;
 
-/// Least time between two fetches caused by unknown `kid`s (or by a JWKS
-/// that has grown old).
+/// Least time between two fetches caused by unknown `kid`s, and between
+/// two failed refreshes of a JWKS whose time is up (when it is kept at
+/// least this long).
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 /// Least time between two fetch attempts while no key is cached.
 const RETRY_EMPTY: Duration = Duration::from_secs(5);
-/// Cached keys older than this are refetched on the next request.
-pub const MAX_KEY_AGE: Duration = Duration::from_secs(600);
+/// How long a JWKS answer without `Cache-Control: max-age` is kept (within
+/// the [`CacheBounds`]).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
 /// Largest JWKS document read.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
@@ -87,9 +96,11 @@ impl JwtCookieAuthenticator {
     ) -> Result<Self, String> {
         let keys = match settings.keys {
             KeySource::Fixed(ring) => Keys::Fixed(ring),
-            KeySource::Url(url) => {
-                Keys::Remote(Box::new(RemoteJwks::new(url, config.lookup_timeout)?))
-            }
+            KeySource::Url(url, bounds) => Keys::Remote(Box::new(RemoteJwks::new(
+                url,
+                config.lookup_timeout,
+                bounds,
+            )?)),
         };
         Ok(Self {
             cookie: config.cookie_name.clone(),
@@ -120,15 +131,17 @@ impl JwtCookieAuthenticator {
     }
 
     /// The token's claims: from the cache, or verified (and then cached).
+    /// The header is read at most once: before the keys are fetched for a
+    /// JWKS URL, after a cache miss for fixed keys.
     async fn claims(&self, token: &str) -> Result<Arc<Value>, SessionError> {
         let remote_ring;
-        let (ring, generation) = match &self.keys {
-            Keys::Fixed(ring) => (ring, 0),
+        let (ring, generation, mut parsed, fresh) = match &self.keys {
+            Keys::Fixed(ring) => (ring, 0, None, false),
             Keys::Remote(remote) => {
-                self.verifier.header_ok(token)?;
-                let generation;
-                (remote_ring, generation) = remote.current(false).await?;
-                (&*remote_ring, generation)
+                let parsed = self.verifier.parse(token)?;
+                let (generation, fresh);
+                (remote_ring, generation, fresh) = remote.current(false).await?;
+                (&*remote_ring, generation, Some(parsed), fresh)
             }
         };
         let key = self.cache.as_ref().map(|_| token_key(token));
@@ -137,10 +150,17 @@ impl JwtCookieAuthenticator {
                 return Ok(hit?);
             }
         }
-        let (verified, generation) = match (self.verifier.verify(token, ring), &self.keys) {
-            (Err(Refusal::UnknownKey), Keys::Remote(remote)) => {
-                let (fresh, generation) = remote.current(true).await?;
-                (self.verifier.verify(token, &fresh)?, generation)
+        let parsed = match parsed.take() {
+            Some(parsed) => parsed,
+            None => self.verifier.parse(token)?,
+        };
+        let checked = self.verifier.check(&parsed, ring, unix_now());
+        let (verified, generation) = match (checked, &self.keys) {
+            // Unless this request has just fetched the keys (their time was up).
+            (Err(Refusal::UnknownKey), Keys::Remote(remote)) if !fresh => {
+                let (ring, generation, _) = remote.current(true).await?;
+                let verified = self.verifier.check(&parsed, &ring, unix_now())?;
+                (verified, generation)
             }
             (verified, _) => (verified?, generation),
         };
@@ -180,11 +200,19 @@ impl SessionAuthenticator for JwtCookieAuthenticator {
     }
 }
 
+/// A good fetch of the JWKS URL.
+struct Fetched {
+    ring: Arc<KeyRing>,
+    /// When it was fetched, and how long it is kept from then.
+    at: Instant,
+    keep_for: Duration,
+}
+
 /// What is known of the JWKS URL.
 #[derive(Default)]
 struct State {
-    /// The last good key ring and when it was fetched.
-    ring: Option<(Arc<KeyRing>, Instant)>,
+    /// The last good fetch.
+    ring: Option<Fetched>,
     /// How many good fetches there have been: the ring's generation.
     generation: u64,
     /// When the last fetch was tried, and why it failed if it did.
@@ -197,14 +225,16 @@ struct State {
 pub struct RemoteJwks {
     client: reqwest::Client,
     url: reqwest::Url,
+    bounds: CacheBounds,
     state: RwLock<State>,
     // One fetch at a time; others wait for its result.
     fetching: tokio::sync::Mutex<()>,
 }
 
 impl RemoteJwks {
-    /// For `url`, each fetch bounded by `timeout`.
-    pub fn new(url: reqwest::Url, timeout: Duration) -> Result<Self, String> {
+    /// For `url`, each fetch bounded by `timeout`, each answer kept within
+    /// `bounds`.
+    pub fn new(url: reqwest::Url, timeout: Duration, bounds: CacheBounds) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(3))
             .timeout(timeout)
@@ -215,14 +245,17 @@ impl RemoteJwks {
         Ok(Self {
             client,
             url,
+            bounds,
             state: RwLock::new(State::default()),
             fetching: tokio::sync::Mutex::new(()),
         })
     }
 
     /// Whether a fetch is due: nothing cached (retried every
-    /// [`RETRY_EMPTY`]), or `unknown_kid` / keys older than [`MAX_KEY_AGE`]
-    /// (at most once per [`REFETCH_INTERVAL`]).
+    /// [`RETRY_EMPTY`]), `unknown_kid` (at most once per
+    /// [`REFETCH_INTERVAL`]), or the keys' time is up (after a failed
+    /// refresh, retried after [`REFETCH_INTERVAL`] or their time, whichever
+    /// is shorter).
     fn due(state: &State, unknown_kid: bool) -> bool {
         let since_attempt = state.attempt.as_ref().map(|(at, _)| at.elapsed());
         match &state.ring {
@@ -230,17 +263,21 @@ impl RemoteJwks {
             Some(_) if unknown_kid => state
                 .kid_refetch
                 .is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL),
-            Some((_, fetched)) => {
-                fetched.elapsed() >= MAX_KEY_AGE
-                    && since_attempt.is_none_or(|d| d >= REFETCH_INTERVAL)
+            Some(fetched) => {
+                let retry = REFETCH_INTERVAL.min(fetched.keep_for);
+                fetched.at.elapsed() >= fetched.keep_for && since_attempt.is_none_or(|d| d >= retry)
             }
         }
     }
 
-    /// The key ring to verify with and its generation (one more after each
-    /// good fetch), fetching first when due; `Unavailable` when no key has
-    /// ever been fetched.
-    pub async fn current(&self, unknown_kid: bool) -> Result<(Arc<KeyRing>, u64), SessionError> {
+    /// The key ring to verify with, its generation (one more after each
+    /// good fetch) and whether this call fetched it, fetching first when
+    /// due; `Unavailable` when no key has ever been fetched.
+    pub async fn current(
+        &self,
+        unknown_kid: bool,
+    ) -> Result<(Arc<KeyRing>, u64, bool), SessionError> {
+        let mut fetched_now = false;
         if Self::due(&self.read(), unknown_kid) {
             let _one = self.fetching.lock().await;
             // Another request may have fetched while this one waited.
@@ -252,8 +289,14 @@ impl RemoteJwks {
                     state.kid_refetch = Some(now);
                 }
                 match fetched {
-                    Ok(ring) => {
-                        state.ring = Some((Arc::new(ring), now));
+                    Ok((ring, max_age)) => {
+                        fetched_now = true;
+                        let keep_for = self.bounds.keep_for(max_age.unwrap_or(DEFAULT_MAX_AGE));
+                        state.ring = Some(Fetched {
+                            ring: Arc::new(ring),
+                            at: now,
+                            keep_for,
+                        });
                         state.generation += 1;
                         state.attempt = Some((now, None));
                     }
@@ -266,7 +309,7 @@ impl RemoteJwks {
         }
         let state = self.read();
         match (&state.ring, &state.attempt) {
-            (Some((ring, _)), _) => Ok((ring.clone(), state.generation)),
+            (Some(fetched), _) => Ok((fetched.ring.clone(), state.generation, fetched_now)),
             (None, Some((_, Some(why)))) => Err(SessionError::Unavailable(format!("JWKS: {why}"))),
             (None, _) => Err(SessionError::Unavailable("JWKS not fetched yet".into())),
         }
@@ -276,8 +319,9 @@ impl RemoteJwks {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One GET of the JWKS; `Err` says why it is unusable.
-    async fn fetch(&self) -> Result<KeyRing, String> {
+    /// One GET of the JWKS, with how long the answer says it stays fresh;
+    /// `Err` says why it is unusable.
+    async fn fetch(&self) -> Result<(KeyRing, Option<Duration>), String> {
         let mut response = self
             .client
             .get(self.url.clone())
@@ -287,6 +331,7 @@ impl RemoteJwks {
         if !response.status().is_success() {
             return Err(format!("answered {}", response.status()));
         }
+        let max_age = max_age::freshness(response.headers());
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -299,6 +344,6 @@ impl RemoteJwks {
             body.extend_from_slice(&chunk);
         }
         let text = String::from_utf8(body).map_err(|_| "the JWKS is not UTF-8".to_owned())?;
-        KeyRing::from_jwks(&text).map_err(str::to_owned)
+        Ok((KeyRing::from_jwks(&text)?, max_age))
     }
 }

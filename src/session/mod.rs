@@ -17,6 +17,7 @@ pub mod cookies;
 pub mod jwks;
 pub mod jwt_cache;
 pub mod mapping;
+mod max_age;
 pub mod preset;
 pub mod readiness;
 mod refusal;

@@ -1,5 +1,6 @@
 //! [`JwtConfig`]: the token settings (`config` reads them from the
-//! environment).
+//! environment), and [`parse_duration`], the syntax of every duration
+//! setting (`config`'s and the session backends' own).
 
 use std::time::Duration;
 
@@ -35,4 +36,39 @@ impl JwtConfig {
     pub fn signing_key(&self) -> &JwtKey {
         &self.keys[0]
     }
+}
+
+/// Parses `3600` (seconds), `500ms`, `90s`, `15m`, `1h`, `2d` and sums like `1h30m`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok().map(Duration::from_secs);
+    }
+    let mut total_ms: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit_ms, len) = if rest.starts_with("ms") {
+            (1, 2)
+        } else {
+            match rest.bytes().next()? {
+                b's' => (1_000, 1),
+                b'm' => (60_000, 1),
+                b'h' => (3_600_000, 1),
+                b'd' => (86_400_000, 1),
+                _ => return None,
+            }
+        };
+        rest = &rest[len..];
+        total_ms = total_ms.checked_add(n.checked_mul(unit_ms)?)?;
+    }
+    Some(Duration::from_millis(total_ms))
 }

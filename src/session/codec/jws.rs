@@ -1,35 +1,30 @@
 //! JWS verification for `jwt-cookie`, pure: the key ring (one HMAC secret,
-//! or public keys from a PEM or a JWKS), the choice of key by `alg` and
-//! `kid`, and the checks of one token: the signature with `ring`
-//! (`jws_crypto.rs`), then `exp` / `nbf` with [`LEEWAY_SECS`] and `iss` /
-//! `aud` when configured (`jws_claims.rs`). `jsonwebtoken` parses the
-//! header, PEM keys and JWKs.
+//! or public keys from a PEM or a JWKS, each checked by `jwk.rs` and
+//! `jws_crypto.rs`), the choice of key by `alg` and `kid`, and the checks
+//! of one token: its header read once ([`Verifier::parse`]), then the
+//! signature with `ring` (`jws_crypto.rs`), then `exp` / `nbf` with
+//! [`LEEWAY_SECS`] and `iss` / `aud` when configured (`jws_claims.rs`).
+//! `jsonwebtoken` parses PEM keys and names the algorithms.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 pub use super::jws_claims::{ClaimRules, Lifetime, LEEWAY_SECS};
 pub use super::jws_crypto::{PublicKey, Secret};
 
+use super::jwk::{self, RingKey};
 use crate::session::Reason;
 use crate::session::SessionError;
 use crate::token::unix_now;
-
-/// One public verification key.
-pub struct RingKey {
-    kid: Option<String>,
-    alg: Option<Algorithm>,
-    key: PublicKey,
-}
 
 /// The keys a token may be verified with.
 pub enum KeyRing {
     /// An HMAC secret (HS* only).
     Secret(Secret),
-    /// The one public key of a PEM: used for any `alg` of its family,
+    /// The one public key of a PEM: used for any `alg` that fits it,
     /// whatever `kid` the token names (Clerk's tokens name one).
     Pem(PublicKey),
     /// Public keys (never used with HS*), each with its `kid` and `alg`
@@ -38,42 +33,11 @@ pub enum KeyRing {
 }
 
 impl KeyRing {
-    /// The signing keys of a JWKS document. Keys this service cannot use
-    /// (encryption keys, symmetric keys, unknown types) are skipped; a
+    /// The signing keys of a JWKS document ([`jwk::read_set`]: keys whose
+    /// parameters contradict their material are refused and logged); a
     /// document with none left is refused.
-    pub fn from_jwks(text: &str) -> Result<Self, &'static str> {
-        let doc: Value = serde_json::from_str(text).map_err(|_| "the JWKS is not JSON")?;
-        let keys = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or("the JWKS has no \"keys\" array")?;
-        let ring: Vec<RingKey> = keys
-            .iter()
-            .filter_map(|k| {
-                // An `alg` that is not a JWS algorithm (e.g. RSA-OAEP) marks
-                // a key this service must not verify with.
-                let alg = match k.get("alg") {
-                    None => None,
-                    Some(a) => Some(a.as_str()?.parse::<Algorithm>().ok()?),
-                };
-                let jwk = serde_json::from_value::<Jwk>(k.clone()).ok()?;
-                Some((alg, jwk))
-            })
-            .filter(|(_, jwk)| signs(jwk))
-            .filter_map(|(alg, jwk)| {
-                // Symmetric keys and keys `ring` cannot use are skipped.
-                let key = PublicKey::from_decoding_key(&DecodingKey::from_jwk(&jwk).ok()?).ok()?;
-                Some(RingKey {
-                    kid: jwk.common.key_id,
-                    alg,
-                    key,
-                })
-            })
-            .collect();
-        if ring.is_empty() {
-            return Err("the JWKS has no usable public signing key");
-        }
-        Ok(Self::Public(ring))
+    pub fn from_jwks(text: &str) -> Result<Self, String> {
+        jwk::read_set(text).map(Self::Public)
     }
 
     /// The key for a token with `alg` and `kid`, or why there is none.
@@ -88,11 +52,13 @@ impl KeyRing {
             _ if alg.family() == AlgorithmFamily::Hmac => {
                 return Err(Refusal::Invalid("the token's algorithm is not accepted"))
             }
-            Self::Pem(key) if key.family() == alg.family() => return Ok(Key::Public(key)),
+            Self::Pem(key) if key.fits(alg) => return Ok(Key::Public(key)),
             Self::Pem(_) => return Err(Refusal::UnknownKey),
             Self::Public(ring) => ring,
         };
-        let fits = |k: &&RingKey| k.key.family() == alg.family() && k.alg.is_none_or(|a| a == alg);
+        // The key's material (type, curve) and its own `alg`, if it names
+        // one, must both fit the token's.
+        let fits = |k: &&RingKey| k.key.fits(alg) && k.alg.is_none_or(|a| a == alg);
         let found = match kid {
             Some(kid) => ring
                 .iter()
@@ -125,55 +91,76 @@ impl Key<'_> {
     }
 }
 
-/// Refuses the header parameters whose meaning this service does not
-/// implement: a `crit` list (RFC 7515 4.1.11: a JWS naming an extension the
-/// recipient does not understand is invalid) and an unencoded payload
-/// (`b64` other than `true`, RFC 7797), which jsonwebtoken would read as if
-/// it were encoded. Read from the header's own JSON: jsonwebtoken's
-/// `Header` takes `"crit": null` for no `crit` at all. Also refuses an
-/// OAuth access token (`typ` `at+jwt`, RFC 9068): one an identity provider
-/// gave a third-party client, which may be signed by the same keys and name
-/// the same user (Clerk's are), but is no session.
-fn understood(token: &str) -> Result<(), Refusal> {
-    let header = token.split('.').next().unwrap_or_default();
-    let params = URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()
-        .and_then(|json| serde_json::from_slice::<serde_json::Map<String, Value>>(&json).ok())
-        .ok_or(Refusal::Invalid(
-            "the session token is malformed or unsigned",
-        ))?;
-    let b64 = params.get("b64");
-    if params.contains_key("crit") || b64.is_some_and(|v| *v != Value::Bool(true)) {
-        return Err(Refusal::Invalid("the session token needs a JWS extension"));
-    }
-    let typ = params
-        .get("typ")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if matches!(
-        typ.to_ascii_lowercase().as_str(),
-        "at+jwt" | "application/at+jwt"
-    ) {
-        return Err(Refusal::Invalid(
-            "an OAuth access token is not a session token",
-        ));
-    }
-    Ok(())
+/// The header parameters read, from the one parse of the header's JSON
+/// (as jsonwebtoken's `Header` reads `alg`, `kid` and `typ`). A repeated
+/// parameter among these makes the header malformed
+/// (`{"alg":"none","alg":"HS256"}`).
+#[derive(Deserialize)]
+struct Header {
+    alg: Algorithm,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
+    /// Whether `crit` is there, whatever its value (`null` too: unlike
+    /// jsonwebtoken's `Header`, which takes `"crit": null` for none).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+    /// `b64`'s value when it is there, `null` included.
+    #[serde(default, deserialize_with = "any_value")]
+    b64: Option<Value>,
 }
 
-/// `use: sig` or no `use`, and `verify` among `key_ops` when listed.
-fn signs(jwk: &Jwk) -> bool {
-    let usable = !matches!(
-        jwk.common.public_key_use,
-        Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
-    );
-    let ops = jwk
-        .common
-        .key_operations
-        .as_ref()
-        .is_none_or(|ops| ops.iter().any(|op| matches!(op, KeyOperations::Verify)));
-    usable && ops
+/// Whether `json` is an object, not an array: serde reads a struct from
+/// either (`["HS256"]` would be a header naming HS256).
+fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b" \t\n\r".contains(b)) == Some(&b'{')
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn any_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+impl Header {
+    /// Refuses the parameters whose meaning this service does not
+    /// implement: a `crit` list (RFC 7515 4.1.11: a JWS naming an extension
+    /// the recipient does not understand is invalid) and an unencoded
+    /// payload (`b64` other than `true`, RFC 7797), which would otherwise
+    /// be read as if it were encoded. Also refuses an OAuth access token
+    /// (`typ` `at+jwt`, RFC 9068): one an identity provider gave a
+    /// third-party client, which may be signed by the same keys and name
+    /// the same user (Clerk's are), but is no session.
+    fn understood(&self) -> Result<(), Refusal> {
+        let b64 = self.b64.as_ref();
+        if self.crit || b64.is_some_and(|v| *v != Value::Bool(true)) {
+            return Err(Refusal::Invalid("the session token needs a JWS extension"));
+        }
+        let typ = self.typ.as_deref().unwrap_or_default();
+        if matches!(
+            typ.to_ascii_lowercase().as_str(),
+            "at+jwt" | "application/at+jwt"
+        ) {
+            return Err(Refusal::Invalid(
+                "an OAuth access token is not a session token",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A compact JWS whose header was read once and passed the header checks
+/// ([`Verifier::parse`]); its signature and claims are not checked yet.
+pub struct Token<'a> {
+    alg: Algorithm,
+    kid: Option<String>,
+    /// `<header>.<payload>`: what the signature covers.
+    message: &'a str,
+    payload: &'a str,
+    signature: Vec<u8>,
 }
 
 /// Why a token was not accepted.
@@ -238,52 +225,70 @@ impl Verifier {
         Self { algorithms, rules }
     }
 
-    /// The token's `alg`, parsed from its header, if it is accepted.
-    fn algorithm(&self, token: &str) -> Result<(Algorithm, Option<String>), Refusal> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| MALFORMED)?;
-        understood(token)?;
+    /// `token` split into its three parts and its header read, once:
+    /// refused when malformed, when its `alg` is not accepted, or when its
+    /// header asks for what is not implemented. Done before any JWKS fetch
+    /// the token could cause.
+    pub fn parse<'a>(&self, token: &'a str) -> Result<Token<'a>, Refusal> {
+        let mut parts = token.split('.');
+        let (Some(head), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(MALFORMED);
+        };
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(head)
+            .ok()
+            .filter(|json| is_object(json))
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(MALFORMED)?;
+        header.understood()?;
         if !self.algorithms.contains(&header.alg) {
             return Err(Refusal::Invalid("the token's algorithm is not accepted"));
         }
-        Ok((header.alg, header.kid))
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| MALFORMED)?;
+        Ok(Token {
+            alg: header.alg,
+            kid: header.kid,
+            message: &token[..head.len() + 1 + payload.len()],
+            payload,
+            signature,
+        })
     }
 
     /// The verified claims of `token`, now.
     pub fn verify(&self, token: &str, ring: &KeyRing) -> Result<Verified, Refusal> {
-        self.verify_at(token, ring, unix_now())
+        self.check(&self.parse(token)?, ring, unix_now())
     }
 
     /// The verified claims of `token` at `now` (seconds since the epoch).
     pub fn verify_at(&self, token: &str, ring: &KeyRing, now: u64) -> Result<Verified, Refusal> {
-        let (alg, kid) = self.algorithm(token)?;
-        let key = ring.choose(alg, kid.as_deref())?;
-        // `decode_header` has seen exactly three parts.
-        let (message, signature) = token.rsplit_once('.').ok_or(MALFORMED)?;
-        let (_, payload) = message.split_once('.').ok_or(MALFORMED)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| MALFORMED)?;
-        if !key.verify(alg, message.as_bytes(), &signature) {
+        self.check(&self.parse(token)?, ring, now)
+    }
+
+    /// The verified claims of a parsed token at `now` (seconds since the
+    /// epoch): its key chosen from `ring`, its signature, then its claims.
+    pub fn check(&self, token: &Token<'_>, ring: &KeyRing, now: u64) -> Result<Verified, Refusal> {
+        let key = ring.choose(token.alg, token.kid.as_deref())?;
+        if !key.verify(token.alg, token.message.as_bytes(), &token.signature) {
             return Err(Refusal::Invalid(
                 "the session token's signature does not match",
             ));
         }
         let claims: Value = URL_SAFE_NO_PAD
-            .decode(payload)
+            .decode(token.payload)
             .ok()
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or(Refusal::Invalid("the session token is invalid"))?;
         let lifetime = self.rules.check(&claims, now)?;
         Ok(Verified { claims, lifetime })
     }
-
-    /// Whether `token`'s header parses and names an accepted algorithm,
-    /// checked before any JWKS fetch it could cause.
-    pub fn header_ok(&self, token: &str) -> Result<(), Refusal> {
-        self.algorithm(token).map(|_| ())
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     // A JWKS and token written by jose 6.2.18 (tests/formats/jwt-cookie);
@@ -318,6 +323,76 @@ mod tests {
         // A JWKS with only an encryption key or an HMAC key is refused.
         assert!(KeyRing::from_jwks(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).is_err());
         assert!(KeyRing::from_jwks("[]").is_err());
+    }
+
+    /// Project Wycheproof's `json_web_key_test.json`, the vectors with a
+    /// public keyset (source and commit in the file): what each does here.
+    #[test]
+    fn wycheproof_json_web_key_vectors() {
+        let file: Value =
+            serde_json::from_str(include_str!("testdata/wycheproof_jwk.json")).unwrap();
+        let all = vec![Algorithm::RS256, Algorithm::ES256, Algorithm::ES384];
+        let verifier = Verifier::new(all, None, None);
+        // Each payload is "foo", no JWT claims: a good signature shows as
+        // the claims' refusal, which comes after it.
+        let signature_good = Err(Refusal::Invalid("the session token is invalid"));
+        let expected = [
+            ("5", "valid"),
+            ("6", "an encryption key"),
+            ("7", "ROCA"),
+            ("8", "at least 2048 bits"),
+            ("9", "exponent must be odd, at least 3"),
+            ("19", "not a signature algorithm"),
+            ("20", "not a signature algorithm"),
+            ("21", "an encryption key"),
+            ("22", "not on its curve"),
+            ("23", "not the length its crv requires"),
+            ("24", "a member its kty requires is missing"),
+        ];
+        let vectors = file["vectors"].as_object().unwrap();
+        assert_eq!(vectors.len(), expected.len());
+        for (tc, outcome) in expected {
+            let vector = &vectors[tc];
+            let jws = vector["jws"].as_str().unwrap();
+            match KeyRing::from_jwks(&vector["jwks"].to_string()) {
+                Ok(ring) => {
+                    assert_eq!(outcome, "valid", "tcId {tc}: the key was used");
+                    assert_eq!(vector["result"], "valid");
+                    assert_eq!(
+                        verifier.verify_at(jws, &ring, IAT).map(|_| ()),
+                        signature_good
+                    );
+                }
+                Err(why) => {
+                    assert_eq!(vector["result"], "invalid", "tcId {tc}: {why}");
+                    assert!(why.contains("kid-") || why.contains("RS256_"), "{why}");
+                    assert!(why.contains(outcome), "tcId {tc}: {why}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_jwk_is_used_only_for_the_algorithm_its_curve_and_alg_name() {
+        let file: Value =
+            serde_json::from_str(include_str!("testdata/wycheproof_jwk.json")).unwrap();
+        // tcId 23's point, labelled P-256 as it is: usable for ES256 only.
+        let mut key = file["vectors"]["23"]["jwks"]["keys"][0].clone();
+        key["crv"] = "P-256".into();
+        let ring = KeyRing::from_jwks(&json!({"keys": [key.clone()]}).to_string()).unwrap();
+        assert!(ring.choose(Algorithm::ES256, Some("kid-ec-sign")).is_ok());
+        assert_eq!(
+            ring.choose(Algorithm::ES384, Some("kid-ec-sign")).err(),
+            Some(Refusal::UnknownKey)
+        );
+        // With a P-384 `alg`, refused at load.
+        key["alg"] = "ES384".into();
+        let set = json!({"keys": [key]}).to_string();
+        let why = KeyRing::from_jwks(&set).err().unwrap();
+        assert!(
+            why.contains("its alg does not fit its kty and crv"),
+            "{why}"
+        );
     }
 
     const JWKS: &str = r#"{"keys": [{"kty": "EC", "x": "3bhQGLXbszWTrbglnrtgXnrE4eL1UrG4OcjGID5U4D4", "y": "virHmyQBGC86FZGj1oNr2JT4OxNnb7IGQDLQzbhWycQ", "crv": "P-256", "alg": "ES256", "kid": "key-a"}]}"#;

@@ -6,6 +6,7 @@
 //! `aud`) are in `jws.rs`; fetching a JWKS URL is in `session::jwks`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
@@ -34,6 +35,11 @@ pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
 pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
 pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
+/// `SESSION_JWKS_CACHE_MIN`: the shortest time a fetched JWKS is kept,
+/// whatever its `Cache-Control` says.
+pub const JWKS_CACHE_MIN: &str = "SESSION_JWKS_CACHE_MIN";
+/// `SESSION_JWKS_CACHE_MAX`: the longest time a fetched JWKS is kept.
+pub const JWKS_CACHE_MAX: &str = "SESSION_JWKS_CACHE_MAX";
 /// The variables the preset reads; only the key is secret.
 pub const OPTIONS: &[FormatVar] = &[
     FormatVar::plain(ALGORITHMS),
@@ -44,6 +50,8 @@ pub const OPTIONS: &[FormatVar] = &[
     FormatVar::plain(AUDIENCE),
     FormatVar::plain(AUTHORIZED_PARTIES),
     FormatVar::plain(CACHE_SIZE),
+    FormatVar::plain(JWKS_CACHE_MIN),
+    FormatVar::plain(JWKS_CACHE_MAX),
 ];
 
 /// `SESSION_JWT_CACHE_SIZE` when unset.
@@ -55,8 +63,54 @@ const MAX_CACHE_SIZE: usize = 1_000_000;
 pub enum KeySource {
     /// Known at start-up (`SESSION_JWT_KEY` or `SESSION_JWKS_FILE`).
     Fixed(KeyRing),
-    /// `SESSION_JWKS_URL`, fetched when needed.
-    Url(reqwest::Url),
+    /// `SESSION_JWKS_URL`, fetched when needed and kept within the bounds.
+    Url(reqwest::Url, CacheBounds),
+}
+
+/// How long a fetched JWKS is kept: its `Cache-Control: max-age`, within
+/// these bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBounds {
+    /// `SESSION_JWKS_CACHE_MIN`, default 30 s.
+    pub min: Duration,
+    /// `SESSION_JWKS_CACHE_MAX`, default 1 h.
+    pub max: Duration,
+}
+
+impl CacheBounds {
+    /// 30 s to 1 h.
+    pub const DEFAULT: Self = Self {
+        min: Duration::from_secs(30),
+        max: Duration::from_secs(3600),
+    };
+    /// Smallest `SESSION_JWKS_CACHE_MIN`.
+    const FLOOR: Duration = Duration::from_secs(1);
+    /// Largest `SESSION_JWKS_CACHE_MAX`.
+    const CEILING: Duration = Duration::from_secs(86_400);
+
+    /// `max_age` (the answer's, or a default when it has none) within the
+    /// bounds.
+    pub fn keep_for(&self, max_age: Duration) -> Duration {
+        max_age.clamp(self.min, self.max)
+    }
+
+    fn from_config<'c>(set: impl Fn(&str) -> Option<&'c str>) -> Result<Self, SettingError> {
+        let read = |var: &'static str, default: Duration| match set(var) {
+            None => Ok(default),
+            Some(text) => crate::token::parse_duration(text)
+                .filter(|d| (Self::FLOOR..=Self::CEILING).contains(d))
+                .ok_or_else(|| bad(var, "a duration from 1s to 24h, e.g. 30s, 5m or 1h")),
+        };
+        let min = read(JWKS_CACHE_MIN, Self::DEFAULT.min)?;
+        let max = read(JWKS_CACHE_MAX, Self::DEFAULT.max.max(min))?;
+        if max < min {
+            return Err(bad(
+                JWKS_CACHE_MAX,
+                "must not be shorter than SESSION_JWKS_CACHE_MIN",
+            ));
+        }
+        Ok(Self { min, max })
+    }
 }
 
 /// The `jwt-cookie` settings, checked.
@@ -132,6 +186,7 @@ impl JwtSettings {
         let hmac = algorithms
             .iter()
             .any(|a| a.family() == AlgorithmFamily::Hmac);
+        let bounds = CacheBounds::from_config(set)?;
         let sources = [KEY, JWKS_FILE, JWKS_URL]
             .into_iter()
             .filter(|v| set(v).is_some())
@@ -149,8 +204,10 @@ impl JwtSettings {
                     let ring = KeyRing::from_jwks(&text).map_err(|why| bad(JWKS_FILE, why))?;
                     KeySource::Fixed(ring)
                 }
-                ([JWKS_URL], _) => KeySource::Url(jwks_url(config.option(JWKS_URL).unwrap_or(""))?),
-                ([], Some(url)) => KeySource::Url(jwks_url(url)?),
+                ([JWKS_URL], _) => {
+                    KeySource::Url(jwks_url(config.option(JWKS_URL).unwrap_or(""))?, bounds)
+                }
+                ([], Some(url)) => KeySource::Url(jwks_url(url)?, bounds),
                 ([], None) => return Err(bad(KEY, defaults.key_hint)),
                 ([first, ..], _) => return Err(bad(
                     first,
@@ -233,8 +290,9 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             .or_else(|_| DecodingKey::from_ed_pem(pem))
             .map_err(|_| bad(KEY, "not an RSA, EC or Ed25519 public key in PEM"))?;
         let key = PublicKey::from_decoding_key(&key).map_err(|why| bad(KEY, why))?;
-        let family = key.family();
-        if let Some(alg) = algorithms.iter().find(|a| a.family() != family) {
+        // ES256 fits P-256 only, ES384 P-384 only.
+        if let Some(alg) = algorithms.iter().find(|a| !key.fits(**a)) {
+            let family = key.family();
             return Err(bad(
                 ALGORITHMS,
                 format!("{alg:?} does not fit the {family:?} public key in SESSION_JWT_KEY"),

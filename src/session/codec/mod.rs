@@ -28,12 +28,14 @@ pub mod django;
 pub mod express_signed;
 pub mod flask;
 pub mod iron_session;
+mod jwk;
 pub mod jws;
 mod jws_claims;
 mod jws_crypto;
 pub mod jwt_cookie;
 pub mod next_auth;
 pub mod rails;
+mod roca;
 pub mod session_id;
 pub mod supabase;
 

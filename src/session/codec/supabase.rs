@@ -31,7 +31,8 @@ use serde::Deserialize;
 
 use super::authjs::chunks;
 use super::jwt_cookie::{
-    Defaults, JwtSettings, ALGORITHMS, AUDIENCE, CACHE_SIZE, ISSUER, JWKS_FILE, JWKS_URL, KEY,
+    Defaults, JwtSettings, ALGORITHMS, AUDIENCE, CACHE_SIZE, ISSUER, JWKS_CACHE_MAX,
+    JWKS_CACHE_MIN, JWKS_FILE, JWKS_URL, KEY,
 };
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
@@ -52,6 +53,8 @@ pub const OPTIONS: &[FormatVar] = &[
     FormatVar::plain(ISSUER),
     FormatVar::plain(AUDIENCE),
     FormatVar::plain(CACHE_SIZE),
+    FormatVar::plain(JWKS_CACHE_MIN),
+    FormatVar::plain(JWKS_CACHE_MAX),
 ];
 
 const BASE64_PREFIX: &str = "base64-";

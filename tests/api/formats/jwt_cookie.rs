@@ -153,6 +153,8 @@ fn unsafe_algorithm_settings_are_refused_at_start_up() {
         (pem, "RS256,none"),
         (pem, "ES256"),
         (ec_pem, "RS256"),
+        // A P-256 key verifies ES256, never ES384.
+        (ec_pem, "ES256,ES384"),
         (HS_SECRET, "RS256"),
         (pem, ""),
     ] {

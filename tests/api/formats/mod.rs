@@ -10,6 +10,7 @@ mod flask;
 mod iron_session;
 mod jwt_cookie;
 mod jwt_cookie_cache;
+mod jwt_cookie_jwks;
 mod next_auth;
 mod rails;
 mod supabase;

@@ -11,6 +11,8 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 #[derive(Clone)]
 pub enum Answer {
     Json(serde_json::Value),
+    /// This JSON with these response headers.
+    JsonWith(serde_json::Value, Vec<(&'static str, String)>),
     Status(u16),
     Garbage,
     Hang,
@@ -90,6 +92,13 @@ async fn whoami(req: HttpRequest, state: web::Data<Upstream>) -> HttpResponse {
         }
         Answer::ForCookie(..) => HttpResponse::Unauthorized().finish(),
         Answer::Json(v) => HttpResponse::Ok().json(v),
+        Answer::JsonWith(v, headers) => {
+            let mut res = HttpResponse::Ok();
+            for header in headers {
+                res.append_header(header);
+            }
+            res.json(v)
+        }
         Answer::Status(s) => {
             HttpResponse::build(actix_web::http::StatusCode::from_u16(s).unwrap()).body("nope")
         }

@@ -1,9 +1,10 @@
 // Signs JWS session cookies with the real jose library. Request on stdin:
-// {"keys": {"<id>": "RS256" | "ES256" | "EdDSA"},
+// {"keys": {"<id>": "RS256" | "ES256" | "EdDSA" | {"alg": "ES256", "jwk": {..private JWK..}}},
 //  "cases": [{"key": "<id>" | "secret": "..." | "pemAsSecret": "<id>" | "unsecured": true,
 //             "alg"?: "RS256", "kid"?: "..", "typ"?: "JWT", "header"?: {..}, "claims": {..},
 //             "expiresIn"?: 3600, "name"?: "__session"}]}
-// Every key is generated fresh. Answer on stdout:
+// Every key is generated fresh, except one given as a private JWK (a
+// published test vector's), which is imported and signs only. Answer on stdout:
 // {"cookies": ["__session=<jws>", ..],
 //  "keys": {"<id>": {"alg": .., "pem": "<SPKI PEM>", "jwk": {..public JWK..}}}}
 // `expiresIn` is seconds from now (negative: already expired); `exp` is
@@ -21,7 +22,13 @@ const input = JSON.parse(await new Promise((resolve) => {
 
 const keys = {};
 const out = {};
-for (const [id, alg] of Object.entries(input.keys ?? {})) {
+for (const [id, spec] of Object.entries(input.keys ?? {})) {
+  if (typeof spec !== 'string') {
+    keys[id] = { alg: spec.alg, privateKey: await jose.importJWK(spec.jwk, spec.alg) };
+    out[id] = { alg: spec.alg };
+    continue;
+  }
+  const alg = spec;
   const pair = await jose.generateKeyPair(alg, { extractable: true });
   keys[id] = { alg, ...pair };
   out[id] = {
