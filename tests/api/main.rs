@@ -12,6 +12,7 @@ mod client_address;
 mod config;
 mod cors;
 mod deploy;
+mod docs;
 mod draining;
 mod examples;
 mod express_compat;
