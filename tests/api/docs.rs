@@ -122,7 +122,13 @@ fn link_targets(text: &str) -> Vec<String> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         if let Some(at) = trimmed.find("]: ") {
-            out.push(trimmed[at + 3..].split_whitespace().next().unwrap_or("").to_owned());
+            out.push(
+                trimmed[at + 3..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+            );
         }
     }
     for (at, _) in text.match_indices("](") {
@@ -178,13 +184,24 @@ fn every_relative_link_and_anchor_in_the_docs_resolves() {
             }
         }
     }
-    assert!(checked > 100, "only {checked} links found: is the parser broken?");
+    assert!(
+        checked > 100,
+        "only {checked} links found: is the parser broken?"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
 /// Top-level folders whose paths the docs name in code spans.
 const REPO_ROOTS: [&str; 9] = [
-    "src/", "tests/", "docs/", "deploy/", "scripts/", "bench/", "examples/", "fuzz/", ".ci/",
+    "src/",
+    "tests/",
+    "docs/",
+    "deploy/",
+    "scripts/",
+    "bench/",
+    "examples/",
+    "fuzz/",
+    ".ci/",
 ];
 
 /// Folders the tools create, named in the docs but not in the repository.
@@ -205,12 +222,17 @@ fn repository_paths_named_in_the_docs_exist() {
                 }
                 checked += 1;
                 let (path, function) = span.split_once("::").unwrap_or((&span, ""));
-                let problem = match std::fs::read_to_string(root().join(path)) {
-                    _ if !root().join(path).exists() => Some("does not exist".to_owned()),
-                    Ok(source) if !function.is_empty() && !source.contains(&format!("fn {function}(")) => {
-                        Some(format!("has no `fn {function}`"))
-                    }
-                    _ => None,
+                let file = root().join(path);
+                let defines = |f: &str| {
+                    let source = std::fs::read_to_string(&file).unwrap_or_default();
+                    source.contains(&format!("fn {f}("))
+                };
+                let problem = if !file.exists() {
+                    Some("does not exist".to_owned())
+                } else if !function.is_empty() && !defines(function) {
+                    Some(format!("has no `fn {function}`"))
+                } else {
+                    None
                 };
                 if let Some(problem) = problem {
                     missing.push(format!("{}:{n}: `{span}` {problem}", page.display()));
@@ -218,8 +240,15 @@ fn repository_paths_named_in_the_docs_exist() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} paths found: is the parser broken?");
-    assert!(missing.is_empty(), "paths named in the docs:\n{}", missing.join("\n"));
+    assert!(
+        checked > 50,
+        "only {checked} paths found: is the parser broken?"
+    );
+    assert!(
+        missing.is_empty(),
+        "paths named in the docs:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -236,13 +265,19 @@ fn every_docs_page_is_in_the_summary() {
         .filter(|p| p.starts_with(src) && *p != src.join("SUMMARY.md") && !listed.contains(p))
         .map(|p| p.display().to_string())
         .collect();
-    assert!(unlisted.is_empty(), "pages missing from docs/src/SUMMARY.md: {unlisted:?}");
+    assert!(
+        unlisted.is_empty(),
+        "pages missing from docs/src/SUMMARY.md: {unlisted:?}"
+    );
 }
 
 #[test]
 fn the_readme_is_a_front_door_of_at_most_300_lines() {
     let lines = read(Path::new("README.md")).lines().count();
-    assert!(lines <= 300, "README.md has {lines} lines; move detail into docs/");
+    assert!(
+        lines <= 300,
+        "README.md has {lines} lines; move detail into docs/"
+    );
 }
 
 #[test]
@@ -251,8 +286,14 @@ fn headings_become_githubs_anchors() {
         slug("`redis`: express-session + connect-redis"),
         "redis-express-session--connect-redis"
     );
-    assert_eq!(slug("Supabase Auth (`@supabase/ssr`)"), "supabase-auth-supabasessr");
+    assert_eq!(
+        slug("Supabase Auth (`@supabase/ssr`)"),
+        "supabase-auth-supabasessr"
+    );
     assert_eq!(slug("[Key rotation](x.md) now"), "key-rotation-now");
     let twice = anchors("# A\n## A\n```\n# not a heading\n```\n<a id=\"b\"></a>");
-    assert_eq!(twice, BTreeSet::from(["a".into(), "a-1".into(), "b".into()]));
+    assert_eq!(
+        twice,
+        BTreeSet::from(["a".into(), "a-1".into(), "b".into()])
+    );
 }
