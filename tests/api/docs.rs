@@ -192,8 +192,9 @@ fn every_relative_link_and_anchor_in_the_docs_resolves() {
 }
 
 /// Top-level folders whose paths the docs name in code spans.
-const REPO_ROOTS: [&str; 9] = [
+const REPO_ROOTS: [&str; 10] = [
     "src/",
+    "clients/",
     "tests/",
     "docs/",
     "deploy/",
