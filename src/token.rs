@@ -84,6 +84,9 @@ pub struct IssuedToken {
     pub token: String,
     /// `exp`, unix seconds.
     pub expires_at: u64,
+    /// Seconds from issue to `exp` (the TTL): lets a client schedule its
+    /// refresh on its own monotonic clock, whatever its wall clock says.
+    pub expires_in: u64,
     /// The granted room patterns.
     pub rooms: Vec<String>,
 }
@@ -93,6 +96,7 @@ impl fmt::Debug for IssuedToken {
         f.debug_struct("IssuedToken")
             .field("token", &"[redacted]")
             .field("expires_at", &self.expires_at)
+            .field("expires_in", &self.expires_in)
             .field("rooms", &self.rooms)
             .finish()
     }
@@ -171,6 +175,7 @@ impl TokenIssuer {
         Ok(IssuedToken {
             token,
             expires_at: exp,
+            expires_in: exp - iat,
             rooms: claims.permissions.rooms,
         })
     }

@@ -56,7 +56,7 @@ pub enum Command {
         /// Lifetime, e.g. `15m`; default TOKEN_TTL.
         #[arg(long)]
         ttl: Option<String>,
-        /// Print `{"token", "expiresAt", "rooms"}` instead of the bare token.
+        /// Print `{"token", "expiresAt", "expiresIn", "rooms"}` instead of the bare token.
         #[arg(long)]
         json: bool,
     },

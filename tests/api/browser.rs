@@ -5,10 +5,9 @@
 //! token; a browser without the cookie reads a 401. The driver is
 //! `tests/browser/driver.mjs` (Playwright with the system Chromium).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -24,46 +23,6 @@ fn browser_dir() -> PathBuf {
 
 fn chromium() -> &'static str {
     "/usr/bin/chromium"
-}
-
-/// Sends each stdout line of the driver down a channel.
-fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Waits for the driver to exit (killing it at `deadline`); returns its exit
-/// status, remaining stdout lines and stderr.
-fn finish(
-    mut child: Child,
-    rx: mpsc::Receiver<String>,
-    deadline: Instant,
-) -> (Option<i32>, Vec<String>, String) {
-    let mut stderr = child.stderr.take().unwrap();
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (status, rx.iter().collect(), err.join().unwrap())
 }
 
 #[tokio::test]
@@ -90,7 +49,7 @@ async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("node must be installed for the browser test");
-            let rx = lines(child.stdout.take().unwrap());
+            let rx = stdout_lines(child.stdout.take().unwrap());
             (child, rx)
         })
         .await
@@ -106,7 +65,7 @@ async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
     .await
     .unwrap();
     let Ok(first) = first else {
-        let (status, _, stderr) = finish(child, rx, Instant::now());
+        let (status, _, stderr) = finish_driver(child, rx, Instant::now());
         panic!("the driver printed no ports (exit {status:?}): {stderr}");
     };
     let ports: Value = serde_json::from_str(&first).expect("ports line");
@@ -119,9 +78,10 @@ async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
     }
 
     let started = Instant::now();
-    let (status, lines, stderr) = tokio::task::spawn_blocking(move || finish(child, rx, deadline))
-        .await
-        .unwrap();
+    let (status, lines, stderr) =
+        tokio::task::spawn_blocking(move || finish_driver(child, rx, deadline))
+            .await
+            .unwrap();
     eprintln!("browser driver ran {:?}", started.elapsed());
     let out: Value = lines
         .last()
@@ -144,6 +104,7 @@ async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
         "{ctx}"
     );
     assert_eq!(logged_in["expiresAtIsExp"], true, "{ctx}");
+    assert_eq!(logged_in["expiresInIsTtl"], true, "{ctx}");
     assert_eq!(logged_in["wrongSecretRejected"], true, "{ctx}");
     assert_eq!(logged_in["cookieSent"], true, "{ctx}");
     assert_eq!(logged_in["cookieVisibleToScript"], false, "{ctx}");

@@ -33,6 +33,7 @@ fn mint_defaults_to_the_policy_and_can_print_json() {
     let claims = decode(body["token"].as_str().unwrap());
     assert_eq!(claims.permissions.rooms, ["document-*", "user-bob"]);
     assert_eq!(body["expiresAt"], claims.exp);
+    assert_eq!(body["expiresIn"], 3600);
 }
 
 #[test]

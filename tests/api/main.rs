@@ -9,6 +9,7 @@ mod architecture;
 mod browser;
 mod cli;
 mod client_address;
+mod collab;
 mod config;
 mod cors;
 mod deploy;

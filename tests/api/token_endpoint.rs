@@ -33,8 +33,9 @@ async fn happy_path_returns_a_verifiable_token_with_the_documented_claims() {
 #[tokio::test]
 async fn token_ttl_follows_config() {
     let app = spawn_app_with(&[("TOKEN_TTL", "15m")]).await;
-    let (_, claims) = expect_token(app.post_token(Some(&app.cookie("bob"))).await).await;
+    let (body, claims) = expect_token(app.post_token(Some(&app.cookie("bob"))).await).await;
     assert_eq!(claims.exp - claims.iat, 900);
+    assert_eq!(body["expiresIn"], 900);
 }
 
 #[tokio::test]

@@ -258,6 +258,8 @@ async function main() {
       aud: verified?.payload?.aud ?? null,
       rooms: first.body?.rooms ?? null,
       expiresAtIsExp: verified?.payload?.exp !== undefined && first.body?.expiresAt === verified.payload.exp,
+      expiresInIsTtl: verified?.payload?.exp !== undefined
+        && first.body?.expiresIn === verified.payload.exp - verified.payload.iat,
       wrongSecretRejected: wrongSecret?.verified === false,
       cookieSent: sessionSent(wire),
       cookieVisibleToScript: await page.evaluate(() => window.e2e.sessionCookieVisible()),

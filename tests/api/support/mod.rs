@@ -168,6 +168,9 @@ pub async fn expect_token(res: reqwest::Response) -> (Value, Claims) {
     assert_eq!(res.status().as_u16(), 200, "status");
     let body: Value = res.json().await.expect("JSON body");
     let claims = decode(body["token"].as_str().expect("token"));
+    // Every 200 carries `exp` twice: as a time and as seconds from issue.
+    assert_eq!(body["expiresAt"], claims.exp, "expiresAt");
+    assert_eq!(body["expiresIn"], claims.exp - claims.iat, "expiresIn");
     (body, claims)
 }
 

@@ -1,7 +1,10 @@
 //! The service binary as a separate process: the CLI and `serve`.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, ChildStdout, Command, Output};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use super::base_env;
 
@@ -166,4 +169,44 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Sends each stdout line of the driver down a channel.
+pub fn stdout_lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the driver to exit (killing it at `deadline`); returns its exit
+/// status, remaining stdout lines and stderr.
+pub fn finish_driver(
+    mut child: Child,
+    rx: mpsc::Receiver<String>,
+    deadline: Instant,
+) -> (Option<i32>, Vec<String>, String) {
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status, rx.iter().collect(), err.join().unwrap())
 }
