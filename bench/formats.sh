@@ -72,7 +72,8 @@ run_format_rows() {
     cookie=$(writer_cookie django "{\"database_url\": \"$BENCH_DATABASE_URL\", \"schema\": \"$BENCH_DJANGO_SCHEMA\",
         \"cases\": [{\"engine\": \"db\", \"secret\": $secret_json, \"user\": \"alice\"}]}") || cookie=""
     format_row django-db "POST /api/realtime-token, django session (db engine)" "$cookie" \
-        SESSION_BACKEND=django "DATABASE_URL=$BENCH_DATABASE_URL" "SESSION_PG_TABLE=$BENCH_DJANGO_SCHEMA.django_session"
+        SESSION_BACKEND=django "DATABASE_URL=$BENCH_DATABASE_URL" "SESSION_PG_TABLE=$BENCH_DJANGO_SCHEMA.django_session" \
+        "SESSION_DJANGO_USER_TABLE=$BENCH_DJANGO_SCHEMA.auth_user"
     cookie=$(writer_cookie django "{\"database_url\": \"$BENCH_DATABASE_URL\", \"schema\": \"$BENCH_DJANGO_SCHEMA\",
         \"cases\": [{\"engine\": \"signed_cookies\", \"secret\": $secret_json, \"user\": \"alice\"}]}") || cookie=""
     format_row django-signed "POST /api/realtime-token, django session (signed_cookies)" "$cookie" \

@@ -4,17 +4,20 @@
 //! primary that Redis Sentinel names, or to a Redis Cluster (TLS to every
 //! node); for the session store and the shared rate limits.
 
+mod sentinel;
+
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{ConnectionAddr, IntoConnectionInfo as _, TlsMode};
 use sha2::{Digest as _, Sha256};
+
+use sentinel::SentinelGroup;
 
 /// Where the server is.
 enum Source {
@@ -22,7 +25,7 @@ enum Source {
     Direct(Box<redis::Client>),
     /// The current primary of a Sentinel-watched group, asked for when a
     /// thread connects and again after a command fails (a failover).
-    Sentinel(Arc<tokio::sync::Mutex<SentinelClient>>),
+    Sentinel(Box<SentinelGroup>),
     /// A Redis Cluster: commands go to the node that owns their key.
     Cluster(Box<ClusterClient>),
 }
@@ -30,8 +33,11 @@ enum Source {
 /// A connection to one server or to a cluster.
 #[derive(Clone)]
 pub enum Conn {
-    /// One server (direct or the Sentinel's primary).
+    /// One server, reconnecting by itself.
     Single(ConnectionManager),
+    /// The primary a Sentinel named; replaced, not reconnected, after a
+    /// failed command (see [`RedisConnections::failed`]).
+    Primary(MultiplexedConnection),
     /// A Redis Cluster.
     Cluster(ClusterConnection),
 }
@@ -43,6 +49,7 @@ impl ConnectionLike for Conn {
     ) -> redis::RedisFuture<'a, redis::Value> {
         match self {
             Self::Single(c) => c.req_packed_command(cmd),
+            Self::Primary(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -55,6 +62,7 @@ impl ConnectionLike for Conn {
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
         match self {
             Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Primary(c) => c.req_packed_commands(pipeline, offset, count),
             Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
@@ -62,6 +70,7 @@ impl ConnectionLike for Conn {
     fn get_db(&self) -> i64 {
         match self {
             Self::Single(c) => c.get_db(),
+            Self::Primary(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
         }
     }
@@ -75,7 +84,8 @@ pub enum Topology {
     #[default]
     Single,
     /// The primary of the group `master` that these sentinels (`host:port`)
-    /// watch; the URL only brings the password and database.
+    /// watch; the URL brings the password, database and TLS, and its host
+    /// is the name a primary's certificate must carry over TLS.
     Sentinel {
         /// `REDIS_SENTINELS`.
         nodes: Vec<String>,
@@ -119,17 +129,7 @@ impl RedisConnections {
         ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let client = match ca_pem {
-            None => redis::Client::open(url),
-            Some(pem) => redis::Client::build_with_tls(
-                url,
-                redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem.to_vec()),
-                },
-            ),
-        }
-        .map_err(|e| format!("{var}: {e}"))?;
+        let client = client(var, url, ca_pem)?;
         Ok(Self::with_source(Source::Direct(Box::new(client)), timeout))
     }
 
@@ -146,7 +146,7 @@ impl RedisConnections {
         let mut connections = match topology {
             Topology::Single => Self::new(var, url, ca_pem, timeout),
             Topology::Sentinel { nodes, master } => {
-                Self::sentinel(nodes, master, Some(url), ca_pem, timeout)
+                Self::sentinel(nodes, master, url, ca_pem, timeout)
             }
             Topology::Cluster { nodes } => Self::cluster(nodes, Some(url), ca_pem, timeout),
         }?;
@@ -174,60 +174,25 @@ impl RedisConnections {
         self.target.as_ref()
     }
 
-    /// The primary of `master` as the `sentinels` (`host:port`) name it;
-    /// `auth_url`, when given, brings the password and database for the
-    /// data nodes (its host is not used), and TLS to them: `rediss://`,
-    /// verified against `ca_pem` when given, else the system's roots;
-    /// `#insecure` at its end skips verification.
+    /// The primary of `master` as the `sentinels` (`host:port`, asked in
+    /// plaintext) name it; `url` brings the password and database for the
+    /// data nodes, and TLS to them: with `rediss://` the primary's
+    /// certificate must name the URL's host (whatever address the
+    /// sentinels give), verified against `ca_pem` when given, else the
+    /// system's roots; `#insecure` at its end skips verification.
     pub fn sentinel(
         sentinels: &[String],
         master: &str,
-        auth_url: Option<&str>,
+        url: &str,
         ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let addresses = sentinels
-            .iter()
-            .map(|s| {
-                format!("redis://{s}")
-                    .into_connection_info()
-                    .map(|info| info.addr().clone())
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
-        let mut builder = SentinelClientBuilder::new(addresses, master, SentinelServerType::Master)
-            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
-        if let Some(url) = auth_url {
-            let info = url
-                .into_connection_info()
-                .map_err(|e| format!("REDIS_URL: {e}"))?;
-            let redis = info.redis_settings();
-            builder = builder.set_client_to_redis_db(redis.db());
-            if let Some(user) = redis.username() {
-                builder = builder.set_client_to_redis_username(user);
-            }
-            if let Some(password) = redis.password() {
-                builder = builder.set_client_to_redis_password(password);
-            }
-            if let ConnectionAddr::TcpTls { insecure, .. } = info.addr() {
-                builder = builder.set_client_to_redis_tls_mode(if *insecure {
-                    TlsMode::Insecure
-                } else {
-                    TlsMode::Secure
-                });
-                if let (Some(pem), false) = (ca_pem, *insecure) {
-                    builder = builder.set_client_to_redis_certificates(redis::TlsCertificates {
-                        client_tls: None,
-                        root_cert: Some(pem.to_vec()),
-                    });
-                }
-            }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
+        let primary = client("REDIS_URL", url, ca_pem)?
+            .get_connection_info()
+            .clone();
+        let group = SentinelGroup::new(sentinels, master, primary, timeout)?;
         Ok(Self::with_source(
-            Source::Sentinel(Arc::new(tokio::sync::Mutex::new(client))),
+            Source::Sentinel(Box::new(group)),
             timeout,
         ))
     }
@@ -320,12 +285,13 @@ impl RedisConnections {
         }
         let client = match &self.source {
             Source::Direct(client) => (**client).clone(),
-            Source::Sentinel(sentinel) => {
-                let ask = async { sentinel.lock().await.async_get_client().await };
-                tokio::time::timeout(self.timeout, ask)
+            Source::Sentinel(group) => {
+                let conn = tokio::time::timeout(self.timeout, group.connect())
                     .await
-                    .map_err(|_| "redis sentinel: no answer naming the primary in time".to_owned())?
-                    .map_err(|e| format!("redis sentinel: {e}"))?
+                    .map_err(|_| {
+                        "redis sentinel: no primary named and reached in time".to_owned()
+                    })??;
+                return Ok(self.keep(Conn::Primary(conn)));
             }
             Source::Cluster(cluster) => {
                 let conn = tokio::time::timeout(self.timeout, cluster.get_async_connection())
@@ -361,4 +327,20 @@ impl RedisConnections {
             CONNECTIONS.with(|c| c.borrow_mut().retain(|(id, _)| *id != self.id));
         }
     }
+}
+
+/// A client for `url` (named `var` in errors): TLS for `rediss://`,
+/// trusting `ca_pem` when given, else the system's roots.
+fn client(var: &str, url: &str, ca_pem: Option<&[u8]>) -> Result<redis::Client, String> {
+    match ca_pem {
+        None => redis::Client::open(url),
+        Some(pem) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        ),
+    }
+    .map_err(|e| format!("{var}: {e}"))
 }

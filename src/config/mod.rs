@@ -150,6 +150,7 @@ impl Config {
                 ));
             }
         }
+        out.extend((self.session.preset.warnings)(&self.session));
         if let StoreSettings::Redis { url, .. } = &self.session.store {
             if url.expose().starts_with("rediss://") && url.expose().ends_with("#insecure") {
                 out.push(

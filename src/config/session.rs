@@ -180,17 +180,17 @@ fn read_store_choice(
         return (preset.store, None);
     };
     let (default, default_kind) = choice.choices[0];
-    let value = vars.get(choice.var).unwrap_or_else(|| default.into());
+    let value = match vars.get(choice.var).map(|v| (choice.parse)(&v)) {
+        None => default,
+        Some(Ok(value)) => value,
+        Some(Err(why)) => {
+            vars.fail(choice.var, why);
+            default
+        }
+    };
     let kind = match choice.choices.iter().find(|(name, _)| *name == value) {
         Some((_, kind)) => *kind,
-        None => {
-            let names: Vec<&str> = choice.choices.iter().map(|(n, _)| *n).collect();
-            vars.fail(
-                choice.var,
-                format!("`{value}` is not one of {}", names.join(", ")),
-            );
-            default_kind
-        }
+        None => default_kind,
     };
     (kind, Some((choice.var, Secret::new(value))))
 }

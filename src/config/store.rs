@@ -6,7 +6,7 @@ use super::vars::Vars;
 use crate::redis_conn::Topology;
 use crate::secret::Secret;
 use crate::session::preset::StoreKind;
-use crate::session::store::SslMode;
+use crate::session::store::{is_table_name, SslMode};
 use crate::session::StoreSettings;
 
 /// The settings of the store a preset reads; `default_table` is the
@@ -20,7 +20,9 @@ pub(super) fn read_store(
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
             let topology = read_topology(vars);
-            // With Sentinel or Cluster, REDIS_URL only brings the credentials.
+            // With Sentinel or Cluster, REDIS_URL only brings the credentials
+            // and TLS (with Sentinel, its host is the name the primary's
+            // certificate must carry).
             let url = match (&topology, vars.get("REDIS_URL")) {
                 (Topology::Sentinel { .. } | Topology::Cluster { .. }, None) => {
                     Secret::new("redis://nodes-from-the-topology")
@@ -55,7 +57,10 @@ pub(super) fn read_store(
                 topology,
             })
         }
-        StoreKind::Postgres => {
+        StoreKind::OptionalPostgres if vars.get("DATABASE_URL").is_none() => {
+            Some(StoreSettings::None)
+        }
+        StoreKind::Postgres | StoreKind::OptionalPostgres => {
             let url = required_url(
                 vars,
                 "DATABASE_URL",
@@ -66,13 +71,7 @@ pub(super) fn read_store(
             let table = vars
                 .get("SESSION_PG_TABLE")
                 .unwrap_or_else(|| default_table.into());
-            let valid = table.split('.').count() <= 2
-                && table.split('.').all(|part| {
-                    !part.is_empty()
-                        && !part.starts_with(|c: char| c.is_ascii_digit())
-                        && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                });
-            if !valid {
+            if !is_table_name(&table) {
                 vars.fail(
                     "SESSION_PG_TABLE",
                     format!("`{table}` is not a table name; use letters, digits, `_`, optionally `schema.table`"),

@@ -11,6 +11,7 @@ use crate::metrics::CacheMetrics;
 use crate::ratelimit::{ClientAddr, RateLimited, RateLimits, SubjectCheck};
 
 pub mod cache;
+pub mod check;
 pub mod codec;
 pub mod cookies;
 pub mod jwks;

@@ -28,6 +28,9 @@ pub enum StoreKind {
     Redis,
     /// PostgreSQL (`DATABASE_URL`, `SESSION_PG_TABLE`).
     Postgres,
+    /// The cookie carries the session, and `DATABASE_URL`, when set, lets
+    /// the format check it against the app's tables (Django's users).
+    OptionalPostgres,
     /// The app's "who am I" endpoint (`SESSION_UPSTREAM_*`).
     Upstream,
 }
@@ -54,6 +57,10 @@ pub enum SecretRole {
 /// codec typically builds itself); `Err` names the variable and the fix.
 pub type Check = fn(&SessionConfig) -> Result<(), SettingError>;
 
+/// Warnings about valid settings with a consequence worth saying at
+/// start-up (e.g. what is not checked without a database).
+pub type Warnings = fn(&SessionConfig) -> Vec<String>;
+
 /// The defaults one `SESSION_BACKEND` value brings.
 #[derive(Debug, Clone, Copy)]
 pub struct Preset {
@@ -73,6 +80,8 @@ pub struct Preset {
     pub build: Build,
     /// Checks the settings at start-up.
     pub check: Check,
+    /// Says what the settings leave unchecked, at start-up.
+    pub warnings: Warnings,
     /// The default `SESSION_CACHE_TTL` (zero: no cache).
     pub cache_ttl: Duration,
     /// The default `SESSION_MAX_AGE`, for formats whose cookie carries no
@@ -104,8 +113,11 @@ pub type CookieFrom = (&'static str, fn(&str) -> Result<String, String>);
 pub struct StoreChoice {
     /// The variable, e.g. `SESSION_DJANGO_ENGINE`.
     pub var: &'static str,
-    /// Its accepted values and the store each one means.
+    /// Its values and the store each one means.
     pub choices: &'static [(&'static str, StoreKind)],
+    /// The value of [`StoreChoice::choices`] a setting means (e.g. Django's
+    /// own `django.contrib.sessions.backends.db` for `db`), or why none.
+    pub parse: fn(&str) -> Result<&'static str, String>,
 }
 
 impl Preset {
@@ -127,6 +139,7 @@ impl Preset {
             secret,
             build,
             check: |_| Ok(()),
+            warnings: |_| Vec::new(),
             cache_ttl: Duration::ZERO,
             max_age: None,
             secret_fallback: None,
@@ -161,13 +174,19 @@ impl Preset {
         self
     }
 
-    /// Picking the store by `var` among `choices` (the default first).
+    /// Picking the store by `var` among `choices` (the default first),
+    /// the setting read by `parse`.
     pub const fn store_choice(
         mut self,
         var: &'static str,
         choices: &'static [(&'static str, StoreKind)],
+        parse: fn(&str) -> Result<&'static str, String>,
     ) -> Self {
-        self.store_choice = Some(StoreChoice { var, choices });
+        self.store_choice = Some(StoreChoice {
+            var,
+            choices,
+            parse,
+        });
         self
     }
 
@@ -192,6 +211,12 @@ impl Preset {
         self.check = check;
         self
     }
+
+    /// Warning at start-up with `warnings`.
+    pub const fn warnings(mut self, warnings: Warnings) -> Self {
+        self.warnings = warnings;
+        self
+    }
 }
 
 use SecretRole as R;
@@ -207,8 +232,9 @@ pub const PRESETS: &[Preset] = &[
     Preset::new("postgres",       "connect.sid", "/userId", S::Postgres, R::SignsSessionId, store::build),
     Preset::new("cookie-session", "session",     "/userId", S::None,     R::VouchesAlone,   cookie_session::build),
     Preset::new("django",         "sessionid",   "/_auth_user_id", S::Postgres, R::VouchesAlone, django::build)
-        .store_choice("SESSION_DJANGO_ENGINE", &[("db", S::Postgres), ("signed_cookies", S::None)])
-        .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400)),
+        .store_choice(django::ENGINE, &[("db", S::Postgres), ("signed_cookies", S::OptionalPostgres)], django::engine)
+        .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400))
+        .options(django::OPTIONS).check(django::check).warnings(django::warnings),
     Preset::new("iron-session",   "",            "/userId", S::None,     R::VouchesAlone,   iron_session::build)
         .check(iron_session::check),
     Preset::new("authjs",         "authjs.session-token",    "/sub", S::None, R::VouchesAloneWarned, authjs::build)

@@ -8,13 +8,16 @@
 //! (`session::store`).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 use serde_json::Value;
 
+use super::cache::{self, cache_key, CacheMetrics, LookupCache};
+use super::check::{self, SessionCheck};
 use super::mapping::SessionReader;
-use super::{AuthFuture, SessionAuthenticator, SessionConfig, SessionError};
+use super::{AuthFuture, ReadyFuture, SessionAuthenticator, SessionConfig, SessionError};
 use crate::token::unix_now;
 
 pub mod authjs;
@@ -48,10 +51,19 @@ pub trait ClaimsCodec: Send + Sync + 'static {
 
 /// Authenticates with a [`ClaimsCodec`]: decode, then map the document to a
 /// principal by `SESSION_SUBJECT_POINTER` / `SESSION_ATTRIBUTES`. Nothing
-/// to look up, so no cache and always ready.
+/// to look up, so no cache and always ready, unless a [`SessionCheck`]
+/// reads the app's data too ([`CodecAuthenticator::checked`]).
 pub struct CodecAuthenticator<C> {
     codec: C,
     reader: SessionReader,
+    checked: Option<Checked>,
+}
+
+/// A codec's check against the app's data, bounded and cached.
+struct Checked {
+    check: Arc<dyn SessionCheck>,
+    cache: Option<LookupCache>,
+    timeout: Duration,
 }
 
 impl<C: ClaimsCodec> CodecAuthenticator<C> {
@@ -60,6 +72,7 @@ impl<C: ClaimsCodec> CodecAuthenticator<C> {
         Self {
             codec,
             reader: SessionReader::new(config),
+            checked: None,
         }
     }
 
@@ -68,17 +81,63 @@ impl<C: ClaimsCodec> CodecAuthenticator<C> {
         Arc::new(Self::new(codec, config))
     }
 
-    /// The principal a request's cookies stand for.
-    fn principal(&self, headers: &HeaderMap) -> Result<super::Principal, SessionError> {
+    /// The authenticator for `codec` whose documents must also pass
+    /// `check`, within `SESSION_LOOKUP_TIMEOUT`; a passed document is
+    /// reused for `SESSION_CACHE_TTL` when that is set.
+    pub fn checked(
+        codec: C,
+        config: &SessionConfig,
+        check: Arc<dyn SessionCheck>,
+        cache_metrics: CacheMetrics,
+    ) -> Self {
+        Self {
+            checked: Some(Checked {
+                check,
+                cache: LookupCache::from_config(config, cache_metrics),
+                timeout: config.lookup_timeout,
+            }),
+            ..Self::new(codec, config)
+        }
+    }
+
+    /// The verified document in a request's cookies and its principal.
+    fn principal(&self, headers: &HeaderMap) -> Result<(Value, super::Principal), SessionError> {
         let doc = self.codec.decode(headers, unix_now())?;
-        self.reader
+        let principal = self
+            .reader
             .principal(&doc)
-            .map_err(SessionError::Unauthenticated)
+            .map_err(SessionError::Unauthenticated)?;
+        Ok((doc, principal))
     }
 }
 
 impl<C: ClaimsCodec> SessionAuthenticator for CodecAuthenticator<C> {
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a> {
-        Box::pin(std::future::ready(self.principal(req.headers())))
+        let found = self.principal(req.headers());
+        let (Some(checked), Ok((doc, principal))) = (&self.checked, found.as_ref()) else {
+            return Box::pin(std::future::ready(found.map(|(_, principal)| principal)));
+        };
+        let (check, timeout) = (checked.check.clone(), checked.timeout);
+        let principal = principal.clone();
+        // The document decides what the check reads, so it is the key.
+        let key = cache_key(&[doc.to_string().as_bytes()]);
+        cache::through(
+            checked.cache.as_ref(),
+            cache::owner(req),
+            doc.clone(),
+            |_| key,
+            move |doc| async move {
+                check::bounded(check.as_ref(), &doc, Instant::now(), timeout).await?;
+                Ok(principal)
+            },
+        )
+    }
+
+    fn ready(&self) -> ReadyFuture<'_> {
+        let Some(checked) = &self.checked else {
+            return Box::pin(async { Ok(()) });
+        };
+        let (ready, timeout) = (checked.check.ready(), checked.timeout);
+        Box::pin(check::ready_within(ready, timeout))
     }
 }

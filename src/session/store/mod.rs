@@ -3,13 +3,14 @@
 //! and a mapping.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
 use super::cache::{self, cache_key, CacheMetrics, LookupCache};
+use super::check::{self, SessionCheck};
 use super::codec::SessionIdCookie;
 use super::mapping::{ExpressDocument, SessionReader};
 use super::{AuthFuture, LimitedFuture, Principal, ReadyFuture, SessionAuthenticator};
@@ -23,7 +24,7 @@ mod postgres;
 mod redis;
 
 pub use pg_tls::SslMode;
-pub use postgres::{PgColumns, PostgresStore};
+pub use postgres::{describe_error, is_table_name, pool_from_settings, PgColumns, PostgresStore};
 pub use redis::RedisStore;
 
 /// The store presets' [`Build`](super::preset::Build): a session-id cookie
@@ -94,6 +95,8 @@ struct Inner {
     store: Box<dyn SessionStore>,
     document: Box<dyn StoredDocument>,
     reader: SessionReader,
+    /// What the opened document must still pass (Django's password hash).
+    check: Option<Arc<dyn SessionCheck>>,
     timeout: Duration,
     /// The subjects last found per session id, for folded lookups.
     hints: SubjectHints,
@@ -101,11 +104,12 @@ struct Inner {
 
 impl Inner {
     async fn lookup(self: Arc<Self>, sid: String) -> Result<Principal, SessionError> {
+        let started = Instant::now();
         let json = self
             .bounded(self.store.load(sid))
             .await?
             .ok_or(SessionError::Unauthenticated("no such session"))?;
-        self.principal(&json)
+        self.principal(&json, started).await
     }
 
     /// `load` within the lookup timeout; a late or failed store is
@@ -126,11 +130,18 @@ impl Inner {
             .map_err(SessionError::Unavailable)
     }
 
-    fn principal(&self, stored: &str) -> Result<Principal, SessionError> {
+    /// The principal of the stored session, once its document passes the
+    /// check (within the lookup timeout counted from `started`).
+    async fn principal(&self, stored: &str, started: Instant) -> Result<Principal, SessionError> {
         let doc = self.document.open(stored, unix_now())?;
-        self.reader
+        let principal = self
+            .reader
             .principal(&doc)
-            .map_err(SessionError::Unauthenticated)
+            .map_err(SessionError::Unauthenticated)?;
+        if let Some(check) = &self.check {
+            check::bounded(check.as_ref(), &doc, started, self.timeout).await?;
+        }
+        Ok(principal)
     }
 }
 
@@ -174,11 +185,21 @@ impl StoreAuthenticator {
                 store,
                 document,
                 reader: SessionReader::new(config),
+                check: None,
                 timeout: config.lookup_timeout,
                 hints: SubjectHints::default(),
             }),
             cache: LookupCache::from_config(config, cache_metrics),
         }
+    }
+
+    /// With `check` run on every document the store yields, inside the
+    /// lookup (so within `SESSION_LOOKUP_TIMEOUT`, and cached with it).
+    pub fn with_check(mut self, check: Arc<dyn SessionCheck>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("not shared before it is built")
+            .check = Some(check);
+        self
     }
 }
 
@@ -210,6 +231,7 @@ impl SessionAuthenticator for StoreAuthenticator {
         limits: &'a RateLimits,
     ) -> LimitedFuture<'a> {
         Box::pin(async move {
+            let started = Instant::now();
             let client = ClientAddr::of(req);
             let sid = self.cookie.session_id(req);
             // Cached sessions skip the store, so only uncached lookups fold.
@@ -229,7 +251,7 @@ impl SessionAuthenticator for StoreAuthenticator {
             let json = found
                 .session
                 .ok_or(SessionError::Unauthenticated("no such session"))?;
-            let principal = self.inner.principal(&json)?;
+            let principal = self.inner.principal(&json, started).await?;
             if found.hint_wanted && !found.subject.done_for(&principal.sub) {
                 self.inner.hints.remember(&sid, &json, &principal.sub);
             }
@@ -239,11 +261,17 @@ impl SessionAuthenticator for StoreAuthenticator {
 
     fn ready(&self) -> ReadyFuture<'_> {
         let name = self.inner.store.name();
-        let ping = tokio::time::timeout(self.inner.timeout, self.inner.store.ping());
+        let timeout = self.inner.timeout;
+        let ping = tokio::time::timeout(timeout, self.inner.store.ping());
+        let check = self.inner.check.as_ref().map(|c| c.ready());
         Box::pin(async move {
             ping.await
                 .map_err(|_| SessionError::Unavailable(format!("{name} ping timed out")))?
-                .map_err(SessionError::Unavailable)
+                .map_err(SessionError::Unavailable)?;
+            match check {
+                Some(ready) => check::ready_within(ready, timeout).await,
+                None => Ok(()),
+            }
         })
     }
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use deadpool_postgres::tokio_postgres::error::SqlState;
 use futures_util::future::{BoxFuture, FutureExt as _};
 
 use super::pg_tls::{self, SslMode};
@@ -21,6 +22,8 @@ pub struct PgColumns {
     pub data: &'static str,
     /// The condition that keeps only live rows.
     pub live: &'static str,
+    /// How the table comes to exist, for the error when it does not.
+    pub made_by: &'static str,
 }
 
 impl PgColumns {
@@ -29,6 +32,8 @@ impl PgColumns {
         id: "sid",
         data: "sess",
         live: "expire >= now()",
+        made_by:
+            "create it with connect-pg-simple's table.sql (or its createTableIfMissing option)",
     };
     /// Django's `db` engine: `django_session(session_key, session_data,
     /// expire_date)`, live while `expire_date > now()` as Django checks it.
@@ -36,6 +41,7 @@ impl PgColumns {
         id: "session_key",
         data: "session_data",
         live: "expire_date > now()",
+        made_by: "run `python manage.py migrate` (with django.contrib.sessions in INSTALLED_APPS) on this database",
     };
     /// better-auth's PostgreSQL (Kysely) adapter: `session(id, "expiresAt",
     /// token, "createdAt", "updatedAt", "ipAddress", "userAgent", "userId",
@@ -47,6 +53,7 @@ impl PgColumns {
         id: "\"token\"",
         data: "(to_jsonb(stored) - 'token')",
         live: "\"expiresAt\" > now()",
+        made_by: "run `npx @better-auth/cli migrate` on this database",
     };
 }
 
@@ -54,6 +61,81 @@ impl PgColumns {
 pub struct PostgresStore {
     pool: deadpool_postgres::Pool,
     query: Arc<str>,
+    table: Arc<str>,
+    /// How the table comes to exist ([`PgColumns::made_by`]).
+    made_by: &'static str,
+}
+
+/// Whether `name` is a table name this service puts into SQL:
+/// `[schema.]identifier` of letters, digits and `_`.
+pub fn is_table_name(name: &str) -> bool {
+    name.split('.').count() <= 2
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
+/// A pool on the store `settings` (a [`StoreSettings::Postgres`]) name,
+/// connecting on demand within `timeout`, over TLS as its libpq `sslmode`
+/// and `sslrootcert` ask.
+pub fn pool_from_settings(
+    settings: &StoreSettings,
+    timeout: Duration,
+) -> Result<deadpool_postgres::Pool, String> {
+    let StoreSettings::Postgres {
+        url,
+        ssl_mode,
+        root_pem,
+        ..
+    } = settings
+    else {
+        return Err(NEEDS_DATABASE.into());
+    };
+    pool(url.expose(), (*ssl_mode, root_pem.as_deref()), timeout)
+}
+
+const NEEDS_DATABASE: &str = "SESSION_BACKEND: this backend needs DATABASE_URL";
+
+/// A pool that connects to `url` on demand, over TLS as `tls` (libpq's
+/// `sslmode` and the `sslrootcert` PEM) asks.
+fn pool(
+    url: &str,
+    tls: (SslMode, Option<&[u8]>),
+    timeout: Duration,
+) -> Result<deadpool_postgres::Pool, String> {
+    let mut pg: deadpool_postgres::tokio_postgres::Config =
+        url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
+    pg.connect_timeout(timeout);
+    pg.application_name("realtime-token");
+    let manager = deadpool_postgres::Manager::from_config(
+        pg,
+        pg_tls::connector(tls.0, tls.1)?,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(manager)
+        .max_size(16)
+        .build()
+        .map_err(|e| format!("DATABASE_URL: {e}"))
+}
+
+/// `e` as a log message; a missing table is named, with `var` (the setting
+/// that names it) and `made_by` (how it comes to exist) as the fix.
+pub fn describe_error(
+    e: &deadpool_postgres::tokio_postgres::Error,
+    table: &str,
+    var: &str,
+    made_by: &str,
+) -> String {
+    match e.code() {
+        Some(&SqlState::UNDEFINED_TABLE) => format!(
+            "postgres: table `{table}` does not exist ({var}): {made_by}, or set {var} to the schema.table that holds it"
+        ),
+        _ => format!("postgres: {e}"),
+    }
 }
 
 impl PostgresStore {
@@ -64,53 +146,47 @@ impl PostgresStore {
         columns: PgColumns,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let StoreSettings::Postgres {
-            url,
-            table,
-            ssl_mode,
-            root_pem,
-        } = settings
-        else {
-            return Err("SESSION_BACKEND: this backend needs DATABASE_URL".into());
+        let StoreSettings::Postgres { table, .. } = settings else {
+            return Err(NEEDS_DATABASE.into());
         };
-        Self::new(
-            url.expose(),
-            (*ssl_mode, root_pem.as_deref()),
+        Ok(Self::with_pool(
+            pool_from_settings(settings, timeout)?,
             table,
             columns,
-            timeout,
-        )
+        ))
     }
 
-    /// A pool that connects on demand, over TLS as `tls` (libpq's
-    /// `sslmode` and the `sslrootcert` PEM) asks.
-    pub fn new(
-        url: &str,
-        tls: (SslMode, Option<&[u8]>),
-        table: &str,
-        columns: PgColumns,
-        timeout: Duration,
-    ) -> Result<Self, String> {
-        let mut pg: deadpool_postgres::tokio_postgres::Config =
-            url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
-        pg.connect_timeout(timeout);
-        pg.application_name("realtime-token");
-        let manager = deadpool_postgres::Manager::from_config(
-            pg,
-            pg_tls::connector(tls.0, tls.1)?,
-            deadpool_postgres::ManagerConfig {
-                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-            },
-        );
-        let pool = deadpool_postgres::Pool::builder(manager)
-            .max_size(16)
-            .build()
-            .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    /// The sessions in `table` (of these `columns`) on `pool`.
+    pub fn with_pool(pool: deadpool_postgres::Pool, table: &str, columns: PgColumns) -> Self {
         // The table name was validated as [schema.]identifier at start-up.
-        let PgColumns { id, data, live } = columns;
+        let PgColumns {
+            id,
+            data,
+            live,
+            made_by,
+        } = columns;
         let query =
             format!("SELECT {data}::text FROM {table} AS stored WHERE {id} = $1 AND {live}").into();
-        Ok(Self { pool, query })
+        Self {
+            pool,
+            query,
+            table: table.into(),
+            made_by,
+        }
+    }
+
+    /// What a lookup needs, for a `'static` future: the pool, the query,
+    /// and how to describe an error.
+    fn parts(
+        &self,
+    ) -> (
+        deadpool_postgres::Pool,
+        Arc<str>,
+        impl Fn(deadpool_postgres::tokio_postgres::Error) -> String,
+    ) {
+        let (table, made_by) = (self.table.clone(), self.made_by);
+        let describe = move |e| describe_error(&e, &table, "SESSION_PG_TABLE", made_by);
+        (self.pool.clone(), self.query.clone(), describe)
     }
 }
 
@@ -120,18 +196,14 @@ impl SessionStore for PostgresStore {
     }
 
     fn load(&self, sid: String) -> BoxFuture<'static, Result<Option<String>, String>> {
-        let pool = self.pool.clone();
-        let query = self.query.clone();
+        let (pool, query, describe) = self.parts();
         async move {
             let client = pool.get().await.map_err(|e| format!("postgres: {e}"))?;
-            let statement = client
-                .prepare_cached(&query)
-                .await
-                .map_err(|e| format!("postgres: {e}"))?;
+            let statement = client.prepare_cached(&query).await.map_err(&describe)?;
             let row = client
                 .query_opt(&statement, &[&sid])
                 .await
-                .map_err(|e| format!("postgres: {e}"))?;
+                .map_err(describe)?;
             Ok(row.map(|r| r.get::<_, String>(0)))
         }
         .boxed()
@@ -140,15 +212,14 @@ impl SessionStore for PostgresStore {
     /// Prepares the lookup query itself: PostgreSQL checks that the table
     /// and its columns exist, which `SELECT 1` would not.
     fn ping(&self) -> BoxFuture<'static, Result<(), String>> {
-        let pool = self.pool.clone();
-        let query = self.query.clone();
+        let (pool, query, describe) = self.parts();
         async move {
             let client = pool.get().await.map_err(|e| format!("postgres: {e}"))?;
             client
                 .prepare_cached(&query)
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("postgres: the session lookup cannot run: {e}"))
+                .map_err(|e| format!("the session lookup cannot run: {}", describe(e)))
         }
         .boxed()
     }

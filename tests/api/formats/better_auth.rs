@@ -6,23 +6,28 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-/// The schema better-auth migrates into (its own `user`, `session`, ...).
-const SCHEMA: &str = "rt_better_auth";
 const MODULES: &[&str] = &["better-auth", "pg"];
 const OTHER_SECRET: &str = "better-auth-other-secret-0123456789abcdef";
 
-/// Writes `cases` with better-auth; the cookies and each session's user id.
-fn write(cases: Value) -> (Vec<String>, Vec<Value>) {
-    let request = json!({"database_url": database_url(), "schema": SCHEMA, "cases": cases});
+/// A schema of the test's own for better-auth's tables (`user`, `session`,
+/// ...), so writers of parallel tests never migrate the same one.
+fn schema() -> PgSchema {
+    PgSchema::unique("rt_better_auth_")
+}
+
+/// Writes `cases` with better-auth into `schema`; the cookies and each
+/// session's user id.
+fn write(schema: &PgSchema, cases: Value) -> (Vec<String>, Vec<Value>) {
+    let request = json!({"database_url": database_url(), "schema": schema.name, "cases": cases});
     let answer = node_writer("better-auth", MODULES, &request);
     let subjects = answer["subjects"].as_array().expect("subjects").clone();
     (cookies(&answer), subjects)
 }
 
-/// The app on better-auth's table; `secret_var` holds `secrets`.
-async fn better_auth_app(secret_var: &str, secrets: &str) -> TestApp {
+/// The app on better-auth's table in `schema`; `secret_var` holds `secrets`.
+async fn better_auth_app(schema: &PgSchema, secret_var: &str, secrets: &str) -> TestApp {
     let url = database_url();
-    let table = format!("{SCHEMA}.session");
+    let table = format!("{}.session", schema.name);
     let unset = if secret_var == "SESSION_SECRET" {
         "BETTER_AUTH_SECRET"
     } else {
@@ -44,14 +49,18 @@ async fn better_auth_app(secret_var: &str, secrets: &str) -> TestApp {
 async fn sessions_yield_their_user_until_sign_out_or_expiry() {
     let email = |tag: &str| format!("{}@example.com", unique(tag));
     let (alice, bob) = (email("alice"), email("bob"));
-    let (written, subjects) = write(json!([
-        {"secret": SESSION_SECRET, "email": alice, "agent": "acme"},
-        {"secret": SESSION_SECRET, "email": alice, "secure": true},
-        {"secret": SESSION_SECRET, "email": alice, "then": "sign-out"},
-        {"secret": SESSION_SECRET, "email": alice, "then": "expire"},
-        {"secret": OTHER_SECRET, "email": bob},
-        {"secret": OLD_SESSION_SECRET, "email": bob},
-    ]));
+    let schema = schema();
+    let (written, subjects) = write(
+        &schema,
+        json!([
+            {"secret": SESSION_SECRET, "email": alice, "agent": "acme"},
+            {"secret": SESSION_SECRET, "email": alice, "secure": true},
+            {"secret": SESSION_SECRET, "email": alice, "then": "sign-out"},
+            {"secret": SESSION_SECRET, "email": alice, "then": "expire"},
+            {"secret": OTHER_SECRET, "email": bob},
+            {"secret": OLD_SESSION_SECRET, "email": bob},
+        ]),
+    );
     let [good, secure, signed_out, expired, other_secret, old_secret] = written.as_slice() else {
         panic!("six cookies: {written:?}")
     };
@@ -59,7 +68,7 @@ async fn sessions_yield_their_user_until_sign_out_or_expiry() {
         secure.starts_with("__Secure-better-auth.session_token="),
         "{secure}"
     );
-    let app = better_auth_app("SESSION_SECRET", SESSION_SECRET).await;
+    let app = better_auth_app(&schema, "SESSION_SECRET", SESSION_SECRET).await;
 
     let (_, claims) = expect_token(app.post_token(Some(good)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
@@ -96,6 +105,7 @@ async fn sessions_yield_their_user_until_sign_out_or_expiry() {
 
     // Rotation: the old secret second.
     let rotated = better_auth_app(
+        &schema,
         "SESSION_SECRET",
         &format!("{SESSION_SECRET},{OLD_SESSION_SECRET}"),
     )
@@ -106,14 +116,14 @@ async fn sessions_yield_their_user_until_sign_out_or_expiry() {
     assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
 
     // BETTER_AUTH_SECRET stands in for an unset SESSION_SECRET.
-    let fallback = better_auth_app("BETTER_AUTH_SECRET", SESSION_SECRET).await;
+    let fallback = better_auth_app(&schema, "BETTER_AUTH_SECRET", SESSION_SECRET).await;
     let (_, claims) = expect_token(fallback.post_token(Some(good)).await).await;
     assert_eq!(Some(claims.sub.as_str()), subjects[0].as_str());
     fallback.expect_unauthenticated(old_secret).await;
 
     // No subject where the pointer looks: a column the table lacks, or the
     // token, which the document leaves out.
-    let (url, table) = (database_url(), format!("{SCHEMA}.session"));
+    let (url, table) = (database_url(), format!("{}.session", schema.name));
     for pointer in ["/activeOrganizationId", "/token"] {
         let app = spawn_app_with(&[
             ("SESSION_BACKEND", "better-auth"),
@@ -128,7 +138,9 @@ async fn sessions_yield_their_user_until_sign_out_or_expiry() {
 
 #[tokio::test]
 async fn an_unreachable_database_is_503() {
+    let schema = schema();
     let (written, _) = write(
+        &schema,
         json!([{"secret": SESSION_SECRET, "email": format!("{}@example.com", unique("carol"))}]),
     );
     let app = spawn_app_with(&[

@@ -1,6 +1,7 @@
 //! Shared test helpers: spawning the app, signing cookies, decoding tokens;
 //! the binary as a process (`process`), the stores (`stores`), a fake "who
-//! am I" upstream (`upstream`), the real session libraries that write the
+//! am I" upstream (`upstream`), fake Redis servers standing in for an
+//! attacker (`fake_redis`), the real session libraries that write the
 //! cookies of each format (`writers`).
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use realtime_token::{Application, Claims, Config};
 use serde_json::Value;
 
 mod cluster;
+mod fake_redis;
 mod node;
 mod process;
 mod raw;
@@ -20,6 +22,7 @@ pub mod upstream;
 mod writers;
 
 pub use cluster::{wait_until, RedisCluster};
+pub use fake_redis::{FakePrimary, FakeSentinel};
 pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;

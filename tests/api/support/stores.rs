@@ -158,28 +158,54 @@ impl SessionTable {
 
 impl Drop for SessionTable {
     fn drop(&mut self) {
-        use deadpool_postgres::tokio_postgres::{connect, NoTls};
         let table = std::mem::take(&mut self.name);
-        let url = database_url();
-        // Best effort, on a separate connection and runtime; the test is over.
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let drop_table = async {
-                    if let Ok((c, conn)) = connect(&url, NoTls).await {
-                        tokio::spawn(conn);
-                        let _ = c
-                            .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
-                            .await;
-                    }
-                };
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drop_table).await;
-            });
-        })
-        .join()
-        .ok();
+        execute_detached(format!("DROP TABLE IF EXISTS {table}"));
     }
+}
+
+/// A PostgreSQL schema no other test uses (e.g. for the tables a real
+/// framework migrates), dropped with its tables at the end. It is created
+/// by whoever first needs it.
+pub struct PgSchema {
+    pub name: String,
+}
+
+impl PgSchema {
+    /// A new name starting with `prefix`.
+    pub fn unique(prefix: &str) -> Self {
+        Self {
+            name: unique(prefix),
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        execute_detached(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
+    }
+}
+
+/// Runs `sql` on a connection of its own, best effort and bounded (for
+/// clean-ups in `Drop`, when the test is over).
+fn execute_detached(sql: String) {
+    use deadpool_postgres::tokio_postgres::{connect, NoTls};
+    let url = database_url();
+    // A separate runtime: Drop may run inside the test's.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let run = async {
+                if let Ok((c, conn)) = connect(&url, NoTls).await {
+                    tokio::spawn(conn);
+                    let _ = c.batch_execute(&sql).await;
+                }
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), run).await;
+        });
+    })
+    .join()
+    .ok();
 }

@@ -1,24 +1,14 @@
-//! Django sessions (`django.contrib.sessions`), JSON serializer only. Read
-//! from Django 5.2's `core/signing.py` and `contrib/sessions/backends/`:
-//!
-//! - `signing.dumps`: `<payload>:<timestamp>:<signature>`; the payload is
-//!   URL-safe base64 (no padding) of compact JSON, or of its zlib
-//!   compression with a leading `.`; the timestamp is base62 seconds; the
-//!   signature is `salted_hmac(salt + "signer", value, secret, "sha256")`:
-//!   HMAC-SHA256 keyed with `sha256(salt + "signer" + secret)`, URL-safe
-//!   base64 without padding. `SECRET_KEY_FALLBACKS` are tried in turn.
-//! - The `db` engine keeps that string in `django_session.session_data`
-//!   (salt `django.contrib.sessions.SessionStore`); the cookie is the bare
-//!   session key. The row's `expire_date` bounds it.
-//! - The `signed_cookies` engine puts it in the cookie itself (salt
-//!   `django.contrib.sessions.backends.signed_cookies`), bounded by
-//!   `SESSION_COOKIE_AGE` from the timestamp (`SESSION_MAX_AGE` here).
+//! Django's `signing.dumps` / `signing.loads` (`core/signing.py`): the
+//! string both session engines keep, `<payload>:<timestamp>:<signature>`.
+//! The payload is URL-safe base64 (no padding) of compact JSON, or of its
+//! zlib compression with a leading `.`; the timestamp is base62 seconds; the
+//! signature is `salted_hmac(salt + "signer", value, secret, "sha256")`:
+//! HMAC-SHA256 keyed with `sha256(salt + "signer" + secret)`, URL-safe
+//! base64 without padding. `SECRET_KEY_FALLBACKS` are tried in turn.
 
 use std::io::Read as _;
-use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::HeaderMap;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
@@ -26,16 +16,9 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use super::{ClaimsCodec, CodecAuthenticator, SessionIdCookie};
-use crate::metrics::CacheMetrics;
-use crate::session::cookies::find_cookie;
-use crate::session::store::{PgColumns, PostgresStore, StoreAuthenticator, StoredDocument};
-use crate::session::{SessionAuthenticator, SessionConfig, SessionError, StoreSettings};
+use crate::session::store::StoredDocument;
+use crate::session::SessionError;
 
-/// The `db` engine's salt (`"django.contrib.sessions." + SessionStore`).
-pub const DB_SALT: &str = "django.contrib.sessions.SessionStore";
-/// The `signed_cookies` engine's salt.
-pub const COOKIE_SALT: &str = "django.contrib.sessions.backends.signed_cookies";
 /// Largest session JSON accepted after decompression (a zip bomb stops here).
 const MAX_DOCUMENT: u64 = 1 << 20;
 
@@ -56,40 +39,6 @@ const SIGNATURE: GeneralPurpose = GeneralPurpose::new(
         .with_encode_padding(false)
         .with_decode_padding_mode(DecodePaddingMode::RequireNone),
 );
-
-/// The `django` preset's [`Build`](crate::session::preset::Build): the `db`
-/// engine as a session key looked up in `django_session`, or the
-/// `signed_cookies` engine as a cookie codec.
-pub fn build(
-    config: &SessionConfig,
-    cache: CacheMetrics,
-) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let secrets = || config.secrets.iter().map(|s| s.expose());
-    match &config.store {
-        StoreSettings::Postgres { .. } => {
-            let store = PostgresStore::from_settings(
-                &config.store,
-                PgColumns::DJANGO,
-                config.lookup_timeout,
-            )?;
-            Ok(Arc::new(StoreAuthenticator::compose(
-                SessionIdCookie::plain(&config.cookie_name),
-                Box::new(store),
-                Box::new(DjangoSigned::new(DB_SALT, secrets(), None)),
-                config,
-                cache,
-            )))
-        }
-        StoreSettings::None => {
-            let codec = SignedCookies {
-                name: config.cookie_name.clone(),
-                signed: DjangoSigned::new(COOKIE_SALT, secrets(), config.max_age),
-            };
-            Ok(CodecAuthenticator::shared(codec, config))
-        }
-        _ => Err("SESSION_DJANGO_ENGINE: use db or signed_cookies".into()),
-    }
-}
 
 /// Verifies and opens `signing.dumps` strings for one salt.
 pub struct DjangoSigned {
@@ -191,20 +140,6 @@ impl StoredDocument for DjangoSigned {
     }
 }
 
-/// The `signed_cookies` engine: the cookie holds the signed session.
-struct SignedCookies {
-    name: String,
-    signed: DjangoSigned,
-}
-
-impl ClaimsCodec for SignedCookies {
-    fn decode(&self, headers: &HeaderMap, now_unix: u64) -> Result<Value, SessionError> {
-        let cookie = find_cookie(headers, &self.name)
-            .ok_or(SessionError::Unauthenticated("no session cookie"))?;
-        self.signed.open(&cookie, now_unix)
-    }
-}
-
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Django's `b62_decode` for non-negative values; `None` past `u64`.
@@ -234,6 +169,7 @@ fn b62_encode(mut n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{COOKIE_SALT, DB_SALT};
     use super::*;
     use serde_json::json;
 
