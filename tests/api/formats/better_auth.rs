@@ -160,15 +160,19 @@ async fn an_unreachable_database_is_503() {
 #[tokio::test]
 async fn a_plain_name_cookie_never_shadows_the_secure_one() {
     let email = |tag: &str| format!("{}@example.com", unique(tag));
-    let (written, subjects) = write(json!([
-        {"secret": SESSION_SECRET, "email": email("victim"), "secure": true},
-        {"secret": SESSION_SECRET, "email": email("mallory")},
-        {"secret": SESSION_SECRET, "email": email("victim"), "secure": true, "then": "sign-out"},
-    ]));
+    let schema = schema();
+    let (written, subjects) = write(
+        &schema,
+        json!([
+            {"secret": SESSION_SECRET, "email": email("victim"), "secure": true},
+            {"secret": SESSION_SECRET, "email": email("mallory")},
+            {"secret": SESSION_SECRET, "email": email("victim"), "secure": true, "then": "sign-out"},
+        ]),
+    );
     let [victim, mallory, signed_out] = written.as_slice() else {
         panic!("three cookies: {written:?}")
     };
-    let app = better_auth_app("SESSION_SECRET", SESSION_SECRET).await;
+    let app = better_auth_app(&schema, "SESSION_SECRET", SESSION_SECRET).await;
     for header in [
         format!("{victim}; {mallory}"),
         format!("{mallory}; {victim}"),
