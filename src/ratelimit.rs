@@ -19,15 +19,17 @@ use shared::{SharedBuckets, SHARED_TIMEOUT};
 
 mod address;
 mod folded;
+mod hints;
 mod lease;
 mod shared;
 
 use address::bucket;
 pub use address::{
-    parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ProxyHeader,
-    DEFAULT_IPV6_PREFIX,
+    parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ForwardedHost,
+    ProxyHeader, DEFAULT_IPV6_PREFIX,
 };
-pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck, SubjectHint, SubjectHints};
+pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck};
+pub use hints::{SubjectHint, SubjectHints};
 
 /// Rate limits (`RATE_LIMIT_IP`, `RATE_LIMIT_SUBJECT`, `RATE_LIMIT_IPV6_PREFIX`),
 /// `TRUSTED_PROXIES` and `TRUSTED_PROXY_HEADER`.
@@ -39,7 +41,7 @@ pub struct LimitsConfig {
     pub per_subject: Option<Rate>,
     /// Peers whose `proxy_header` is believed.
     pub trusted_proxies: Vec<IpNet>,
-    /// `TRUSTED_PROXY_HEADER`: the one header read from trusted proxies;
+    /// `TRUSTED_PROXY_HEADER`: the header family read from trusted proxies;
     /// default `x-forwarded-for`.
     pub proxy_header: ProxyHeader,
     /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per prefix of
@@ -216,6 +218,13 @@ impl RateLimits {
         };
         let key = bucket(ip, self.ipv6_prefix);
         self.check("ip", &key.to_string(), *rate, local, &key).await
+    }
+
+    /// Whether subjects have a limit (`RATE_LIMIT_SUBJECT` is not `off`):
+    /// only then may a valid session skip the client's bucket, since its
+    /// subject's bucket bounds it instead.
+    pub fn subjects_limited(&self) -> bool {
+        self.per_subject.is_some()
     }
 
     /// Refused when the subject is over its limit.

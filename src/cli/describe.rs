@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use super::{report_config_errors, self_check};
 use crate::config::{Config, SecretRole, StoreSettings};
 use crate::redis_conn::Topology;
+use crate::session::preset::{CookieKind, StoreKind};
+use crate::session::{SessionConfig, Shown};
 
 pub(super) fn check_config() -> ExitCode {
     let config = match Config::from_env() {
@@ -27,10 +29,12 @@ pub(super) fn check_config() -> ExitCode {
     }
 }
 
-/// The effective configuration as `key: value` lines, secrets redacted.
+/// The effective configuration as `key: value` lines, secrets redacted;
+/// session settings the backend does not use are left out.
 pub fn describe(config: &Config) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
-    let lines = [
+    let session = &config.session;
+    let mut lines = vec![
         format!("listen: {}:{}", config.server.host, config.server.port),
         format!(
             "workers: {}",
@@ -60,106 +64,161 @@ pub fn describe(config: &Config) -> String {
         format!("rooms: {}", config.policy.describe()),
         format!(
             "session backend: {}",
-            describe_backend(config.session.preset.name, &config.session.store)
+            describe_backend(session.preset.name, &session.store)
         ),
         format!(
-            "session cookie: {}{}",
-            config.session.cookie_name,
-            match (&config.session.store, config.session.preset.secret) {
-                (StoreSettings::Upstream { .. }, _) => " (the whole Cookie header is forwarded)",
-                (_, SecretRole::VouchesAlone | SecretRole::VouchesAloneWarned) => " (signed)",
-                _ if config.session.cookie_signed => " (signed session id)",
-                _ => " (unsigned session id)",
-            }
+            "session cookie: {} ({})",
+            session.cookie_name,
+            cookie_holds(session)
         ),
-        format!(
-            "session secrets: [redacted, {}]",
-            config.session.secrets.len()
-        ),
-        format!("session subject: {}", config.session.subject_pointer),
-        format!(
-            "session attributes: {}",
-            config
-                .session
+    ];
+    if session.preset.secret.used(session.cookie_signed) {
+        let from = match session.secrets_var {
+            "SESSION_SECRET" => String::new(),
+            fallback => format!(" (from {fallback})"),
+        };
+        lines.push(format!(
+            "session secrets: [redacted, {}]{from}",
+            session.secrets.len()
+        ));
+    }
+    lines.push(format!("session subject: {}", session.subject_pointer));
+    lines.push(format!(
+        "session attributes: {}",
+        match session.attribute_pointers.is_empty() {
+            true => "(none)".to_owned(),
+            false => session
                 .attribute_pointers
                 .iter()
                 .map(|(n, p)| format!("{n}={p}"))
                 .collect::<Vec<_>>()
-                .join(",")
-        ),
-        format!(
-            "session max age: {}",
-            config
-                .session
-                .max_age
-                .map_or("(not used by this backend)".into(), |d| format!(
-                    "{} s",
-                    d.as_secs()
-                ))
-        ),
-        format!(
-            "session options: {}",
-            match config.session.options.is_empty() {
-                true => "(none)".to_owned(),
-                false => config
-                    .session
-                    .options
-                    .keys()
-                    .map(|var| format!("{var} [set, redacted]"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        ),
-        format!(
+                .join(","),
+        }
+    ));
+    if let Some(max_age) = session.max_age {
+        lines.push(format!("session max age: {} s", max_age.as_secs()));
+    }
+    lines.push(format!("session options: {}", describe_options(session)));
+    let looks_up = session.store != StoreSettings::None;
+    let fetches = session
+        .options
+        .keys()
+        .any(|var| shown(session, var) == Shown::Url);
+    if looks_up || fetches {
+        lines.push(format!(
             "session lookup timeout: {:?}",
-            config.session.lookup_timeout
-        ),
-        format!(
+            session.lookup_timeout
+        ));
+    }
+    if looks_up {
+        lines.push(format!(
             "session cache: {}",
-            if config.session.cache_ttl.is_zero() {
+            if session.cache_ttl.is_zero() {
                 "off".to_owned()
             } else {
                 format!(
                     "{:?}, at most {} sessions",
-                    config.session.cache_ttl, config.session.cache_size
+                    session.cache_ttl, session.cache_size
                 )
             }
-        ),
-        format!(
-            "allowed origins: {}",
-            if config.allowed_origins.is_empty() {
-                "(none: only same-origin and non-browser callers)".into()
-            } else {
-                config.allowed_origins.join(", ")
-            }
-        ),
-        format!(
-            "admin minting: {}",
-            if config.admin_api_key.is_some() {
-                "on"
-            } else {
-                "off"
-            }
-        ),
-    ];
+        ));
+    }
+    lines.push(format!(
+        "allowed origins: {}",
+        if config.allowed_origins.is_empty() {
+            "(none: only same-origin and non-browser callers)".into()
+        } else {
+            config.allowed_origins.join(", ")
+        }
+    ));
+    lines.push(format!(
+        "admin minting: {}",
+        if config.admin_api_key.is_some() {
+            "on"
+        } else {
+            "off"
+        }
+    ));
     lines.join("\n")
 }
 
-/// The backend with its store's location; URLs show only scheme, host and
-/// port.
+/// What the session cookie holds, and how it is protected.
+fn cookie_holds(session: &SessionConfig) -> &'static str {
+    let kind = session.store_kind();
+    if kind == StoreKind::Upstream {
+        return "the whole Cookie header is forwarded";
+    }
+    if !kind.keeps_sessions() {
+        return match session.preset.cookie_kind {
+            CookieKind::Encrypted => "encrypted",
+            CookieKind::IssuerJwt => "a JWT signed by its issuer's key",
+            CookieKind::Signed | CookieKind::SignedSessionToken => "signed",
+        };
+    }
+    match session.preset.cookie_kind {
+        CookieKind::SignedSessionToken => "signed session token",
+        _ if session.preset.secret == SecretRole::SignsSessionId && session.cookie_signed => {
+            "signed session id"
+        }
+        _ => "unsigned session id",
+    }
+}
+
+/// How `var`, one of the backend's own variables, may be shown: the
+/// variable choosing the store is a plain word; an unknown one is redacted.
+fn shown(session: &SessionConfig, var: &str) -> Shown {
+    if session.preset.store_choice.is_some_and(|c| c.var == var) {
+        return Shown::Value;
+    }
+    session
+        .preset
+        .options
+        .iter()
+        .find(|o| o.name == var)
+        .map_or(Shown::Redacted, |o| o.shown)
+}
+
+/// The backend's own variables that are set: values, URLs without their
+/// credentials, and secrets redacted.
+fn describe_options(session: &SessionConfig) -> String {
+    if session.options.is_empty() {
+        return "(none)".into();
+    }
+    session
+        .options
+        .iter()
+        .map(|(var, value)| match shown(session, var) {
+            Shown::Value => format!("{var}={}", value.expose()),
+            Shown::Url => format!("{var}={}", location(value.expose(), true)),
+            Shown::Redacted => format!("{var} [set, redacted]"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A URL as `scheme://host:port`, and its path when `with_path`: never its
+/// user, password, query or fragment.
+fn location(url: &str, with_path: bool) -> String {
+    reqwest::Url::parse(url)
+        .map(|u| {
+            format!(
+                "{}://{}:{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().unwrap_or(0),
+                match u.path() {
+                    "" | "/" => "",
+                    path if with_path => path,
+                    _ => "",
+                }
+            )
+        })
+        .unwrap_or_else(|_| "(unparsable URL)".into())
+}
+
+/// The backend with its store's location: scheme, host, port and the
+/// database (never the password); the upstream's URL without its path.
 fn describe_backend(name: &str, store: &StoreSettings) -> String {
-    let location = |url: &str| {
-        reqwest::Url::parse(url)
-            .map(|u| {
-                format!(
-                    "{}://{}:{}",
-                    u.scheme(),
-                    u.host_str().unwrap_or("?"),
-                    u.port_or_known_default().unwrap_or(0)
-                )
-            })
-            .unwrap_or_else(|_| "(unparsable URL)".into())
-    };
     match store {
         StoreSettings::None => name.into(),
         StoreSettings::Redis {
@@ -177,7 +236,7 @@ fn describe_backend(name: &str, store: &StoreSettings) -> String {
                     )
                 }
                 Topology::Cluster { nodes } => format!("the cluster of {}", nodes.join(", ")),
-                Topology::Single => location(url.expose()),
+                Topology::Single => location(url.expose(), true),
             },
             match (url.expose().starts_with("rediss://"), ca_pem) {
                 (false, _) => "",
@@ -195,7 +254,7 @@ fn describe_backend(name: &str, store: &StoreSettings) -> String {
             root_pem,
         } => format!(
             "{name}: postgres at {} (table {table}; sslmode {ssl_mode:?}{})",
-            location(url.expose()),
+            location(url.expose(), true),
             match root_pem {
                 Some(_) => ", sslrootcert",
                 None => "",
@@ -208,7 +267,7 @@ fn describe_backend(name: &str, store: &StoreSettings) -> String {
             session_cookies,
         } => format!(
             "{name}: {method} {} (forwarding Cookie{}; sessions identified by {})",
-            location(url.expose()),
+            location(url.expose(), false),
             forward_headers
                 .iter()
                 .map(|h| format!(", {h}"))

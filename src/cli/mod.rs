@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::Application;
-use crate::config::{self, Config, ConfigErrors, DevDefaults};
+use crate::config::{Config, ConfigErrors, DevDefaults, Dotenv};
 use crate::session::cookies::{percent_encode, CookieSigner};
 use crate::telemetry::{flush_logs, init_logging};
 use crate::token::{TokenIssuer, TokenVerifier};
@@ -171,9 +171,9 @@ fn self_check(config: &Config) -> Result<(), String> {
 }
 
 fn dev(host: Option<String>) -> ExitCode {
-    config::load_dotenv();
+    let dotenv = Dotenv::load();
     let defaults = DevDefaults::generate(&env_lookup, host.as_deref());
-    let config = match defaults.config(&env_lookup) {
+    let config = match dotenv.read(|lookup| defaults.config(lookup)) {
         Ok(config) => config,
         Err(errors) => return report_config_errors(&errors),
     };
@@ -214,7 +214,7 @@ fn dev(host: Option<String>) -> ExitCode {
 
 fn healthcheck(port: Option<u16>) -> ExitCode {
     // The same sources as `serve`: the environment, then `.env`.
-    config::load_dotenv();
+    Dotenv::load();
     let port = port
         .or_else(|| env_lookup("PORT").and_then(|p| p.trim().parse().ok()))
         .unwrap_or(8080);

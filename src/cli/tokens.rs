@@ -5,15 +5,15 @@ use std::process::ExitCode;
 
 use serde_json::Map;
 
-use super::{env_lookup, report_config_errors, EXIT_CONFIG};
-use crate::config;
+use super::{report_config_errors, EXIT_CONFIG};
+use crate::config::{self, Dotenv};
 use crate::policy::validate_room_pattern;
 use crate::principal::Principal;
 use crate::token::{unix_now, TokenIssuer, TokenVerifier};
 
 pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool) -> ExitCode {
-    config::load_dotenv();
-    let jwt = match config::jwt_from_lookup(&env_lookup) {
+    let dotenv = Dotenv::load();
+    let jwt = match dotenv.read(|lookup| config::jwt_from_lookup(lookup)) {
         Ok(jwt) => jwt,
         Err(errors) => return report_config_errors(&errors),
     };
@@ -35,7 +35,7 @@ pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool)
         }
     };
     let rooms = if rooms.is_empty() {
-        let policy = match config::policy_from_lookup(&env_lookup) {
+        let policy = match dotenv.read(|lookup| config::policy_from_lookup(lookup)) {
             Ok(policy) => policy,
             Err(errors) => {
                 eprintln!("--rooms not given and the policy cannot be read:");
@@ -71,8 +71,7 @@ pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool)
 }
 
 pub(super) fn verify(token: Option<String>) -> ExitCode {
-    config::load_dotenv();
-    let jwt = match config::jwt_from_lookup(&env_lookup) {
+    let jwt = match Dotenv::load().read(|lookup| config::jwt_from_lookup(lookup)) {
         Ok(jwt) => jwt,
         Err(errors) => return report_config_errors(&errors),
     };

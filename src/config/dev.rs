@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use rand::RngCore as _;
 
-use super::{Config, ConfigErrors};
+use super::{Config, ConfigErrors, Lookup};
 
 /// Settings that dev mode fills in when the environment leaves them unset.
 pub struct DevDefaults {
@@ -48,7 +48,7 @@ impl DevDefaults {
     }
 
     /// Reads the configuration with these defaults laid over `lookup`.
-    pub fn config(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    pub fn config(&self, lookup: &Lookup) -> Result<Config, ConfigErrors> {
         Config::from_lookup(&|k| self.vars.get(k).cloned().or_else(|| lookup(k)))
     }
 }

@@ -12,6 +12,8 @@ use crate::telemetry::LogFormat;
 pub use crate::token::{JwtConfig, JwtKey};
 
 mod dev;
+mod dotenv;
+mod dotenv_syntax;
 mod jwt;
 mod ops;
 mod session;
@@ -20,16 +22,16 @@ mod strength;
 mod vars;
 
 pub use dev::{random_secret, DevDefaults};
+pub use dotenv::Dotenv;
 use jwt::{check_distinct_admin_key, read_admin_key, read_jwt};
 pub use jwt::{parse_duration, parse_ttl};
 use ops::{read_limits, read_ops, read_origins, read_policy, read_server};
 use session::read_session;
 pub use session::MAX_LOOKUP_TIMEOUT;
 use vars::Vars;
-pub use vars::{ConfigError, ConfigErrors};
+pub use vars::{ConfigError, ConfigErrors, Lookup};
 
-/// Shortest accepted HS256 secret and admin key, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub use crate::secret::MIN_SECRET_BYTES;
 /// Longest accepted token lifetime.
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -83,14 +85,14 @@ pub struct ServerConfig {
 }
 
 impl Config {
-    /// Loads `.env` (if present) and reads the process environment.
+    /// Loads `.env` (if present) and reads the process environment; a
+    /// value `.env` did not give as written is refused ([`Dotenv`]).
     pub fn from_env() -> Result<Self, ConfigErrors> {
-        load_dotenv();
-        Self::from_lookup(&|k| std::env::var(k).ok())
+        Dotenv::load().read(|lookup| Self::from_lookup(lookup))
     }
 
     /// Reads the configuration through `lookup` (tests pass a map).
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+    pub fn from_lookup(lookup: &Lookup) -> Result<Self, ConfigErrors> {
         let mut vars = Vars {
             lookup,
             errors: Vec::new(),
@@ -130,9 +132,10 @@ impl Config {
         let mut out = Vec::new();
         let is_jwt_secret = |s: &Secret| self.jwt.keys.iter().any(|k| k.secret == *s);
         if self.session.secrets.iter().any(is_jwt_secret) {
-            out.push(
-                "SESSION_SECRET equals the JWT secret: they serve different purposes; use two different secrets".into(),
-            );
+            out.push(format!(
+                "{} equals the JWT secret: they serve different purposes; use two different secrets",
+                self.session.secrets_var
+            ));
         }
         let why_not_refused = match self.session.preset.secret {
             SecretRole::SignsSessionId => Some("the store still has to know the session id"),
@@ -145,7 +148,8 @@ impl Config {
             let weakness = strength::weakness(secret.expose());
             if let (Some(why), Some(excuse)) = (weakness, why_not_refused) {
                 out.push(format!(
-                    "SESSION_SECRET: secret {} {why} ({excuse}, so this is not refused)",
+                    "{}: secret {} {why} ({excuse}, so this is not refused)",
+                    self.session.secrets_var,
                     i + 1
                 ));
             }
@@ -160,6 +164,7 @@ impl Config {
                 );
             }
         }
+        out.extend((self.session.preset.warnings)(&self.session));
         for net in &self.limits.trusted_proxies {
             if !strength::is_private(net) {
                 out.push(format!(
@@ -179,7 +184,7 @@ impl Config {
 }
 
 /// Reads only the token-signing settings (for `mint` and `verify`).
-pub fn jwt_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<JwtConfig, ConfigErrors> {
+pub fn jwt_from_lookup(lookup: &Lookup) -> Result<JwtConfig, ConfigErrors> {
     let mut vars = Vars {
         lookup,
         errors: Vec::new(),
@@ -192,9 +197,7 @@ pub fn jwt_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<JwtCon
 }
 
 /// Reads only the room policy (for `mint` without `--rooms`).
-pub fn policy_from_lookup(
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<RoomPolicy, ConfigErrors> {
+pub fn policy_from_lookup(lookup: &Lookup) -> Result<RoomPolicy, ConfigErrors> {
     let mut vars = Vars {
         lookup,
         errors: Vec::new(),
@@ -204,13 +207,6 @@ pub fn policy_from_lookup(
         Some(policy) if vars.errors.is_empty() => Ok(policy),
         _ => Err(ConfigErrors(vars.errors)),
     }
-}
-
-/// Loads `.env` from the working directory when present, without
-/// overriding variables already set in the environment.
-pub fn load_dotenv() {
-    // A missing .env is the normal case in containers.
-    let _ = dotenvy::dotenv();
 }
 
 #[cfg(test)]

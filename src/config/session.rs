@@ -39,20 +39,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             true
         }
     };
-    let secrets: Vec<Secret> = vars
-        .get_secret("SESSION_SECRET")
-        .or_else(|| {
-            defaults
-                .secret_fallback
-                .and_then(|var| vars.get_secret(var))
-        })
-        .map(|s| {
-            s.split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(Secret::new)
-                .collect()
-        })
-        .unwrap_or_default();
+    let (secrets_var, secrets) = read_secrets(vars, defaults);
     // A secret that vouches alone must be strong; one that signs a session
     // id the store must also know is only warned of (`Config::warnings`).
     let vouches_alone = defaults.secret == SecretRole::VouchesAlone;
@@ -62,15 +49,10 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             false => strength::untrimmed(secret.expose()),
         };
         if let Some(why) = problem {
-            vars.fail("SESSION_SECRET", format!("secret {} {why}", i + 1));
+            vars.fail(secrets_var, format!("secret {} {why}", i + 1));
         }
     }
-    let needs_secret = match defaults.secret {
-        SecretRole::Unused => false,
-        SecretRole::SignsSessionId => cookie_signed,
-        SecretRole::VouchesAlone | SecretRole::VouchesAloneWarned => true,
-    };
-    if secrets.is_empty() && needs_secret {
+    if secrets.is_empty() && defaults.secret.used(cookie_signed) {
         let fallback = defaults
             .secret_fallback
             .map(|var| format!(" (or {var}, which it falls back to)"))
@@ -132,13 +114,16 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
             )
             .unwrap_or(1000),
     };
+    // A stored session expires in its store (Django's `db` engine: the row's
+    // `expire_date`), so the setting applies only to cookies that carry it.
     let max_age = defaults
         .max_age
+        .filter(|_| !store_kind.keeps_sessions())
         .map(|default| read_duration(vars, "SESSION_MAX_AGE", default, MAX_SESSION_AGE));
     let mut options: std::collections::BTreeMap<_, _> = defaults
         .options
         .iter()
-        .filter_map(|var| Some((*var, Secret::new(vars.get_secret(var)?))))
+        .filter_map(|var| Some((var.name, Secret::new(vars.get_secret(var.name)?))))
         .collect();
     options.extend(choice);
     let config = SessionConfig {
@@ -149,6 +134,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         cookie_signed,
         cookie_value,
         secrets,
+        secrets_var,
         subject_pointer,
         attribute_pointers,
         lookup_timeout,
@@ -161,6 +147,28 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         vars.fail(e.var, e.message);
     }
     Some(config)
+}
+
+/// `SESSION_SECRET`, else the preset's fallback variable (`AUTH_SECRET`):
+/// the variable read and its secrets, comma-separated in it.
+fn read_secrets(vars: &Vars, defaults: &Preset) -> (&'static str, Vec<Secret>) {
+    let fallback = || {
+        let var = defaults.secret_fallback?;
+        Some((var, vars.get_secret(var)?))
+    };
+    let (var, value) = match vars.get_secret("SESSION_SECRET") {
+        Some(value) => ("SESSION_SECRET", Some(value)),
+        None => fallback().map_or(("SESSION_SECRET", None), |(var, value)| (var, Some(value))),
+    };
+    let secrets = value
+        .map(|s| {
+            s.split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(Secret::new)
+                .collect()
+        })
+        .unwrap_or_default();
+    (var, secrets)
 }
 
 /// Longest accepted `SESSION_MAX_AGE` (Django's and Flask's defaults are

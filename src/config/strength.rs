@@ -1,49 +1,11 @@
 //! Checks that keep weak or mistyped settings from starting silently:
-//! secrets too short or too uniform to be a root of trust, secrets with
-//! whitespace at their ends, proxy ranges that trust everyone, origins a
-//! browser never sends.
+//! secrets too short, too uniform or with whitespace at their ends (judged
+//! in [`crate::secret`], which the session formats' own keys use too),
+//! proxy ranges that trust everyone, origins a browser never sends.
 
 use ipnet::IpNet;
 
-use super::MIN_SECRET_BYTES;
-
-/// Fewest distinct bytes a secret must have: a 32-byte string of one
-/// repeated character passes a length check but is guessable.
-const MIN_DISTINCT_BYTES: usize = 8;
-
-/// Why `secret` cannot be a root of trust (signing tokens or cookies, or
-/// admin access), if it cannot. Never includes the secret itself.
-pub fn weakness(secret: &str) -> Option<String> {
-    if let Some(why) = untrimmed(secret) {
-        return Some(why);
-    }
-    if secret.len() < MIN_SECRET_BYTES {
-        return Some(format!(
-            "must be at least {MIN_SECRET_BYTES} bytes, got {}; generate one with `openssl rand -base64 48`",
-            secret.len()
-        ));
-    }
-    let mut seen = [false; 256];
-    secret.bytes().for_each(|b| seen[usize::from(b)] = true);
-    let distinct = seen.iter().filter(|s| **s).count();
-    if distinct < MIN_DISTINCT_BYTES {
-        return Some(format!(
-            "has only {distinct} distinct characters, so it is easy to guess; generate one with `openssl rand -base64 48`"
-        ));
-    }
-    None
-}
-
-/// Why `secret` would be read differently by another program, if it would:
-/// whitespace at either end (a verifier reading the raw value would use
-/// another key than a reader that trims it).
-pub fn untrimmed(secret: &str) -> Option<String> {
-    (secret.trim() != secret).then(|| {
-        "starts or ends with whitespace, which other programs keep and this one would have to drop; \
-         remove it (separate several secrets with a bare comma)"
-            .to_owned()
-    })
-}
+pub use crate::secret::{untrimmed, weakness};
 
 /// Why a `TRUSTED_PROXIES` range must be refused: one that contains every
 /// address lets any client name its own address.
@@ -102,17 +64,6 @@ pub fn unsendable_origin(origin: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn weak_secrets() {
-        assert!(weakness("keyboard cat").is_some());
-        assert!(weakness(&"a".repeat(48)).is_some());
-        assert!(weakness(&"ab".repeat(24)).is_some());
-        assert!(weakness(" 0123456789abcdef0123456789abcdef").is_some());
-        assert!(weakness("0123456789abcdef0123456789abcdef ").is_some());
-        assert!(weakness("0123456789abcdef0123456789abcdef").is_none());
-        assert!(!weakness(&"z".repeat(40)).unwrap().contains("zzz"));
-    }
 
     #[test]
     fn proxies_and_origins() {

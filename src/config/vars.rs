@@ -47,14 +47,18 @@ impl ConfigErrors {
     }
 }
 
+/// Where the configuration reads a variable's value, by name (the names
+/// are the code's own, so a reader can keep them).
+pub type Lookup<'a> = dyn Fn(&'static str) -> Option<String> + 'a;
+
 /// Reads variables by name; empty values count as unset.
 pub(super) struct Vars<'a> {
-    pub(super) lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub(super) lookup: &'a Lookup<'a>,
     pub(super) errors: Vec<ConfigError>,
 }
 
 impl Vars<'_> {
-    pub(super) fn get(&self, var: &str) -> Option<String> {
+    pub(super) fn get(&self, var: &'static str) -> Option<String> {
         (self.lookup)(var)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
@@ -62,7 +66,7 @@ impl Vars<'_> {
 
     /// A secret exactly as set (not trimmed: a verifier elsewhere reads the
     /// raw value); unset when empty or only whitespace.
-    pub(super) fn get_secret(&self, var: &str) -> Option<String> {
+    pub(super) fn get_secret(&self, var: &'static str) -> Option<String> {
         (self.lookup)(var).filter(|v| !v.trim().is_empty())
     }
 

@@ -10,6 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 
 use crate::error::ApiError;
+use crate::ratelimit::ForwardedHost;
 
 /// The exact origins allowed to call with credentials.
 #[derive(Debug, Clone, Default)]
@@ -35,7 +36,8 @@ impl Origins {
 
     /// Refuses a browser request from another site unless its origin is
     /// allowed. `Sec-Fetch-Site` is trusted first, then `Origin` (exact
-    /// match, or the request's own host). No `Origin` at all (curl) passes.
+    /// match, or the request's own host: the one a trusted proxy forwarded,
+    /// else `Host`). No `Origin` at all (curl) passes.
     pub fn check_request(&self, req: &HttpRequest) -> Result<(), ApiError> {
         let headers = req.headers();
         let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
@@ -59,16 +61,30 @@ impl Origins {
 }
 
 /// True when `origin` names the host the request was sent to (same-origin
-/// call from a browser that does not send `Sec-Fetch-Site`).
+/// call from a browser that does not send `Sec-Fetch-Site`). Behind a
+/// trusted proxy that replaced `Host` (Next.js `rewrites()`), that is the
+/// host it forwarded.
 fn is_own_host(origin: &str, req: &HttpRequest) -> bool {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let origin_host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+    match ForwardedHost::of(req) {
+        Some(ForwardedHost(host)) => names_host(origin, &host),
+        None => req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|host| names_host(origin, host)),
+    }
+}
+
+/// True when `origin` (`scheme://host[:port]`) is `host` (`host[:port]`),
+/// the scheme's default port written or not.
+fn names_host(origin: &str, host: &str) -> bool {
+    let (authority, default_port) = match origin.split_once("://") {
+        Some(("https", authority)) => (authority, ":443"),
+        Some(("http", authority)) => (authority, ":80"),
+        _ => return false,
+    };
+    let bare = host.strip_suffix(default_port).unwrap_or(host);
+    host.eq_ignore_ascii_case(authority) || bare.eq_ignore_ascii_case(authority)
 }
 
 /// Middleware: adds CORS headers for allowed origins to every response,

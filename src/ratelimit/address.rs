@@ -5,15 +5,17 @@ use std::net::{IpAddr, Ipv6Addr};
 use actix_web::http::header::HeaderMap;
 use ipnet::{IpNet, Ipv4Net};
 
-/// The header a trusted proxy names the client in (`TRUSTED_PROXY_HEADER`).
-/// Only this one is read; the other is ignored, since a proxy passes on
-/// whatever the client sent in the header it does not set itself.
+/// The header a trusted proxy names the client (and the browser's host) in
+/// (`TRUSTED_PROXY_HEADER`). Only this family is read; the other is
+/// ignored, since a proxy passes on whatever the client sent in the header
+/// it does not set itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ProxyHeader {
-    /// `X-Forwarded-For: client, proxy1, ...` (the default).
+    /// `X-Forwarded-For: client, proxy1, ...` and `X-Forwarded-Host` (the
+    /// default).
     #[default]
     XForwardedFor,
-    /// RFC 7239 `Forwarded: for=client, for=proxy1, ...`.
+    /// RFC 7239 `Forwarded: for=client;host=..., for=proxy1, ...`.
     Forwarded,
 }
 
@@ -42,14 +44,33 @@ impl ProxyHeader {
     fn address(self, entry: &str) -> Option<IpAddr> {
         let text = match self {
             Self::XForwardedFor => entry.trim(),
-            Self::Forwarded => entry.split(';').find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case("for")
-                    .then(|| v.trim().trim_matches('"'))
-            })?,
+            Self::Forwarded => parameter(entry, "for")?,
         };
         parse_ip(text).map(|ip| ip.to_canonical())
+    }
+}
+
+/// The value of parameter `name` in one `Forwarded` element
+/// (`for=1.2.3.4;host="app.example.com"`), unquoted.
+fn parameter<'e>(element: &'e str, name: &str) -> Option<&'e str> {
+    element.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// The host the browser asked for, as a trusted proxy forwarded it (it
+/// replaced `Host`); resolved with [`ClientAddr`] and kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedHost(pub String);
+
+impl ForwardedHost {
+    /// The forwarded host of this request, if a trusted proxy sent one.
+    pub fn of(req: &actix_web::HttpRequest) -> Option<Self> {
+        use actix_web::HttpMessage as _;
+        req.extensions().get::<Self>().cloned()
     }
 }
 
@@ -113,6 +134,47 @@ impl ClientResolver {
         }
         client
     }
+
+    /// The host a trusted peer says the browser asked for, read from the
+    /// `TRUSTED_PROXY_HEADER` family: the last `X-Forwarded-Host` value
+    /// (the one the peer itself set), or, for `forwarded`, the `host=` of
+    /// the outermost element a trusted proxy wrote (the walk of
+    /// [`resolve`](Self::resolve)). `None` from any other peer.
+    pub fn forwarded_host(&self, peer: IpAddr, headers: &HeaderMap) -> Option<ForwardedHost> {
+        if !self.trusted(peer.to_canonical()) {
+            return None;
+        }
+        let host = match self.proxy_header {
+            ProxyHeader::XForwardedFor => headers
+                .get_all("x-forwarded-host")
+                .next_back()
+                .and_then(|line| line.to_str().ok())
+                .and_then(|line| line.rsplit(',').next())
+                .map(str::trim),
+            ProxyHeader::Forwarded => {
+                let mut host = None;
+                for element in elements(headers, ProxyHeader::Forwarded) {
+                    host = parameter(element, "host").or(host);
+                    let hop = ProxyHeader::Forwarded.address(element);
+                    if !hop.is_some_and(|ip| self.trusted(ip)) {
+                        break;
+                    }
+                }
+                host
+            }
+        };
+        host.filter(|h| !h.is_empty())
+            .map(|h| ForwardedHost(h.to_owned()))
+    }
+}
+
+/// The comma-separated elements of `header`, nearest hop first (an
+/// unreadable header line is one empty element).
+fn elements(headers: &HeaderMap, header: ProxyHeader) -> impl Iterator<Item = &str> + '_ {
+    headers
+        .get_all(header.name())
+        .rev()
+        .flat_map(|line| line.to_str().unwrap_or("").rsplit(','))
 }
 
 /// The entries of `header`, nearest hop first (the header lists the client
@@ -120,11 +182,7 @@ impl ClientResolver {
 /// `None` for an entry naming none (`unknown`, an obfuscated `_name`, a
 /// `Forwarded` element without `for=`, an unreadable header line).
 fn hops(headers: &HeaderMap, header: ProxyHeader) -> impl Iterator<Item = Option<IpAddr>> + '_ {
-    headers
-        .get_all(header.name())
-        .rev()
-        .flat_map(|line| line.to_str().unwrap_or("").rsplit(','))
-        .map(move |entry| header.address(entry))
+    elements(headers, header).map(move |entry| header.address(entry))
 }
 
 /// Default `RATE_LIMIT_IPV6_PREFIX`: one bucket per /64, the usual smallest

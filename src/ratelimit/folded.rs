@@ -1,112 +1,67 @@
 //! Shared checks folded into a session lookup. When the session store and
 //! the shared buckets are one Redis (a server or a Sentinel group, not a
-//! cluster), the session `GET`, the client's bucket and the subject's
-//! bucket run as one script: one round trip instead of three.
+//! cluster), the session `GET` and the bucket it is charged to run as one
+//! script: one round trip instead of two or three.
 //!
-//! The subject is not known before the session is read, so the store
-//! keeps a [`SubjectHint`] per session id: the subject it found last time
-//! and the session it read then. The script charges that subject's bucket
-//! only when the session it reads is the same, byte for byte. Otherwise
-//! (first sight, changed session) the subject's bucket is checked
-//! afterwards, on its own ([`SubjectCheck`]), so every request is charged
-//! to the subject it is issued for. Checks a lease (`lease.rs`) already
-//! paid for stay out of the script; with none left, the lookup is a plain
-//! `GET`.
+//! Which bucket: a session id this replica has seen live, still stored,
+//! is charged to its subject, not to the client's address; anything else
+//! (no such session, a first sight) to the client's address, checked
+//! before the `GET` when nothing is remembered. The subject is not known
+//! before the session is read, so the store keeps a [`SubjectHint`] per
+//! session id: the subject it found last time and the session it read
+//! then. The script charges that subject only when the session it reads is
+//! the same, byte for byte; otherwise (a changed session) the subject is
+//! checked afterwards, on its own ([`SubjectCheck`]), so every request is
+//! charged to the subject it is issued for. Checks a lease (`lease.rs`)
+//! already paid for stay out of the script, and so do those that the
+//! spares of a trip under way for the same key pay for (the lookup waits
+//! for it); with none left, the lookup is a plain `GET`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 
 use redis::aio::ConnectionLike;
-use sha2::{Digest as _, Sha256};
 
-use super::lease::Leases;
+use super::hints::{SubjectHint, SubjectHints};
+use super::lease::{Leases, Turn};
 use super::shared::{bucket_key, gcra_lua};
 use super::{bucket, rate_limited, ClientAddr, Rate, RateLimited, RateLimits};
 
 /// KEYS = session, client bucket, subject bucket; ARGV = client interval
 /// (µs, 0 = no check), burst, tokens wanted, the same for the subject, and
-/// the session the subject's bucket is charged for. Returns {session or
-/// nil, client tokens, client wait µs, subject tokens (-1 = not charged),
-/// subject wait µs}.
+/// the session remembered for this id ('' = none). A remembered id still
+/// stored is not charged to the client; read unchanged, it is charged to
+/// the subject (if ARGV[4] > 0). Any other lookup is charged to the client,
+/// before the `GET` when nothing is remembered. Returns {session or nil
+/// (nil when the client is refused), client tokens (-1 = not charged),
+/// client wait µs, subject tokens (-1 = not charged), subject wait µs}.
 const LOOKUP: &str = concat!(
     gcra_lua!(),
     r"
-local cg, cw = 1, 0
+local session
+local remembered = ARGV[7]
+if remembered ~= '' then
+  session = redis.call('GET', KEYS[1])
+  if session then
+    local si = tonumber(ARGV[4])
+    if session == remembered and si > 0 then
+      local sg, sw = gcra(KEYS[3], si, tonumber(ARGV[5]), tonumber(ARGV[6]), now)
+      return {session, -1, 0, sg, sw}
+    end
+    return {session, -1, 0, -1, 0}
+  end
+end
+local cg, cw = -1, 0
 local ci = tonumber(ARGV[1])
 if ci > 0 then
   cg, cw = gcra(KEYS[2], ci, tonumber(ARGV[2]), tonumber(ARGV[3]), now)
   if cg == 0 then return {false, 0, cw, -1, 0} end
 end
-local session = redis.call('GET', KEYS[1])
-local sg, sw = -1, 0
-local si = tonumber(ARGV[4])
-if session and si > 0 and session == ARGV[7] then
-  sg, sw = gcra(KEYS[3], si, tonumber(ARGV[5]), tonumber(ARGV[6]), now)
-end
-return {session, cg, cw, sg, sw}
+if remembered == '' then session = redis.call('GET', KEYS[1]) end
+return {session, cg, cw, -1, 0}
 "
 );
 
 static SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(LOOKUP));
-
-/// The subject found last time under a session id, and the session then;
-/// shared, not copied, per request.
-pub struct SubjectHint {
-    sub: String,
-    session: String,
-}
-
-/// Bytes of sessions [`SubjectHints`] keeps before it starts over.
-const HINTS_BYTES: usize = 4 << 20;
-
-/// Sessions longer than this get no hint (the script compares them whole).
-const HINT_MAX_SESSION: usize = 4096;
-
-/// The hints of one store, by a digest of the session id (raw ids are not
-/// kept as keys).
-#[derive(Default)]
-pub struct SubjectHints {
-    map: Mutex<Hints>,
-}
-
-#[derive(Default)]
-struct Hints {
-    by_sid: HashMap<[u8; 32], Arc<SubjectHint>>,
-    bytes: usize,
-}
-
-impl SubjectHints {
-    /// The hint for `sid`, if any.
-    pub fn get(&self, sid: &str) -> Option<Arc<SubjectHint>> {
-        let hints = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        hints.by_sid.get(&digest(sid)).cloned()
-    }
-
-    /// Remembers that `session`, read under `sid`, is `sub`'s.
-    pub fn remember(&self, sid: &str, session: &str, sub: &str) {
-        if session.len() > HINT_MAX_SESSION {
-            return;
-        }
-        let size = session.len() + sub.len();
-        let hint = SubjectHint {
-            sub: sub.to_owned(),
-            session: session.to_owned(),
-        };
-        let mut hints = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if hints.bytes + size > HINTS_BYTES {
-            // A miss only costs a round trip, so starting over is enough.
-            *hints = Hints::default();
-        }
-        hints.bytes += size;
-        if let Some(old) = hints.by_sid.insert(digest(sid), Arc::new(hint)) {
-            hints.bytes -= old.session.len() + old.sub.len();
-        }
-    }
-}
-
-fn digest(sid: &str) -> [u8; 32] {
-    Sha256::digest(sid.as_bytes()).into()
-}
 
 /// The subject's check after a lookup: done inside it for the hinted
 /// subject, or still to run.
@@ -165,6 +120,22 @@ impl Charge {
         )
     }
 
+    /// Whether this charge still has to run, after any trip to Redis
+    /// under way for its key (whose spares may pay for it); when it does,
+    /// its turn joins `turns`.
+    async fn still_due(&self, leases: &Leases, turns: &mut Vec<Turn>) -> bool {
+        if self.rate.lease_size() == 1 {
+            return true;
+        }
+        match leases.turn(&self.key).await {
+            Some(turn) => {
+                turns.push(turn);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// What the bucket said: tokens granted (spares kept as a lease) or
     /// the wait.
     fn outcome(&self, leases: &Leases, granted: u32, wait: u64) -> Result<(), RateLimited> {
@@ -179,12 +150,12 @@ impl Charge {
 /// One request's shared checks, to run inside a session lookup; those a
 /// lease already paid for are settled.
 pub struct FoldedChecks {
-    /// The client's bucket, unless unlimited or leased.
+    /// The client's bucket, unless unlimited or (no hint) leased.
     client: Option<Charge>,
-    /// The hinted subject's bucket, unless unlimited, unhinted or leased.
-    subject: Option<(Charge, Arc<SubjectHint>)>,
-    /// The hinted subject, when a lease paid for it.
-    leased_subject: Option<String>,
+    /// The remembered session, if it can be compared.
+    hint: Option<Arc<SubjectHint>>,
+    /// The hinted subject's bucket, unless a lease paid for it.
+    subject: Option<Charge>,
     subjects_limited: bool,
     leases: Arc<Leases>,
 }
@@ -193,9 +164,12 @@ pub struct FoldedChecks {
 pub struct FoldedLookup {
     /// The session, unless there is none (or the client was refused first).
     pub session: Option<String>,
-    /// The client's bucket.
-    pub client: Result<(), RateLimited>,
-    /// The subject's bucket, when the hint held.
+    /// The client's bucket; `None` when the session id was remembered and
+    /// is still stored, so its subject pays instead (unless it turns out to
+    /// name no one: then the client's bucket is still to check).
+    pub client: Option<Result<(), RateLimited>>,
+    /// The subject's bucket, when the remembered session was read again
+    /// unchanged.
     pub subject: SubjectCheck,
     /// Whether subjects have a limit, so the store should remember the
     /// session's subject when the lookup did not charge it.
@@ -218,29 +192,32 @@ impl RateLimits {
         if target.is_none() || shared.connections.target() != target {
             return None;
         }
-        let hint = self.per_subject.as_ref().and_then(|_| hints.get(sid));
+        let hint = self
+            .per_subject
+            .as_ref()
+            .and_then(|_| hints.get(sid))
+            .filter(|h| h.session.is_some());
         let leased =
             |charge: &Charge| charge.rate.lease_size() > 1 && shared.leases.take(&charge.key);
+        // With a session to compare, the client's lease is left alone: the
+        // request may well be charged to its subject.
         let client = match (&self.per_client, client) {
             (Some((rate, _)), Some(ClientAddr(ip))) => {
                 let key = bucket(ip, self.ipv6_prefix).to_string();
-                Some(Charge::new("ip", &key, *rate)).filter(|c| !leased(c))
+                Some(Charge::new("ip", &key, *rate)).filter(|c| hint.is_some() || !leased(c))
             }
             _ => None,
         };
-        let (mut subject, mut leased_subject) = (None, None);
-        if let (Some((rate, _)), Some(hint)) = (&self.per_subject, hint) {
-            let charge = Charge::new("sub", &hint.sub, *rate);
-            if leased(&charge) {
-                leased_subject = Some(hint.sub.clone());
-            } else {
-                subject = Some((charge, hint));
+        let subject = match (&self.per_subject, &hint) {
+            (Some((rate, _)), Some(hint)) => {
+                Some(Charge::new("sub", &hint.sub, *rate)).filter(|c| !leased(c))
             }
-        }
+            _ => None,
+        };
         Some(FoldedChecks {
             client,
+            hint,
             subject,
-            leased_subject,
             subjects_limited: self.per_subject.is_some(),
             leases: shared.leases.clone(),
         })
@@ -251,92 +228,74 @@ impl FoldedChecks {
     /// `GET session_key` and the checks still to run, in one script on
     /// `conn` (a plain `GET` when leases settled them all).
     pub async fn run<C: ConnectionLike>(
-        self,
+        mut self,
         session_key: String,
         conn: &mut C,
     ) -> Result<FoldedLookup, redis::RedisError> {
-        let leased = self.leased_subject.map(|sub| SubjectCheck::Done {
-            sub,
-            result: Ok(()),
-        });
-        if self.client.is_none() && self.subject.is_none() {
-            let session = redis::cmd("GET")
+        // Held until the spares are kept, so concurrent lookups spend them
+        // (always the client's key before the subject's: no deadlock).
+        let mut turns = Vec::new();
+        if let Some(charge) = &self.client {
+            if !charge.still_due(&self.leases, &mut turns).await {
+                self.client = None;
+            }
+        }
+        if let Some(charge) = &self.subject {
+            if !charge.still_due(&self.leases, &mut turns).await {
+                self.subject = None;
+            }
+        }
+        let hint = self.hint.as_deref();
+        let remembered = hint.and_then(|h| h.session.as_deref()).unwrap_or("");
+        let (session, client, subject) = if self.client.is_none() && self.subject.is_none() {
+            let session: Option<String> = redis::cmd("GET")
                 .arg(&session_key)
                 .query_async(conn)
                 .await?;
-            return Ok(FoldedLookup {
-                session,
-                client: Ok(()),
-                subject: leased.unwrap_or(SubjectCheck::Pending),
-                hint_wanted: self.subjects_limited,
-            });
-        }
-        let none = (0, 0, 0);
-        let (ci, cb, cw) = self.client.as_ref().map_or(none, Charge::args);
-        let (si, sb, sw) = self.subject.as_ref().map_or(none, |(c, _)| c.args());
-        let expected = self
-            .subject
-            .as_ref()
-            .map_or("", |(_, h)| h.session.as_str());
-        let mut invocation = SCRIPT.key(&session_key);
-        let key_or_session = |c: Option<&Charge>| c.map_or(&session_key, |c| &c.key).clone();
-        invocation
-            .key(key_or_session(self.client.as_ref()))
-            .key(key_or_session(self.subject.as_ref().map(|(c, _)| c)))
-            .arg(ci)
-            .arg(cb)
-            .arg(cw)
-            .arg(si)
-            .arg(sb)
-            .arg(sw)
-            .arg(expected);
-        type Reply = (Option<String>, u32, u64, i64, u64);
-        let (session, client_granted, client_wait, subject_granted, subject_wait): Reply =
-            invocation.invoke_async(conn).await?;
-        let client = match &self.client {
-            Some(charge) => charge.outcome(&self.leases, client_granted, client_wait),
-            None => Ok(()),
+            (session, Ok(()), None)
+        } else {
+            let none = (0, 0, 0);
+            let (ci, cb, cw) = self.client.as_ref().map_or(none, Charge::args);
+            let (si, sb, sw) = self.subject.as_ref().map_or(none, Charge::args);
+            let key_or_session = |c: Option<&Charge>| c.map_or(&session_key, |c| &c.key).clone();
+            let mut invocation = SCRIPT.key(&session_key);
+            invocation
+                .key(key_or_session(self.client.as_ref()))
+                .key(key_or_session(self.subject.as_ref()))
+                .arg(ci)
+                .arg(cb)
+                .arg(cw)
+                .arg(si)
+                .arg(sb)
+                .arg(sw)
+                .arg(remembered);
+            type Reply = (Option<String>, i64, u64, i64, u64);
+            let (session, client_granted, client_wait, subject_granted, subject_wait): Reply =
+                invocation.invoke_async(conn).await?;
+            let charged = |charge: Option<&Charge>, granted: i64, wait: u64| {
+                let granted = u32::try_from(granted).ok()?;
+                Some(charge?.outcome(&self.leases, granted, wait))
+            };
+            let client = charged(self.client.as_ref(), client_granted, client_wait);
+            let subject = charged(self.subject.as_ref(), subject_granted, subject_wait);
+            (session, client.unwrap_or(Ok(())), subject)
         };
-        let subject = match (self.subject, u32::try_from(subject_granted)) {
-            (Some((charge, hint)), Ok(granted)) => SubjectCheck::Done {
-                result: charge.outcome(&self.leases, granted, subject_wait),
+        let remembered_id = hint.is_some() && session.is_some();
+        let same = remembered_id && session.as_deref() == Some(remembered);
+        let subject = match hint {
+            // Charged inside the script, or paid by a lease.
+            Some(hint) if same => SubjectCheck::Done {
                 sub: hint.sub.clone(),
+                result: subject.unwrap_or(Ok(())),
             },
-            _ => leased.unwrap_or(SubjectCheck::Pending),
+            _ => SubjectCheck::Pending,
         };
+        let client = (!remembered_id).then_some(client);
         Ok(FoldedLookup {
             session,
             client,
             subject,
             hint_wanted: self.subjects_limited,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_are_bounded_by_bytes_and_skip_large_sessions() {
-        let hints = SubjectHints::default();
-        hints.remember("sid-1", "{\"userId\":\"alice\"}", "alice");
-        assert_eq!(
-            hints.get("sid-1").map(|h| h.sub.clone()).as_deref(),
-            Some("alice")
-        );
-        assert!(hints.get("sid-2").is_none());
-        hints.remember("big", &"x".repeat(HINT_MAX_SESSION + 1), "bob");
-        assert!(hints.get("big").is_none(), "too large to compare whole");
-        // Filling the byte budget starts over.
-        let session = "y".repeat(HINT_MAX_SESSION);
-        for i in 0..HINTS_BYTES / HINT_MAX_SESSION {
-            hints.remember(&format!("s{i}"), &session, "carol");
-        }
-        assert!(
-            hints.get("sid-1").is_none(),
-            "over the budget, the map starts over"
-        );
-        assert!(hints.map.lock().unwrap().bytes <= HINTS_BYTES);
     }
 }

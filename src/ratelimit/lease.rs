@@ -3,6 +3,11 @@
 //! [`Rate::lease_size`] tokens at once; the spare ones serve this replica's
 //! next requests for the same key for up to [`LEASE_LIFETIME`].
 //!
+//! One check per key and replica asks at a time (its [`Turn`]): checks that
+//! find no spare while a trip for their key is under way wait for it and
+//! spend its spares, instead of each leasing a batch of its own that only
+//! one lease could keep.
+//!
 //! Every leased token was charged in Redis, so the fleet together never
 //! gets more than the bucket allows; it only spends some of them up to a
 //! second late, and a replica's unspent tokens (at most a lease's worth per
@@ -10,8 +15,10 @@
 //! default 60/m per subject is exact.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex as TurnLock, OwnedMutexGuard};
 
 use super::Rate;
 
@@ -31,7 +38,28 @@ impl Rate {
 struct Lease {
     left: u32,
     until: Instant,
+    /// Held by the check asking Redis for this key.
+    turn: Arc<TurnLock<()>>,
 }
+
+impl Lease {
+    fn spend(&mut self) -> bool {
+        if self.left > 0 && Instant::now() < self.until {
+            self.left -= 1;
+            return true;
+        }
+        false
+    }
+
+    /// Spares left, or a trip under way.
+    fn in_use(&self, now: Instant) -> bool {
+        (self.left > 0 && now < self.until) || Arc::strong_count(&self.turn) > 1
+    }
+}
+
+/// The right to ask Redis for a key's next lease; the other checks of
+/// that key on this replica wait until it is dropped.
+pub type Turn = OwnedMutexGuard<()>;
 
 /// This replica's leased tokens, by bucket key.
 #[derive(Default)]
@@ -43,13 +71,24 @@ impl Leases {
     /// Spends one leased token of `key`, if one is left.
     pub fn take(&self, key: &str) -> bool {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get_mut(key) {
-            Some(lease) if lease.left > 0 && Instant::now() < lease.until => {
-                lease.left -= 1;
-                true
+        map.get_mut(key).is_some_and(Lease::spend)
+    }
+
+    /// After [`take`](Self::take) found nothing: waits for any trip to
+    /// Redis under way for `key`, then spends one of its spares (`None`)
+    /// or, with none left, returns the turn to ask Redis (`Some`). Hold
+    /// the turn until the answer is kept.
+    pub async fn turn(&self, key: &str) -> Option<Turn> {
+        let lock = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            let lease = Self::entry(&mut map, key, Instant::now());
+            if lease.spend() {
+                return None;
             }
-            _ => false,
-        }
+            lease.turn.clone()
+        };
+        let turn = lock.lock_owned().await;
+        (!self.take(key)).then_some(turn)
     }
 
     /// Keeps the spare tokens of `granted` (one is spent by the request
@@ -58,22 +97,29 @@ impl Leases {
         if granted <= 1 {
             return;
         }
-        let until = Instant::now() + LEASE_LIFETIME;
+        let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let lease = Self::entry(&mut map, key, now);
+        if lease.until <= now {
+            lease.left = 0;
+        }
+        lease.left = (lease.left + granted - 1).min(size);
+        lease.until = now + LEASE_LIFETIME;
+    }
+
+    /// The lease of `key`, making room for it if the map is full.
+    fn entry<'m>(map: &'m mut HashMap<String, Lease>, key: &str, now: Instant) -> &'m mut Lease {
         if map.len() >= CAPACITY && !map.contains_key(key) {
-            map.retain(|_, lease| lease.left > 0 && lease.until > Instant::now());
+            map.retain(|_, lease| lease.in_use(now));
             if map.len() >= CAPACITY {
                 map.clear();
             }
         }
-        let lease = map
-            .entry(key.to_owned())
-            .or_insert(Lease { left: 0, until });
-        if lease.until <= Instant::now() {
-            lease.left = 0;
-        }
-        lease.left = (lease.left + granted - 1).min(size);
-        lease.until = until;
+        map.entry(key.to_owned()).or_insert_with(|| Lease {
+            left: 0,
+            until: now,
+            turn: Arc::default(),
+        })
     }
 }
 
@@ -93,6 +139,28 @@ mod tests {
         leases.keep("k", 8, 8);
         assert_eq!((0..20).filter(|_| leases.take("k")).count(), 8);
         assert!(!leases.take("other"));
+    }
+
+    #[tokio::test]
+    async fn concurrent_checks_wait_for_the_trip_under_way_and_spend_its_spares() {
+        use futures_util::FutureExt as _;
+        let leases = Leases::default();
+        let trip = leases.turn("k").await.expect("nothing leased: ask Redis");
+        let waiting = leases.turn("k");
+        tokio::pin!(waiting);
+        assert!(
+            (&mut waiting).now_or_never().is_none(),
+            "a trip is under way"
+        );
+        assert!(leases.turn("other").now_or_never().is_some(), "per key");
+        leases.keep("k", 5, 8);
+        drop(trip);
+        assert!(waiting.await.is_none(), "the waiter spent a spare");
+        for _ in 0..3 {
+            assert!(matches!(leases.turn("k").now_or_never(), Some(None)));
+        }
+        let next = leases.turn("k").now_or_never();
+        assert!(matches!(next, Some(Some(_))), "spares gone: the next asks");
     }
 
     #[test]

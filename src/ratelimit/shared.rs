@@ -82,13 +82,24 @@ impl SharedBuckets {
         if size > 1 && self.leases.take(&key) {
             return Ok(0);
         }
+        let late = || format!("redis: no answer in {SHARED_TIMEOUT:?}");
+        // Held until the spares are kept: concurrent checks spend them.
+        let _turn = if size > 1 {
+            let turn = tokio::time::timeout(SHARED_TIMEOUT, self.leases.turn(&key));
+            match turn.await.map_err(|_| late())? {
+                Some(turn) => Some(turn),
+                None => return Ok(0),
+            }
+        } else {
+            None
+        };
         let mut conn = self.connections.connection().await?;
         let mut invocation = self.script.key(&key);
         invocation.arg(rate.interval_us()).arg(rate.count).arg(size);
         let (granted, wait): (u32, u64) =
             tokio::time::timeout(SHARED_TIMEOUT, invocation.invoke_async(&mut conn))
                 .await
-                .map_err(|_| format!("redis: no answer in {SHARED_TIMEOUT:?}"))?
+                .map_err(|_| late())?
                 .map_err(|e| {
                     self.connections.failed();
                     format!("redis: {e}")

@@ -159,6 +159,12 @@ impl SessionAuthenticator for JwtCookieAuthenticator {
         Box::pin(async move { self.principal(token?).await })
     }
 
+    /// Signatures are checked in memory; a JWKS URL is fetched at most once
+    /// at a time and per interval, whatever the request rate.
+    fn verifies_locally(&self) -> bool {
+        true
+    }
+
     fn ready(&self) -> ReadyFuture<'_> {
         Box::pin(async move {
             match &self.keys {

@@ -25,7 +25,7 @@ pub mod store;
 pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
-pub use settings::{SessionConfig, SettingError, StoreSettings};
+pub use settings::{FormatVar, SessionConfig, SettingError, Shown, StoreSettings};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use store::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;
@@ -72,18 +72,41 @@ pub trait SessionAuthenticator: Send + Sync + 'static {
     /// Checks the request's session (cookies, headers) and answers who it is.
     fn authenticate<'a>(&'a self, req: &'a HttpRequest) -> AuthFuture<'a>;
 
-    /// [`authenticate`](Self::authenticate) under `limits`: the client's
-    /// bucket before the lookup; the subject's is left to the caller
-    /// ([`SubjectCheck::Pending`]). A store that shares its Redis with the
-    /// buckets runs them inside its lookup instead.
+    /// Whether [`authenticate`](Self::authenticate) decides in memory (a
+    /// signed or sealed cookie; key sets fetched at most once per interval,
+    /// not per request), so a refused request costs no lookup anywhere.
+    /// Default `false`: the client's bucket is then checked first.
+    fn verifies_locally(&self) -> bool {
+        false
+    }
+
+    /// [`authenticate`](Self::authenticate) under `limits`. A request
+    /// without a valid session spends the client's bucket, before any
+    /// lookup; the subject's bucket is left to the caller
+    /// ([`SubjectCheck::Pending`]). When the session is checked in memory
+    /// ([`verifies_locally`](Self::verifies_locally)) and subjects are
+    /// limited, a valid one is charged to its subject alone, so anonymous
+    /// requests sharing the address (everyone behind a proxy that is not
+    /// trusted) cannot starve it. Stores decide before their lookup (see
+    /// [`StoreAuthenticator`]).
     fn authenticate_limited<'a>(
         &'a self,
         req: &'a HttpRequest,
         limits: &'a RateLimits,
     ) -> LimitedFuture<'a> {
         Box::pin(async move {
-            limits.check_client(ClientAddr::of(req)).await?;
-            Ok((self.authenticate(req).await?, SubjectCheck::Pending))
+            let client = ClientAddr::of(req);
+            if !(self.verifies_locally() && limits.subjects_limited()) {
+                limits.check_client(client).await?;
+                return Ok((self.authenticate(req).await?, SubjectCheck::Pending));
+            }
+            match self.authenticate(req).await {
+                Ok(principal) => Ok((principal, SubjectCheck::Pending)),
+                Err(e) => {
+                    limits.check_client(client).await?;
+                    Err(e.into())
+                }
+            }
         })
     }
 

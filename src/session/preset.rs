@@ -11,7 +11,9 @@ use super::codec::{
     authjs, better_auth, cookie_session, django, flask, iron_session, jwt_cookie, next_auth, rails,
     supabase,
 };
-use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
+use super::{
+    signed_cookie, store, upstream, FormatVar, SessionAuthenticator, SessionConfig, SettingError,
+};
 use crate::metrics::CacheMetrics;
 
 /// Builds a backend's authenticator from the validated settings. Store
@@ -29,10 +31,19 @@ pub enum StoreKind {
     /// PostgreSQL (`DATABASE_URL`, `SESSION_PG_TABLE`).
     Postgres,
     /// The cookie carries the session, and `DATABASE_URL`, when set, lets
-    /// the format check it against the app's tables (Django's users).
+    /// the format check it against the app's tables (Django's users,
+    /// Devise's `SESSION_PG_TABLE`).
     OptionalPostgres,
     /// The app's "who am I" endpoint (`SESSION_UPSTREAM_*`).
     Upstream,
+}
+
+impl StoreKind {
+    /// True when the cookie names a session kept elsewhere (a store or the
+    /// app), which keeps its own expiry; false when the cookie carries it.
+    pub fn keeps_sessions(self) -> bool {
+        matches!(self, Self::Redis | Self::Postgres | Self::Upstream)
+    }
 }
 
 /// What `SESSION_SECRET` does for a backend, which decides whether it is
@@ -51,6 +62,34 @@ pub enum SecretRole {
     /// required, and a weak one is warned of at start-up, not refused, so an
     /// app that runs today keeps working here.
     VouchesAloneWarned,
+}
+
+impl SecretRole {
+    /// True when the backend uses `SESSION_SECRET` (or its fallback): with
+    /// [`SignsSessionId`](Self::SignsSessionId), only while the cookie is
+    /// signed (`SESSION_COOKIE_SIGNED`).
+    pub fn used(self, cookie_signed: bool) -> bool {
+        match self {
+            Self::Unused => false,
+            Self::SignsSessionId => cookie_signed,
+            Self::VouchesAlone | Self::VouchesAloneWarned => true,
+        }
+    }
+}
+
+/// What the session cookie holds when it carries the session itself (a
+/// preset whose store is a lookup reads a session id; see `check-config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieKind {
+    /// The session, signed with `SESSION_SECRET` (the default).
+    Signed,
+    /// The session, encrypted and authenticated with a key derived from
+    /// `SESSION_SECRET` (JWE, an iron seal, Rails' AES-GCM).
+    Encrypted,
+    /// A JWT signed by its issuer's key (`SESSION_JWT_KEY` or a JWKS).
+    IssuerJwt,
+    /// A token signed with `SESSION_SECRET` that names a stored session.
+    SignedSessionToken,
 }
 
 /// Checks a backend's settings before the port is bound, without I/O (a
@@ -90,8 +129,11 @@ pub struct Preset {
     /// The framework's own variable read for the secret when
     /// `SESSION_SECRET` is unset (e.g. `AUTH_SECRET`).
     pub secret_fallback: Option<&'static str>,
-    /// Variables only this format reads (into [`SessionConfig::options`]).
-    pub options: &'static [&'static str],
+    /// Variables only this format reads (into [`SessionConfig::options`]),
+    /// each marked secret or not.
+    pub options: &'static [FormatVar],
+    /// What the cookie holds when it carries the session.
+    pub cookie_kind: CookieKind,
     /// A variable that picks the store among several (e.g. Django's
     /// engines); its value, the first choice by default, is put in
     /// [`SessionConfig::options`]. `None`: always [`Preset::store`].
@@ -144,6 +186,7 @@ impl Preset {
             max_age: None,
             secret_fallback: None,
             options: &[],
+            cookie_kind: CookieKind::Signed,
             store_choice: None,
             pg_table: "session",
             cookie_from: None,
@@ -169,8 +212,14 @@ impl Preset {
     }
 
     /// Reading these format-specific variables.
-    pub const fn options(mut self, vars: &'static [&'static str]) -> Self {
+    pub const fn options(mut self, vars: &'static [FormatVar]) -> Self {
         self.options = vars;
+        self
+    }
+
+    /// With a cookie that holds this (default [`CookieKind::Signed`]).
+    pub const fn cookie_kind(mut self, kind: CookieKind) -> Self {
+        self.cookie_kind = kind;
         self
     }
 
@@ -219,6 +268,7 @@ impl Preset {
     }
 }
 
+use CookieKind as K;
 use SecretRole as R;
 use StoreKind as S;
 
@@ -236,21 +286,23 @@ pub const PRESETS: &[Preset] = &[
         .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400))
         .options(django::OPTIONS).check(django::check).warnings(django::warnings),
     Preset::new("iron-session",   "",            "/userId", S::None,     R::VouchesAlone,   iron_session::build)
-        .check(iron_session::check),
+        .check(iron_session::check).cookie_kind(K::Encrypted),
     Preset::new("authjs",         "authjs.session-token",    "/sub", S::None, R::VouchesAloneWarned, authjs::build)
-        .secret_fallback("AUTH_SECRET"),
+        .secret_fallback("AUTH_SECRET").cookie_kind(K::Encrypted),
     Preset::new("next-auth",      "next-auth.session-token", "/sub", S::None, R::VouchesAloneWarned, next_auth::build)
-        .secret_fallback("NEXTAUTH_SECRET"),
+        .secret_fallback("NEXTAUTH_SECRET").cookie_kind(K::Encrypted),
     Preset::new("flask",          "session",     "/_user_id", S::None,   R::VouchesAlone,   flask::build)
         .max_age(Duration::from_secs(31 * 86_400)),
     Preset::new("jwt-cookie",     "",            "/sub",    S::None,     R::Unused,         jwt_cookie::build)
-        .options(jwt_cookie::OPTIONS).check(jwt_cookie::check),
-    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::None, R::VouchesAlone, rails::build)
-        .options(&["SESSION_RAILS_KEY_DIGEST"]).check(rails::check),
+        .options(jwt_cookie::OPTIONS).check(jwt_cookie::check).cookie_kind(K::IssuerJwt),
+    Preset::new("rails",          "",            "/warden.user.user.key/0/0", S::OptionalPostgres, R::VouchesAlone, rails::build)
+        .options(rails::OPTIONS).check(rails::check).warnings(rails::warnings).pg_table("users")
+        .cookie_kind(K::Encrypted),
     Preset::new("better-auth",    "better-auth.session_token", "/userId", S::Postgres, R::VouchesAloneWarned, better_auth::build)
-        .secret_fallback("BETTER_AUTH_SECRET"),
+        .secret_fallback("BETTER_AUTH_SECRET").cookie_kind(K::SignedSessionToken),
     Preset::new("supabase",       "",            "/sub",    S::None,     R::Unused,         supabase::build)
-        .options(supabase::OPTIONS).check(supabase::check).cookie_from(supabase::URL, supabase::cookie_name),
+        .options(supabase::OPTIONS).check(supabase::check).cookie_from(supabase::URL, supabase::cookie_name)
+        .cookie_kind(K::IssuerJwt),
     Preset::new("upstream",       "session",     "/id",     S::Upstream, R::Unused,         upstream::build)
         .cache_ttl(Duration::from_secs(2)),
 ];

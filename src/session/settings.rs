@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::preset::Preset;
+use super::preset::{Preset, StoreKind};
 use super::CookieValue;
 use crate::secret::Secret;
 
@@ -24,6 +24,9 @@ pub struct SessionConfig {
     pub cookie_value: CookieValue,
     /// `SESSION_SECRET`: the app's cookie-signing secrets, newest first.
     pub secrets: Vec<Secret>,
+    /// The variable [`secrets`](Self::secrets) came from: `SESSION_SECRET`,
+    /// or the preset's fallback (`AUTH_SECRET`) when that was unset.
+    pub secrets_var: &'static str,
     /// `SESSION_SUBJECT_POINTER`: JSON pointer to the user id in the session
     /// (stores) or in the upstream's answer.
     pub subject_pointer: String,
@@ -50,6 +53,65 @@ impl SessionConfig {
     /// The value of the preset's own variable `var`, if set.
     pub fn option(&self, var: &str) -> Option<&str> {
         self.options.get(var).map(Secret::expose)
+    }
+
+    /// Where the sessions live: the store the preset's store choice picked
+    /// (Django's engine), else the preset's.
+    pub fn store_kind(&self) -> StoreKind {
+        self.preset
+            .store_choice
+            .and_then(|choice| {
+                let value = self.option(choice.var)?;
+                choice.choices.iter().find(|(name, _)| *name == value)
+            })
+            .map_or(self.preset.store, |(_, kind)| *kind)
+    }
+}
+
+/// A variable only one format reads (`Preset::options`), and whether
+/// `check-config` may print its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatVar {
+    /// The variable's name.
+    pub name: &'static str,
+    /// How its value may be shown.
+    pub shown: Shown,
+}
+
+/// How `check-config` shows a variable's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// As set: nothing secret in it.
+    Value,
+    /// A URL, without its user, password and query.
+    Url,
+    /// Never: a key or a secret.
+    Redacted,
+}
+
+impl FormatVar {
+    /// A variable whose value is printed as set.
+    pub const fn plain(name: &'static str) -> Self {
+        Self {
+            name,
+            shown: Shown::Value,
+        }
+    }
+
+    /// A URL, printed without credentials or query.
+    pub const fn url(name: &'static str) -> Self {
+        Self {
+            name,
+            shown: Shown::Url,
+        }
+    }
+
+    /// A key or secret, never printed.
+    pub const fn secret(name: &'static str) -> Self {
+        Self {
+            name,
+            shown: Shown::Redacted,
+        }
     }
 }
 

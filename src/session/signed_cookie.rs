@@ -112,4 +112,8 @@ impl SessionAuthenticator for SignedCookieAuthenticator {
         };
         Box::pin(std::future::ready(result))
     }
+
+    fn verifies_locally(&self) -> bool {
+        true
+    }
 }

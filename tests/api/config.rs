@@ -214,10 +214,11 @@ fn env_example_filled_in_with_secrets_is_a_valid_configuration() {
         let own = preset
             .options
             .iter()
-            .chain(preset.cookie_from.as_ref().map(|(v, _)| v));
+            .map(|o| o.name)
+            .chain(preset.cookie_from.map(|(v, _)| v));
         for name in own {
             assert!(
-                vars.contains_key(*name),
+                vars.contains_key(name),
                 "{name} ({}) is missing from .env.example",
                 preset.name
             );
@@ -339,4 +340,47 @@ fn check_config_reports_weak_settings_too() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn hmac_session_jwt_keys_get_the_refusals_jwt_secret_gets() {
+    let strong = "supabase-style-jwt-secret-0123456789abcdef";
+    let trailing_newline = format!("{strong}\n");
+    let weak: [(&str, String); 4] = [
+        ("32 x a", "a".repeat(32)),
+        ("password x 4", "password".repeat(4)),
+        ("a trailing newline", trailing_newline),
+        // 32 bytes, 16 characters.
+        ("16 x é", "é".repeat(16)),
+    ];
+    let backends: [&[(&str, &str)]; 2] = [
+        &[
+            ("SESSION_BACKEND", "jwt-cookie"),
+            ("SESSION_COOKIE", "__session"),
+            ("SESSION_JWT_ALGORITHMS", "HS256"),
+        ],
+        &[
+            ("SESSION_BACKEND", "supabase"),
+            ("SUPABASE_URL", "https://abcd1234.supabase.co"),
+        ],
+    ];
+    for backend in backends {
+        for (what, key) in &weak {
+            assert!(key.len() >= 32, "{what} passes a length check");
+            let mut env = backend.to_vec();
+            env.push(("SESSION_JWT_KEY", key));
+            let msg = error_for(&env, "SESSION_JWT_KEY");
+            assert!(
+                msg.contains("openssl rand") || msg.contains("remove it"),
+                "{what}: the fix is named: {msg}"
+            );
+            assert!(
+                !msg.contains(key.trim()),
+                "{what}: the key is echoed: {msg}"
+            );
+        }
+        let mut env = backend.to_vec();
+        env.push(("SESSION_JWT_KEY", strong));
+        config_with(&env).unwrap_or_else(|e| panic!("{backend:?}: a strong key: {e}"));
+    }
 }

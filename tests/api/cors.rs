@@ -125,3 +125,90 @@ async fn same_origin_and_non_browser_callers_pass_the_guard() {
         assert_eq!(res.status(), 200, "{what}");
     }
 }
+
+/// POSTs alice's cookie with an `Origin` and no `Sec-Fetch-Site` (a browser
+/// that does not send it), plus `headers` as a proxy would add them.
+async fn guarded_status(app: &TestApp, origin: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut req = app
+        .client
+        .post(app.url("/api/realtime-token"))
+        .header("Cookie", app.cookie("alice"))
+        .header("Origin", origin);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+const APP_ORIGIN: &str = "https://app.example.com";
+
+#[tokio::test]
+async fn behind_a_trusted_rewrite_the_forwarded_host_is_the_own_host() {
+    // Next.js rewrites() replace Host with the service's and set
+    // X-Forwarded-Host to the one the browser asked for.
+    let rewrite = [("X-Forwarded-Host", "app.example.com")];
+    let trusted = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    assert_eq!(guarded_status(&trusted, APP_ORIGIN, &rewrite).await, 200);
+    // The scheme's default port is the same origin; another host is not.
+    let port = [("X-Forwarded-Host", "APP.example.com:443")];
+    assert_eq!(guarded_status(&trusted, APP_ORIGIN, &port).await, 200);
+    let evil = "https://evil.example";
+    assert_eq!(guarded_status(&trusted, evil, &rewrite).await, 403);
+    assert_eq!(
+        guarded_status(&trusted, "http://app.example.com:8443", &rewrite).await,
+        403
+    );
+    // The proxy's own value is the last one; an earlier one is not it.
+    let appended = [("X-Forwarded-Host", "app.example.com, internal:3000")];
+    assert_eq!(guarded_status(&trusted, APP_ORIGIN, &appended).await, 403);
+    // Under the default header, `Forwarded: host=` is not read.
+    let rfc = [("Forwarded", "for=203.0.113.7;host=app.example.com")];
+    assert_eq!(guarded_status(&trusted, APP_ORIGIN, &rfc).await, 403);
+
+    // The same headers from a peer that is not a trusted proxy: today's rule.
+    for untrusted in [&[][..], &[("TRUSTED_PROXIES", "10.0.0.1")][..]] {
+        let app = spawn_app_with(untrusted).await;
+        assert_eq!(
+            guarded_status(&app, APP_ORIGIN, &rewrite).await,
+            403,
+            "{untrusted:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_trusted_proxy_header_forwarded_the_host_parameter_is_the_own_host() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("TRUSTED_PROXY_HEADER", "forwarded"),
+    ])
+    .await;
+    let cases: [(&str, u16, &str); 5] = [
+        (
+            "for=203.0.113.7;host=app.example.com;proto=https",
+            200,
+            "one hop",
+        ),
+        ("for=203.0.113.7;host=\"app.example.com\"", 200, "quoted"),
+        // Two trusted hops: the outermost one saw the browser's host.
+        (
+            "for=203.0.113.7;host=app.example.com, for=127.0.0.1;host=\"127.0.0.1:3000\"",
+            200,
+            "the outermost trusted hop",
+        ),
+        // Written by the client, beyond the first untrusted hop: ignored.
+        (
+            "for=6.6.6.6;host=app.example.com, for=203.0.113.7;host=\"127.0.0.1:3000\"",
+            403,
+            "a hop past the client",
+        ),
+        ("for=203.0.113.7;proto=https", 403, "no host"),
+    ];
+    for (forwarded, status, what) in cases {
+        let got = guarded_status(&app, APP_ORIGIN, &[("Forwarded", forwarded)]).await;
+        assert_eq!(got, status, "{what}");
+    }
+    // X-Forwarded-Host is the other header: not read.
+    let xfh = [("X-Forwarded-Host", "app.example.com")];
+    assert_eq!(guarded_status(&app, APP_ORIGIN, &xfh).await, 403);
+}

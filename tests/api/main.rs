@@ -4,6 +4,7 @@ mod support;
 
 mod abandoned_lookups;
 mod access_log_fields;
+mod address_floods;
 mod admin;
 mod architecture;
 mod browser;
@@ -14,6 +15,7 @@ mod config;
 mod cors;
 mod deploy;
 mod docs;
+mod dotenv;
 mod draining;
 mod examples;
 mod express_compat;

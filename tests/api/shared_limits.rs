@@ -75,45 +75,6 @@ async fn without_redis_each_replica_limits_alone_and_counts_the_fallbacks() {
     assert_eq!(fallbacks, 3.0, "{metrics}");
 }
 
-/// A private redis-server on a free port (its command counts are this
-/// test's alone); its URL and a connection, once it accepts one.
-async fn private_redis() -> (KillOnDrop, String, redis::aio::MultiplexedConnection) {
-    let port = free_port().to_string();
-    let dir = scratch_dir().join(unique("folded-"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let server = KillOnDrop(
-        std::process::Command::new("redis-server")
-            .args(["--port", &port, "--save", "", "--appendonly", "no", "--dir"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed"),
-    );
-    let url = format!("redis://127.0.0.1:{port}");
-    let client = redis::Client::open(url.as_str()).unwrap();
-    loop {
-        if let Ok(conn) = client.get_multiplexed_async_connection().await {
-            return (server, url, conn);
-        }
-        tokio::task::yield_now().await;
-    }
-}
-
-/// How many times `command` ran (INFO commandstats; this counts the
-/// commands scripts run too, so only script calls tell round trips).
-async fn calls(redis: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(redis)
-        .await
-        .unwrap();
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|rest| rest.split(',').next())
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 #[tokio::test]
 async fn with_redis_sessions_each_token_is_one_round_trip_and_the_limits_still_hold() {
     let (_server, url, mut redis) = private_redis().await;
@@ -211,4 +172,152 @@ async fn leases_spare_redis_and_the_fleet_never_gets_more_than_the_bucket() {
         scripts * 10 < granted,
         "{scripts} scripts for {granted} tokens: leases spare Redis"
     );
+}
+
+/// `RATE_LIMIT_IP` for the bursts below: leases of 20 (a 32nd).
+const BURST_LIMIT: u32 = 640;
+
+/// A fresh address (a /64 of its own in the documentation range), so its
+/// bucket in the shared Redis is this test's alone.
+fn fresh_address() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::thread_rng();
+    format!("2001:db8:{:x}:{:x}::7", rng.gen::<u16>(), rng.gen::<u16>())
+}
+
+/// `connections` concurrent connections to each of `apps`, all from
+/// `address` (forwarded by the trusted proxy 127.0.0.1), each POSTing until
+/// its first 429: the tokens granted in all, and what GCRA lets the bucket
+/// grant meanwhile (the burst plus the refill during the burst).
+async fn burst(apps: &[&TestApp], connections: usize, address: &str, cookie: &str) -> (u32, u32) {
+    let started = std::time::Instant::now();
+    let workers = apps.iter().flat_map(|app| {
+        (0..connections).map(move |_| async move {
+            let mut granted = 0u32;
+            loop {
+                let res = app
+                    .client
+                    .post(app.url("/api/realtime-token"))
+                    .header("Cookie", cookie)
+                    .header("X-Forwarded-For", address)
+                    .send()
+                    .await
+                    .unwrap();
+                match res.status().as_u16() {
+                    200 => granted += 1,
+                    429 => return granted,
+                    other => panic!("status {other}"),
+                }
+                assert!(granted <= 2 * BURST_LIMIT, "the limit never came");
+            }
+        })
+    });
+    let granted = futures_util::future::join_all(workers)
+        .await
+        .into_iter()
+        .sum();
+    let refill = started.elapsed().as_secs_f64() * f64::from(BURST_LIMIT) / 60.0;
+    (granted, BURST_LIMIT + refill.ceil() as u32 + 1)
+}
+
+/// Replicas that count `BURST_LIMIT` a minute per address in the shared
+/// Redis, behind a trusted proxy; `extra` on top.
+async fn limited_replicas(n: usize, extra: &[(&str, &str)]) -> Vec<TestApp> {
+    let url = redis_url();
+    let limit = format!("{BURST_LIMIT}/m");
+    let mut env = vec![
+        ("RATE_LIMIT_STORE", "redis"),
+        ("REDIS_URL", url.as_str()),
+        ("RATE_LIMIT_IP", limit.as_str()),
+        ("RATE_LIMIT_SUBJECT", "off"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    env.extend_from_slice(extra);
+    let mut apps = Vec::new();
+    for _ in 0..n {
+        apps.push(spawn_app_with(&env).await);
+    }
+    apps
+}
+
+/// At least 90 % of the limit, and never more than the bucket allowed.
+fn assert_shared_fairly(what: &str, granted: u32, allowed: u32) {
+    eprintln!("{what}: {granted} tokens granted, {allowed} allowed");
+    let floor = BURST_LIMIT * 9 / 10;
+    assert!(
+        granted >= floor,
+        "{what}: {granted} tokens, under 90 % of {BURST_LIMIT}: concurrent checks wasted leases"
+    );
+    assert!(
+        granted <= allowed,
+        "{what}: {granted} tokens, more than the {allowed} the bucket allowed"
+    );
+}
+
+#[tokio::test]
+async fn eight_concurrent_connections_from_one_address_get_its_whole_limit() {
+    let apps = limited_replicas(1, &[]).await;
+    let cookie = apps[0].cookie(&unique("burst-"));
+    let (granted, allowed) = burst(&[&apps[0]], 8, &fresh_address(), &cookie).await;
+    assert_shared_fairly("1 replica x 8 connections", granted, allowed);
+}
+
+#[tokio::test]
+async fn two_replicas_with_four_connections_each_share_one_limit() {
+    let apps = limited_replicas(2, &[]).await;
+    let cookie = apps[0].cookie(&unique("burst-"));
+    let (granted, allowed) = burst(&[&apps[0], &apps[1]], 4, &fresh_address(), &cookie).await;
+    assert_shared_fairly("2 replicas x 4 connections", granted, allowed);
+}
+
+#[tokio::test]
+async fn folded_lookups_under_concurrency_get_the_whole_address_limit() {
+    let url = redis_url();
+    let sid = unique("burst-sid-");
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let session = serde_json::json!({"cookie": {"path": "/"}, "userId": unique("folded-")});
+    let () = redis::cmd("SET")
+        .arg(format!("sess:{sid}"))
+        .arg(session.to_string())
+        .arg("EX")
+        .arg(600)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let backend = [
+        ("SESSION_BACKEND", "redis"),
+        ("SESSION_COOKIE", "connect.sid"),
+    ];
+    let apps = limited_replicas(1, &backend).await;
+    let (granted, allowed) = burst(&[&apps[0]], 8, &fresh_address(), &express_cookie(&sid)).await;
+    assert_shared_fairly("folded, 1 replica x 8 connections", granted, allowed);
+}
+
+#[tokio::test]
+async fn while_redis_hangs_concurrent_checks_of_one_address_each_fall_back() {
+    let proxy = FaultProxy::start("127.0.0.1:6379").await;
+    proxy.set(ProxyMode::Hang);
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let apps = limited_replicas(1, &[("RATE_LIMIT_REDIS_URL", url.as_str())]).await;
+    let (app, address) = (&apps[0], fresh_address());
+    let cookie = app.cookie(&unique("hung-"));
+    // The checks that wait for the first one's trip give up with it: each
+    // is answered by the replica's own bucket, none waits forever.
+    let requests = (0..8).map(|_| {
+        app.client
+            .post(app.url("/api/realtime-token"))
+            .header("Cookie", &cookie)
+            .header("X-Forwarded-For", &address)
+            .send()
+    });
+    for res in futures_util::future::join_all(requests).await {
+        expect_token(res.unwrap()).await;
+    }
+    let metrics = app.metrics().await;
+    let fallbacks = metric(&metrics, "realtime_token_rate_limit_fallbacks_total");
+    assert_eq!(fallbacks, 8.0, "{metrics}");
 }

@@ -15,7 +15,7 @@ pub use super::jws::{
 
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{SessionAuthenticator, SessionConfig, SettingError};
+use crate::session::{FormatVar, SessionAuthenticator, SessionConfig, SettingError};
 
 /// `SESSION_JWT_ALGORITHMS`: the accepted `alg` values, comma-separated.
 pub const ALGORITHMS: &str = "SESSION_JWT_ALGORITHMS";
@@ -34,26 +34,22 @@ pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
 pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
 pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
-/// The variables the preset reads.
-pub const OPTIONS: &[&str] = &[
-    ALGORITHMS,
-    KEY,
-    JWKS_FILE,
-    JWKS_URL,
-    ISSUER,
-    AUDIENCE,
-    AUTHORIZED_PARTIES,
-    CACHE_SIZE,
+/// The variables the preset reads; only the key is secret.
+pub const OPTIONS: &[FormatVar] = &[
+    FormatVar::plain(ALGORITHMS),
+    FormatVar::secret(KEY),
+    FormatVar::plain(JWKS_FILE),
+    FormatVar::url(JWKS_URL),
+    FormatVar::plain(ISSUER),
+    FormatVar::plain(AUDIENCE),
+    FormatVar::plain(AUTHORIZED_PARTIES),
+    FormatVar::plain(CACHE_SIZE),
 ];
 
 /// `SESSION_JWT_CACHE_SIZE` when unset.
 pub const DEFAULT_CACHE_SIZE: usize = 10_000;
 /// Largest `SESSION_JWT_CACHE_SIZE`.
 const MAX_CACHE_SIZE: usize = 1_000_000;
-
-/// Shortest HMAC secret accepted: a shorter one can be guessed offline from
-/// a single cookie.
-const MIN_SECRET_LEN: usize = 32;
 
 /// Where the verification keys come from.
 pub enum KeySource {
@@ -255,10 +251,12 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
             format!("{alg:?} needs a PEM public key in SESSION_JWT_KEY or a JWKS, not a secret"),
         ));
     }
-    if value.len() < MIN_SECRET_LEN {
+    // This secret alone vouches for the user, and a weak one can be guessed
+    // offline from a single cookie: the refusals JWT_SECRET gets.
+    if let Some(why) = crate::secret::weakness(value) {
         return Err(bad(
             KEY,
-            format!("an HMAC secret must be at least {MIN_SECRET_LEN} characters"),
+            format!("as an HMAC secret it {why} (whatever signs these cookies must use the same secret)"),
         ));
     }
     Ok(KeyRing::Secret(Secret::new(value.as_bytes())))

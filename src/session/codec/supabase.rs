@@ -36,13 +36,21 @@ use super::jwt_cookie::{
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{SessionAuthenticator, SessionConfig, SessionError, SettingError};
+use crate::session::{FormatVar, SessionAuthenticator, SessionConfig, SessionError, SettingError};
 
 /// `SUPABASE_URL`: the project URL the app's Supabase client is given.
 pub const URL: &str = "SUPABASE_URL";
-/// The variables the preset reads: `SUPABASE_URL` and `jwt-cookie`'s.
-pub const OPTIONS: &[&str] = &[
-    URL, ALGORITHMS, KEY, JWKS_FILE, JWKS_URL, ISSUER, AUDIENCE, CACHE_SIZE,
+/// The variables the preset reads: `SUPABASE_URL` and `jwt-cookie`'s
+/// (only the key is secret).
+pub const OPTIONS: &[FormatVar] = &[
+    FormatVar::url(URL),
+    FormatVar::plain(ALGORITHMS),
+    FormatVar::secret(KEY),
+    FormatVar::plain(JWKS_FILE),
+    FormatVar::url(JWKS_URL),
+    FormatVar::plain(ISSUER),
+    FormatVar::plain(AUDIENCE),
+    FormatVar::plain(CACHE_SIZE),
 ];
 
 const BASE64_PREFIX: &str = "base64-";

@@ -13,7 +13,7 @@ use super::cache::{self, cache_key, CacheMetrics, LookupCache};
 use super::check::{self, SessionCheck};
 use super::codec::SessionIdCookie;
 use super::mapping::{ExpressDocument, SessionReader};
-use super::{AuthFuture, LimitedFuture, Principal, ReadyFuture, SessionAuthenticator};
+use super::{AuthFuture, LimitedFuture, Principal, ReadyFuture, Refused, SessionAuthenticator};
 use super::{SessionConfig, SessionError, StoreSettings};
 use crate::ratelimit::{ClientAddr, FoldedLookup, RateLimits, SubjectCheck, SubjectHints};
 use crate::redis_conn::RedisConnections;
@@ -215,6 +215,65 @@ impl StoreAuthenticator {
             |sid| inner.lookup(sid),
         )
     }
+
+    /// A lookup without folding: the remembered subject's bucket, else the
+    /// client's, before it.
+    async fn gated(
+        &self,
+        req: &HttpRequest,
+        sid: String,
+        limits: &RateLimits,
+        client: Option<ClientAddr>,
+    ) -> Result<(Principal, SubjectCheck), Refused> {
+        let hint = limits
+            .subjects_limited()
+            .then(|| self.inner.hints.get(&sid))
+            .flatten();
+        let Some(hint) = hint else {
+            limits.check_client(client).await?;
+            let principal = self.lookup(req, sid.clone()).await?;
+            if limits.subjects_limited() {
+                self.inner.hints.remember_subject(&sid, &principal.sub);
+            }
+            return Ok((principal, SubjectCheck::Pending));
+        };
+        limits.check_subject(hint.sub()).await?;
+        let found = self.lookup(req, sid.clone()).await;
+        let found = self.forget_unless_live(&sid, found);
+        if gone(&found) {
+            limits.check_client(client).await?;
+        }
+        let principal = found?;
+        if principal.sub != hint.sub() {
+            self.inner.hints.remember_subject(&sid, &principal.sub);
+            return Ok((principal, SubjectCheck::Pending));
+        }
+        let sub = principal.sub.clone();
+        Ok((
+            principal,
+            SubjectCheck::Done {
+                sub,
+                result: Ok(()),
+            },
+        ))
+    }
+
+    /// `found`, forgetting `sid` when it names no one (any longer).
+    fn forget_unless_live<T>(
+        &self,
+        sid: &str,
+        found: Result<T, SessionError>,
+    ) -> Result<T, SessionError> {
+        if gone(&found) {
+            self.inner.hints.forget(sid);
+        }
+        found
+    }
+}
+
+/// Whether a lookup found no one (not: the store failed).
+fn gone<T>(found: &Result<T, SessionError>) -> bool {
+    matches!(found, Err(SessionError::Unauthenticated(_)))
 }
 
 impl SessionAuthenticator for StoreAuthenticator {
@@ -225,6 +284,11 @@ impl SessionAuthenticator for StoreAuthenticator {
         }
     }
 
+    /// The client's bucket pays for the lookup of a session id not seen
+    /// live before (a flood of random ids stops there); a session id seen
+    /// live is charged to its subject, not to the address it may share with
+    /// anonymous callers. One that turns out to name no one any more spends
+    /// the client's bucket too, and is forgotten.
     fn authenticate_limited<'a>(
         &'a self,
         req: &'a HttpRequest,
@@ -233,25 +297,40 @@ impl SessionAuthenticator for StoreAuthenticator {
         Box::pin(async move {
             let started = Instant::now();
             let client = ClientAddr::of(req);
-            let sid = self.cookie.session_id(req);
-            // Cached sessions skip the store, so only uncached lookups fold.
-            let folded = match (&sid, &self.cache) {
-                (Ok(sid), None) => {
-                    (self.inner.store).load_folded(sid, limits, client, &self.inner.hints)
+            let sid = match self.cookie.session_id(req) {
+                Ok(sid) => sid,
+                Err(e) => {
+                    limits.check_client(client).await?;
+                    return Err(e.into());
                 }
-                _ => None,
             };
-            let (Ok(sid), Some(folded)) = (sid, folded) else {
-                limits.check_client(client).await?;
-                let principal = self.authenticate(req).await?;
-                return Ok((principal, SubjectCheck::Pending));
+            // Cached sessions skip the store, so only uncached lookups fold.
+            let folded = match &self.cache {
+                None => (self.inner.store).load_folded(&sid, limits, client, &self.inner.hints),
+                Some(_) => None,
+            };
+            let Some(folded) = folded else {
+                return self.gated(req, sid, limits, client).await;
             };
             let found = self.inner.bounded(folded).await?;
-            found.client?;
-            let json = found
+            let principal = found
                 .session
-                .ok_or(SessionError::Unauthenticated("no such session"))?;
-            let principal = self.inner.principal(&json, started).await?;
+                .ok_or(SessionError::Unauthenticated("no such session"));
+            let principal = match principal {
+                Ok(json) => self
+                    .inner
+                    .principal(&json, started)
+                    .await
+                    .map(|p| (p, json)),
+                Err(e) => Err(e),
+            };
+            let principal = self.forget_unless_live(&sid, principal);
+            match found.client {
+                Some(result) => result?,
+                None if gone(&principal) => limits.check_client(client).await?,
+                None => {}
+            }
+            let (principal, json) = principal?;
             if found.hint_wanted && !found.subject.done_for(&principal.sub) {
                 self.inner.hints.remember(&sid, &json, &principal.sub);
             }

@@ -1,9 +1,10 @@
 //! Session formats read natively, each tested against cookies its real
 //! library writes (`support::writers`).
 
-mod authjs;
+pub mod authjs;
 mod better_auth;
 mod cookie_session;
+mod devise;
 mod django;
 mod flask;
 mod iron_session;

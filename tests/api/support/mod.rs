@@ -28,7 +28,7 @@ pub use process::*;
 pub use raw::raw_exchange;
 pub use stores::*;
 pub use tls::{run, test_certificates, test_certificates_for};
-pub use writers::{cookies, node_writer, python_venv, python_writer, ruby_writer};
+pub use writers::{cookies, devise_writer, node_writer, python_venv, python_writer, ruby_writer};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";
 pub const SESSION_SECRET: &str = "session-secret-new-0123456789abcdef";

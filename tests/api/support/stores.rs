@@ -1,9 +1,10 @@
-//! The real Redis and PostgreSQL the tests use, a TCP proxy to take them
-//! down, and a connect-pg-simple session table.
+//! The real Redis and PostgreSQL the tests use, a private redis-server
+//! whose command counts are one test's, a TCP proxy to take them down, and
+//! a connect-pg-simple session table.
 
 use realtime_token::session::cookies::{percent_encode, CookieSigner};
 
-use super::SESSION_SECRET;
+use super::{free_port, scratch_dir, KillOnDrop, SESSION_SECRET};
 
 /// The Redis the tests use (`.ci/run` exports `REDIS_URL`).
 pub fn redis_url() -> String {
@@ -208,4 +209,43 @@ fn execute_detached(sql: String) {
     })
     .join()
     .ok();
+}
+
+/// A private redis-server on a free port (its command counts are this
+/// test's alone); its URL and a connection, once it accepts one.
+pub async fn private_redis() -> (KillOnDrop, String, redis::aio::MultiplexedConnection) {
+    let port = free_port().to_string();
+    let dir = scratch_dir().join(unique("folded-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = KillOnDrop(
+        std::process::Command::new("redis-server")
+            .args(["--port", &port, "--save", "", "--appendonly", "no", "--dir"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed"),
+    );
+    let url = format!("redis://127.0.0.1:{port}");
+    let client = redis::Client::open(url.as_str()).unwrap();
+    loop {
+        if let Ok(conn) = client.get_multiplexed_async_connection().await {
+            return (server, url, conn);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// How many times `command` ran (INFO commandstats; this counts the
+/// commands scripts run too, so only script calls tell round trips).
+pub async fn calls(redis: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(redis)
+        .await
+        .unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
 }

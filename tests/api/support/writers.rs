@@ -50,6 +50,32 @@ pub fn ruby_writer(name: &str, request: &Value) -> Value {
     run_writer(cmd, &dir, request)
 }
 
+/// Runs `ruby write.rb` in `tests/formats/devise` (a Rails app with Devise
+/// on PostgreSQL) with `request`. Its Debian packages are installed by
+/// `scripts/test`; without them this panics saying what to install.
+pub fn devise_writer(request: &Value) -> Value {
+    let loads = Command::new("ruby")
+        .args([
+            "-e",
+            r#"require "rails"; require "active_record"; require "pg"; require "devise""#,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(loads, "{DEVISE_HINT}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/formats/devise");
+    let mut cmd = Command::new("ruby");
+    cmd.arg("write.rb");
+    run_writer(cmd, &dir, request)
+}
+
+/// What to do when the Devise writer cannot load its gems.
+const DEVISE_HINT: &str = "the Devise tests need Ruby with Rails, Active Record, pg and Devise: \
+    run scripts/test, or `apt-get install ruby-railties ruby-activerecord ruby-pg ruby-devise \
+    ruby-warden ruby-bcrypt` as root (Debian bookworm: Rails 6.1, Devise 4.8)";
+
 /// Longest the apt install of Ruby and Rails may take.
 const APT_TIMEOUT: Duration = Duration::from_secs(600);
 

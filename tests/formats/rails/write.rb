@@ -23,20 +23,7 @@ require "action_dispatch"
 require "action_dispatch/middleware/cookies"
 require "action_dispatch/middleware/session/cookie_store"
 
-# ActiveSupport 7.0's KeyGenerator with `hash_digest_class: SHA256` (the
-# `key_generator_hash_digest_class` default of `load_defaults 7.0`):
-# OpenSSL::KDF.pbkdf2_hmac with that digest. 6.1's KeyGenerator is SHA1 only.
-class Sha256KeyGenerator
-  def initialize(secret, iterations:)
-    @secret = secret
-    @iterations = iterations
-  end
-
-  def generate_key(salt, key_size = 64)
-    OpenSSL::KDF.pbkdf2_hmac(@secret, salt: salt, iterations: @iterations,
-                             length: key_size, hash: OpenSSL::Digest::SHA256.new)
-  end
-end
+require_relative "sha256_key_generator"
 
 def key_generator(secret, digest)
   # Rails::Application#key_generator: 1000 iterations, cached.

@@ -21,6 +21,7 @@ use super::{ClaimsCodec, CodecAuthenticator, SessionIdCookie};
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::store::{self, PgColumns, PostgresStore, StoreAuthenticator};
+use crate::session::FormatVar;
 use crate::session::{
     SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,
 };
@@ -45,7 +46,10 @@ pub const USER_TABLE: &str = "SESSION_DJANGO_USER_TABLE";
 /// The user model's primary key column (`id`).
 pub const USER_ID_COLUMN: &str = "SESSION_DJANGO_USER_ID_COLUMN";
 /// The `django` preset's own variables.
-pub const OPTIONS: &[&str] = &[USER_TABLE, USER_ID_COLUMN];
+pub const OPTIONS: &[FormatVar] = &[
+    FormatVar::plain(USER_TABLE),
+    FormatVar::plain(USER_ID_COLUMN),
+];
 
 /// Django's module path for its session engines.
 const ENGINES: &str = "django.contrib.sessions.backends.";

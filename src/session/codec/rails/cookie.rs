@@ -18,8 +18,6 @@
 //! Marshal-serialized session (`cookies_serializer = :marshal`, or an old
 //! cookie under `:hybrid`) are refused; Marshal is never loaded.
 
-use std::sync::Arc;
-
 use actix_web::http::header::HeaderMap;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -27,11 +25,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{ClaimsCodec, CodecAuthenticator};
-use crate::metrics::CacheMetrics;
+use crate::session::codec::ClaimsCodec;
 use crate::session::cookies::find_cookie;
 use crate::session::mapping::parse_iso8601_utc;
-use crate::session::{SessionAuthenticator, SessionConfig, SessionError, SettingError};
+use crate::session::{SessionError, SettingError};
 
 /// The variable choosing the key-derivation digest.
 pub const KEY_DIGEST_VAR: &str = "SESSION_RAILS_KEY_DIGEST";
@@ -86,26 +83,6 @@ impl KeyDigest {
         }
         key
     }
-}
-
-/// The `rails` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
-    KeyDigest::parse(config.option(KEY_DIGEST_VAR)).map(|_| ())
-}
-
-/// The `rails` preset's [`Build`](crate::session::preset::Build).
-pub fn build(
-    config: &SessionConfig,
-    _cache: CacheMetrics,
-) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let digest = KeyDigest::parse(config.option(KEY_DIGEST_VAR))
-        .map_err(|e| format!("{}: {}", e.var, e.message))?;
-    let codec = RailsCookie::new(
-        &config.cookie_name,
-        digest,
-        config.secrets.iter().map(|s| s.expose()),
-    );
-    Ok(CodecAuthenticator::shared(codec, config))
 }
 
 /// Opens Rails' encrypted session cookie.
