@@ -338,3 +338,46 @@ async fn an_unreachable_database_is_503_and_a_bad_engine_is_refused_at_start_up(
     ])
     .is_ok());
 }
+
+#[tokio::test]
+async fn signed_cookies_checked_against_the_database_spend_the_address_bucket_first() {
+    // The user check is a query per valid cookie: it runs only once the
+    // address bucket let the request through, so one valid cookie cannot
+    // make the database answer without limit. The "database" here counts
+    // the connections it is offered and closes them (each query that runs
+    // is a 503); the request the address bucket refuses never connects.
+    let db = DjangoDb::new();
+    let (written, _) = db.write(json!([
+        {"engine": "signed_cookies", "secret": SESSION_SECRET, "user": unique("rhea")},
+    ]));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "postgres://postgres@{}/test",
+        listener.local_addr().unwrap()
+    );
+    let offered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = offered.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let app = spawn_app_with(&[
+        ("SESSION_BACKEND", "django"),
+        ("SESSION_DJANGO_ENGINE", "signed_cookies"),
+        ("DATABASE_URL", url.as_str()),
+        ("SESSION_LOOKUP_TIMEOUT", "300ms"),
+        ("RATE_LIMIT_IP", "2/m"),
+        ("RATE_LIMIT_SUBJECT", "100/m"),
+    ])
+    .await;
+    for _ in 0..2 {
+        let res = app.post_token(Some(&written[0])).await;
+        expect_error(res, 503, "session_backend_unavailable").await;
+    }
+    let before = offered.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(before >= 2, "{before} connections");
+    expect_error(app.post_token(Some(&written[0])).await, 429, "rate_limited").await;
+    assert_eq!(offered.load(std::sync::atomic::Ordering::SeqCst), before);
+}
