@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault scenarios for realtime-token (see "Faults" in README.md).
+# Fault scenarios for realtime-token (see "Faults" in docs/src/development.md).
 #
 #   scripts/faults.sh [--only redis|upstream] [--out DIR]
 #

@@ -10,7 +10,7 @@ pub const CAP: Level = Level::Info;
 /// Target prefixes held at [`CAP`]. Matched as env_logger matches a
 /// directive (a plain prefix of the record's target), so `tokio_postgres`
 /// covers `tokio_postgres::query` and `deadpool` covers `deadpool.postgres`.
-/// The reasons, from the crates' source (README "Logging" has the table):
+/// The reasons, from the crates' source (docs/src/operations.md, "Log levels", has the table):
 pub const CAPPED_TARGETS: &[&str] = &[
     // debug: every statement's parameters (the session id) and its SQL.
     "tokio_postgres",

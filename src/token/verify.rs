@@ -1,5 +1,5 @@
 //! [`TokenVerifier`]: the rules `realtime-token verify` and a Rust realtime
-//! server apply to a token (README, "Verification rules").
+//! server apply to a token (docs/src/endpoint.md, "Verification rules").
 
 use std::fmt;
 

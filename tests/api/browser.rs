@@ -1,6 +1,6 @@
 //! End to end in headless Chromium: a frontend on `http://localhost:<port>` logs
 //! in (signed `session` cookie), fetches a token cross-origin with credentials
-//! and verifies it in the page with jose; the README's caching `authToken`
+//! and verifies it in the page with jose; the docs' caching `authToken`
 //! makes one request for two calls; pages on disallowed origins cannot get a
 //! token; a browser without the cookie reads a 401. The driver is
 //! `tests/browser/driver.mjs` (Playwright with the system Chromium).

@@ -325,7 +325,7 @@ fn start_dev_in(dir: &std::path::Path, args: &[&str]) -> Dev {
 
 #[test]
 fn dev_mode_binds_loopback_whatever_dotenv_says() {
-    // The README's `cp .env.example .env`, which sets HOST=0.0.0.0.
+    // Getting started's `cp .env.example .env`, which sets HOST=0.0.0.0.
     let dir = scratch_dir().join(unique("dev-dotenv-"));
     std::fs::create_dir_all(&dir).unwrap();
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example");

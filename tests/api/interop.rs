@@ -99,7 +99,7 @@ fn tokens_signed_by_node_jsonwebtoken_verify_here() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-/// The README's verification rules against jose's `jwtVerify` and Node
+/// The documented verification rules (docs/src/endpoint.md) against jose's `jwtVerify` and Node
 /// `jsonwebtoken`: where they agree, and the documented differences.
 #[test]
 fn verification_rules_match_jose() {

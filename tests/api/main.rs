@@ -14,6 +14,7 @@ mod collab;
 mod config;
 mod cors;
 mod deploy;
+mod docs;
 mod dotenv;
 mod draining;
 mod examples;

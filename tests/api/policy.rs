@@ -139,7 +139,7 @@ async fn the_role_attribute_is_configurable() {
 
 #[tokio::test]
 async fn a_tenant_never_shares_rooms_with_another_tenant_through_a_separator() {
-    // The README's own example. `org-acme-*` covers every room whose org
+    // The room policy page's own example. `org-acme-*` covers every room whose org
     // part is `acme`; an org id containing the separator (`acme-corp`)
     // would land inside it, so such a value drops its grant instead.
     let app = spawn_app_with(&[

@@ -131,7 +131,7 @@ fn the_cookie_value_setting_is_validated() {
 
 #[tokio::test]
 async fn a_host_prefixed_cookie_name_works_and_a_shadow_without_it_is_ignored() {
-    // The README recommends `__Host-` names: a sibling subdomain cannot set
+    // The docs recommend `__Host-` names: a sibling subdomain cannot set
     // one, and a same-named cookie without the prefix is another cookie.
     let app = spawn_app_with(&[("SESSION_COOKIE", "__Host-session")]).await;
     let real = format!(

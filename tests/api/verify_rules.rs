@@ -1,4 +1,4 @@
-//! The exact rules `realtime-token verify` and `TokenVerifier` apply (README,
+//! The exact rules `realtime-token verify` and `TokenVerifier` apply (docs/src/endpoint.md,
 //! "Verification rules"), pinned with tokens built by hand: the header and
 //! claims are exactly what each case says, signed with HMAC-SHA256.
 

@@ -254,7 +254,7 @@ fn the_document_is_well_formed() {
             "/openapi.yaml"
         ])
     );
-    // Every error code in the README's table, and only those, is documented.
+    // Every error code in the docs' table (docs/src/endpoint.md), and only those, is documented.
     let mut documented = BTreeSet::new();
     for schema in spec["components"]["schemas"].as_object().unwrap().values() {
         for code in schema["properties"]["error"]["enum"]
