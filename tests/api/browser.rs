@@ -5,12 +5,8 @@
 //! token; a browser without the cookie reads a 401. The driver is
 //! `tests/browser/driver.mjs` (Playwright with the system Chromium).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -32,62 +28,23 @@ async fn browser_gets_a_token_cross_origin_and_disallowed_origins_do_not() {
         "the browser test needs Debian's chromium at {} (apt-get install -y chromium)",
         chromium()
     );
-    let (mut child, rx) = {
-        tokio::task::spawn_blocking(move || {
-            let dir = browser_dir();
-            let mut child = Command::new("node")
-                .arg("driver.mjs")
-                .current_dir(&dir)
-                .env("SESSION_SECRET", SESSION_SECRET)
-                .env("TEST_JWT_SECRET", JWT_SECRET)
-                .env("JWT_ISSUER", ISSUER)
-                .env("JWT_AUDIENCE", AUDIENCE)
-                .env("CHROMIUM", chromium())
-                .env("DEADLINE_MS", "30000")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("node must be installed for the browser test");
-            let rx = stdout_lines(child.stdout.take().unwrap());
-            (child, rx)
-        })
-        .await
-        .unwrap()
-    };
-    let deadline = Instant::now() + DRIVER_TIMEOUT;
-
+    let env = vec![
+        ("SESSION_SECRET", SESSION_SECRET.to_owned()),
+        ("TEST_JWT_SECRET", JWT_SECRET.to_owned()),
+        ("JWT_ISSUER", ISSUER.to_owned()),
+        ("JWT_AUDIENCE", AUDIENCE.to_owned()),
+        ("CHROMIUM", chromium().to_owned()),
+        ("DEADLINE_MS", "30000".to_owned()),
+    ];
+    let dir = tokio::task::spawn_blocking(browser_dir).await.unwrap();
+    let (driver, ports) = Driver::start(dir, env, DRIVER_TIMEOUT).await;
     // The driver's servers are listening: start the service for its origin.
-    let (first, rx) = tokio::task::spawn_blocking(move || {
-        let first = rx.recv_timeout(Duration::from_secs(30));
-        (first, rx)
-    })
-    .await
-    .unwrap();
-    let Ok(first) = first else {
-        let (status, _, stderr) = finish_driver(child, rx, Instant::now());
-        panic!("the driver printed no ports (exit {status:?}): {stderr}");
-    };
-    let ports: Value = serde_json::from_str(&first).expect("ports line");
     let front_origin = format!("http://localhost:{}", ports["frontPort"]);
     let app = spawn_app_with(&[("ALLOWED_ORIGINS", &front_origin)]).await;
     let service_port = app.base.rsplit(':').next().unwrap().to_owned();
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{service_port}").unwrap();
-    }
-
-    let started = Instant::now();
-    let (status, lines, stderr) =
-        tokio::task::spawn_blocking(move || finish_driver(child, rx, deadline))
-            .await
-            .unwrap();
+    let started = std::time::Instant::now();
+    let (out, status, ctx) = driver.run(&service_port).await;
     eprintln!("browser driver ran {:?}", started.elapsed());
-    let out: Value = lines
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no result from the driver (exit {status:?}): {stderr}"));
-    let ctx = format!("driver output: {out:#}\nstderr: {stderr}");
     assert!(out["error"].is_null(), "{ctx}");
 
     // 1-3: the token, fetched with the cookie and verified in the page.

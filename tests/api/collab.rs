@@ -12,12 +12,8 @@
 //! with credentials), and behind nginx on the app's origin, which is not in
 //! `ALLOWED_ORIGINS` (the `Sec-Fetch-Site: same-origin` path).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -34,49 +30,27 @@ async fn two_browsers_edit_through_hocuspocus_with_tokens_the_client_renews() {
     }
     let prefix = format!("{}:", unique("collab"));
     let redis = redis_url();
-    let (mut child, rx) = {
-        let (prefix, redis) = (prefix.clone(), redis.clone());
-        tokio::task::spawn_blocking(move || {
-            let dir = node_project(
-                "collab",
-                &[
-                    "@hocuspocus/server",
-                    "@hocuspocus/provider",
-                    "playwright-core",
-                ],
-            );
-            let mut child = Command::new("node")
-                .arg("driver.mjs")
-                .current_dir(&dir)
-                .env("SESSION_SECRET", SESSION_SECRET)
-                .env("REDIS_URL", &redis)
-                .env("SESSION_PREFIX", &prefix)
-                .env("TEST_JWT_SECRET", JWT_SECRET)
-                .env("JWT_ISSUER", ISSUER)
-                .env("JWT_AUDIENCE", AUDIENCE)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("node must be installed for the collaboration test");
-            let rx = stdout_lines(child.stdout.take().unwrap());
-            (child, rx)
-        })
-        .await
-        .unwrap()
-    };
-    let deadline = Instant::now() + DRIVER_TIMEOUT;
-    let (first, rx) = tokio::task::spawn_blocking(move || {
-        let first = rx.recv_timeout(Duration::from_secs(60));
-        (first, rx)
+    let env = vec![
+        ("SESSION_SECRET", SESSION_SECRET.to_owned()),
+        ("REDIS_URL", redis.clone()),
+        ("SESSION_PREFIX", prefix.clone()),
+        ("TEST_JWT_SECRET", JWT_SECRET.to_owned()),
+        ("JWT_ISSUER", ISSUER.to_owned()),
+        ("JWT_AUDIENCE", AUDIENCE.to_owned()),
+    ];
+    let dir = tokio::task::spawn_blocking(|| {
+        node_project(
+            "collab",
+            &[
+                "@hocuspocus/server",
+                "@hocuspocus/provider",
+                "playwright-core",
+            ],
+        )
     })
     .await
     .unwrap();
-    let Ok(first) = first else {
-        let (status, _, stderr) = finish_driver(child, rx, Instant::now());
-        panic!("the driver printed no port (exit {status:?}): {stderr}");
-    };
-    let ports: Value = serde_json::from_str(&first).expect("port line");
+    let (driver, ports) = Driver::start(dir, env, DRIVER_TIMEOUT).await;
     let app_origin = format!("http://localhost:{}", ports["appPort"]);
     let app = spawn_app_with(&[
         ("SESSION_BACKEND", "redis"),
@@ -88,17 +62,7 @@ async fn two_browsers_edit_through_hocuspocus_with_tokens_the_client_renews() {
     ])
     .await;
     let service_port = app.base.rsplit(':').next().unwrap().to_owned();
-    writeln!(child.stdin.take().unwrap(), "{service_port}").unwrap();
-
-    let (status, lines, stderr) =
-        tokio::task::spawn_blocking(move || finish_driver(child, rx, deadline))
-            .await
-            .unwrap();
-    let out: Value = lines
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no result from the driver (exit {status:?}): {stderr}"));
-    let ctx = format!("driver output: {out:#}\nstderr: {stderr}");
+    let (out, status, ctx) = driver.run(&service_port).await;
     eprintln!(
         "collab driver: {} ms; cross-origin {}; same-origin {}",
         out["elapsedMs"], out["crossOrigin"]["timings"], out["sameOrigin"]["timings"]

@@ -151,10 +151,12 @@ async fn auth_secret_is_read_when_session_secret_is_unset() {
     assert_eq!(claims.sub, "frank");
 }
 
-#[tokio::test]
-async fn a_plain_name_cookie_never_shadows_the_secure_one() {
+/// A victim's `__Secure-` cookie and mallory's own valid plain-name cookie
+/// of `format` (`authjs` or `next-auth`), written by the real library: the
+/// `__Secure-` one alone is read, in either order, even when it fails.
+pub async fn a_plain_name_cookie_never_shadows_the_secure_one_of(format: &str) {
     let written = write(
-        "authjs",
+        format,
         json!([
             {"secret": SESSION_SECRET, "token": {"sub": "victim"}, "secure": true},
             {"secret": SESSION_SECRET, "token": {"sub": "mallory"}},
@@ -164,16 +166,26 @@ async fn a_plain_name_cookie_never_shadows_the_secure_one() {
     let [victim, mallory, expired] = written.as_slice() else {
         panic!("three cookies: {written:?}")
     };
-    let app = app("authjs", SESSION_SECRET).await;
+    assert!(victim.starts_with("__Secure-"), "{victim:.40}");
+    let app = app(format, SESSION_SECRET).await;
     for header in [
         format!("{victim}; {mallory}"),
         format!("{mallory}; {victim}"),
     ] {
         let (_, claims) = expect_token(app.post_token(Some(&header)).await).await;
-        assert_eq!(claims.sub, "victim", "{header:.60}");
+        assert_eq!(claims.sub, "victim", "{format}: {header:.60}");
     }
-    app.expect_unauthenticated(&format!("{mallory}; {expired}"))
-        .await;
+    for header in [
+        format!("{mallory}; {expired}"),
+        format!("{expired}; {mallory}"),
+    ] {
+        app.expect_unauthenticated(&header).await;
+    }
     let (_, claims) = expect_token(app.post_token(Some(mallory)).await).await;
-    assert_eq!(claims.sub, "mallory");
+    assert_eq!(claims.sub, "mallory", "{format}");
+}
+
+#[tokio::test]
+async fn a_plain_name_cookie_never_shadows_the_secure_one() {
+    a_plain_name_cookie_never_shadows_the_secure_one_of("authjs").await;
 }

@@ -109,31 +109,5 @@ async fn nextauth_secret_is_read_when_session_secret_is_unset() {
 async fn a_plain_name_cookie_never_shadows_the_secure_one() {
     // Mallory's own valid v4 token opens under either name (v4's key has no
     // salt), and the plain name can be planted without `Secure`.
-    let written = write(
-        "next-auth",
-        json!([
-            {"secret": SESSION_SECRET, "token": {"sub": "victim"}, "secure": true},
-            {"secret": SESSION_SECRET, "token": {"sub": "mallory"}},
-            {"secret": SESSION_SECRET, "token": {"sub": "victim"}, "secure": true, "maxAge": -60},
-        ]),
-    );
-    let [victim, mallory, expired] = written.as_slice() else {
-        panic!("three cookies: {written:?}")
-    };
-    assert!(victim.starts_with("__Secure-next-auth.session-token="));
-    let app = app(SESSION_SECRET).await;
-    for header in [
-        format!("{victim}; {mallory}"),
-        format!("{mallory}; {victim}"),
-    ] {
-        let (_, claims) = expect_token(app.post_token(Some(&header)).await).await;
-        assert_eq!(claims.sub, "victim", "{header:.60}");
-    }
-    // The __Secure- cookie that is there decides, even when it fails.
-    app.expect_unauthenticated(&format!("{mallory}; {expired}"))
-        .await;
-    app.expect_unauthenticated(&format!("{expired}; {mallory}"))
-        .await;
-    let (_, claims) = expect_token(app.post_token(Some(mallory)).await).await;
-    assert_eq!(claims.sub, "mallory");
+    super::authjs::a_plain_name_cookie_never_shadows_the_secure_one_of("next-auth").await;
 }

@@ -12,6 +12,7 @@ use realtime_token::{Application, Claims, Config};
 use serde_json::Value;
 
 mod cluster;
+mod driver;
 mod fake_redis;
 mod node;
 mod process;
@@ -22,6 +23,7 @@ pub mod upstream;
 mod writers;
 
 pub use cluster::{wait_until, RedisCluster};
+pub use driver::Driver;
 pub use fake_redis::{FakePrimary, FakeSentinel};
 pub use node::node_project;
 pub use process::*;
