@@ -188,11 +188,11 @@ fn read_store_choice(
         return (preset.store, None);
     };
     let (default, default_kind) = choice.choices[0];
-    let value = match vars.get(choice.var).map(|v| (choice.parse)(&v)) {
+    let value = match vars.get(choice.var.name).map(|v| (choice.parse)(&v)) {
         None => default,
         Some(Ok(value)) => value,
         Some(Err(why)) => {
-            vars.fail(choice.var, why);
+            vars.fail(choice.var.name, why);
             default
         }
     };
@@ -200,7 +200,7 @@ fn read_store_choice(
         Some((_, kind)) => *kind,
         None => default_kind,
     };
-    (kind, Some((choice.var, Secret::new(value))))
+    (kind, Some((choice.var.name, Secret::new(value))))
 }
 
 /// The `SESSION_BACKEND` preset.

@@ -11,9 +11,8 @@ use super::codec::{
     authjs, better_auth, cookie_session, django, flask, iron_session, jwt_cookie, next_auth, rails,
     supabase,
 };
-use super::{
-    signed_cookie, store, upstream, FormatVar, SessionAuthenticator, SessionConfig, SettingError,
-};
+use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 
 /// Builds a backend's authenticator from the validated settings. Store
@@ -130,8 +129,8 @@ pub struct Preset {
     /// `SESSION_SECRET` is unset (e.g. `AUTH_SECRET`).
     pub secret_fallback: Option<&'static str>,
     /// Variables only this format reads (into [`SessionConfig::options`]),
-    /// each marked secret or not.
-    pub options: &'static [FormatVar],
+    /// each with its row of the configuration reference.
+    pub options: &'static [EnvVar],
     /// What the cookie holds when it carries the session.
     pub cookie_kind: CookieKind,
     /// A variable that picks the store among several (e.g. Django's
@@ -153,8 +152,8 @@ pub type CookieFrom = (&'static str, fn(&str) -> Result<String, String>);
 /// default first.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreChoice {
-    /// The variable, e.g. `SESSION_DJANGO_ENGINE`.
-    pub var: &'static str,
+    /// The variable, e.g. `SESSION_DJANGO_ENGINE`, with its reference row.
+    pub var: EnvVar,
     /// Its values and the store each one means.
     pub choices: &'static [(&'static str, StoreKind)],
     /// The value of [`StoreChoice::choices`] a setting means (e.g. Django's
@@ -212,7 +211,7 @@ impl Preset {
     }
 
     /// Reading these format-specific variables.
-    pub const fn options(mut self, vars: &'static [FormatVar]) -> Self {
+    pub const fn options(mut self, vars: &'static [EnvVar]) -> Self {
         self.options = vars;
         self
     }
@@ -227,7 +226,7 @@ impl Preset {
     /// the setting read by `parse`.
     pub const fn store_choice(
         mut self,
-        var: &'static str,
+        var: EnvVar,
         choices: &'static [(&'static str, StoreKind)],
         parse: fn(&str) -> Result<&'static str, String>,
     ) -> Self {
@@ -253,6 +252,12 @@ impl Preset {
     ) -> Self {
         self.cookie_from = Some((var, derive));
         self
+    }
+
+    /// The variables only this backend reads, with their reference rows:
+    /// [`Preset::options`] and the store choice's.
+    pub fn own_vars(&self) -> impl Iterator<Item = &EnvVar> {
+        self.store_choice.iter().map(|c| &c.var).chain(self.options)
     }
 
     /// Checking the settings at start-up with `check`.
@@ -282,7 +287,7 @@ pub const PRESETS: &[Preset] = &[
     Preset::new("postgres",       "connect.sid", "/userId", S::Postgres, R::SignsSessionId, store::build),
     Preset::new("cookie-session", "session",     "/userId", S::None,     R::VouchesAlone,   cookie_session::build),
     Preset::new("django",         "sessionid",   "/_auth_user_id", S::Postgres, R::VouchesAlone, django::build)
-        .store_choice(django::ENGINE, &[("db", S::Postgres), ("signed_cookies", S::OptionalPostgres)], django::engine)
+        .store_choice(django::ENGINE_VAR, &[("db", S::Postgres), ("signed_cookies", S::OptionalPostgres)], django::engine)
         .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400))
         .options(django::OPTIONS).check(django::check).warnings(django::warnings),
     Preset::new("iron-session",   "",            "/userId", S::None,     R::VouchesAlone,   iron_session::build)

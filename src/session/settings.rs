@@ -61,57 +61,10 @@ impl SessionConfig {
         self.preset
             .store_choice
             .and_then(|choice| {
-                let value = self.option(choice.var)?;
+                let value = self.option(choice.var.name)?;
                 choice.choices.iter().find(|(name, _)| *name == value)
             })
             .map_or(self.preset.store, |(_, kind)| *kind)
-    }
-}
-
-/// A variable only one format reads (`Preset::options`), and whether
-/// `check-config` may print its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FormatVar {
-    /// The variable's name.
-    pub name: &'static str,
-    /// How its value may be shown.
-    pub shown: Shown,
-}
-
-/// How `check-config` shows a variable's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shown {
-    /// As set: nothing secret in it.
-    Value,
-    /// A URL, without its user, password and query.
-    Url,
-    /// Never: a key or a secret.
-    Redacted,
-}
-
-impl FormatVar {
-    /// A variable whose value is printed as set.
-    pub const fn plain(name: &'static str) -> Self {
-        Self {
-            name,
-            shown: Shown::Value,
-        }
-    }
-
-    /// A URL, printed without credentials or query.
-    pub const fn url(name: &'static str) -> Self {
-        Self {
-            name,
-            shown: Shown::Url,
-        }
-    }
-
-    /// A key or secret, never printed.
-    pub const fn secret(name: &'static str) -> Self {
-        Self {
-            name,
-            shown: Shown::Redacted,
-        }
     }
 }
 

@@ -32,6 +32,7 @@ mod policy;
 mod postgres_tls;
 mod redis_cluster;
 mod redis_tls;
+mod reference;
 mod rolling_restart;
 mod rotation;
 mod sentinel;

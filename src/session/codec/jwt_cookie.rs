@@ -13,9 +13,10 @@ pub use super::jws::{
     KeyRing, Lifetime, PublicKey, Refusal, Secret, Verified, Verifier, LEEWAY_SECS,
 };
 
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{FormatVar, SessionAuthenticator, SessionConfig, SettingError};
+use crate::session::{SessionAuthenticator, SessionConfig, SettingError};
 
 /// `SESSION_JWT_ALGORITHMS`: the accepted `alg` values, comma-separated.
 pub const ALGORITHMS: &str = "SESSION_JWT_ALGORITHMS";
@@ -35,16 +36,62 @@ pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
 pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
 /// The variables the preset reads; only the key is secret.
-pub const OPTIONS: &[FormatVar] = &[
-    FormatVar::plain(ALGORITHMS),
-    FormatVar::secret(KEY),
-    FormatVar::plain(JWKS_FILE),
-    FormatVar::url(JWKS_URL),
-    FormatVar::plain(ISSUER),
-    FormatVar::plain(AUDIENCE),
-    FormatVar::plain(AUTHORIZED_PARTIES),
-    FormatVar::plain(CACHE_SIZE),
+pub const OPTIONS: &[EnvVar] = &[
+    ALGORITHMS_VAR.defaults_to("required"),
+    KEY_VAR,
+    JWKS_FILE_VAR,
+    JWKS_URL_VAR,
+    ISSUER_VAR,
+    AUDIENCE_VAR,
+    EnvVar::plain(
+        AUTHORIZED_PARTIES,
+        "The accepted `azp` values, comma-separated (your app's origins, as Clerk's \
+         `authorizedParties`); when set, a token without one of them is refused.",
+    ),
+    CACHE_SIZE_VAR,
 ];
+
+/// `SESSION_JWT_ALGORITHMS`, for this preset and the ones built on it.
+pub const ALGORITHMS_VAR: EnvVar = EnvVar::plain(
+    ALGORITHMS,
+    "The accepted JWS `alg` values, comma-separated (`RS256`; `ES256,EdDSA`; `HS256`); never \
+     `none`; `HS*` only with a secret in `SESSION_JWT_KEY`, the others only with public keys.",
+);
+/// `SESSION_JWT_KEY`.
+pub const KEY_VAR: EnvVar = EnvVar::secret(
+    KEY,
+    "The verification key: a PEM public key or an HMAC secret for `HS*` (refused when weak, as \
+     `JWT_SECRET` is); exactly one of this, `SESSION_JWKS_FILE` and `SESSION_JWKS_URL`.",
+);
+/// `SESSION_JWKS_FILE`.
+pub const JWKS_FILE_VAR: EnvVar = EnvVar::plain(
+    JWKS_FILE,
+    "A JWKS document on disk, read at start-up; keys are chosen by `kid`.",
+);
+/// `SESSION_JWKS_URL`.
+pub const JWKS_URL_VAR: EnvVar = EnvVar::url(
+    JWKS_URL,
+    "A JWKS URL, fetched within `SESSION_LOOKUP_TIMEOUT` and cached; an unknown `kid` refetches \
+     it at most once a minute.",
+);
+/// `SESSION_JWT_ISSUER`.
+pub const ISSUER_VAR: EnvVar = EnvVar::plain(
+    ISSUER,
+    "The required `iss`: when set, a token without it is refused.",
+);
+/// `SESSION_JWT_AUDIENCE`.
+pub const AUDIENCE_VAR: EnvVar = EnvVar::plain(
+    AUDIENCE,
+    "A required `aud` member: when set, a token without it is refused; unset, `aud` is not \
+     checked.",
+);
+/// `SESSION_JWT_CACHE_SIZE`.
+pub const CACHE_SIZE_VAR: EnvVar = EnvVar::plain(
+    CACHE_SIZE,
+    "Most verified tokens kept in memory (by SHA-256, never the token), up to `1000000`; `0` \
+     disables. A hit still checks `exp` and `nbf`; a JWKS refetch empties it.",
+)
+.defaults_from(|| format!("`{DEFAULT_CACHE_SIZE}`"));
 
 /// `SESSION_JWT_CACHE_SIZE` when unset.
 pub const DEFAULT_CACHE_SIZE: usize = 10_000;

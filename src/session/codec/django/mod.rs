@@ -18,10 +18,10 @@ use actix_web::http::header::HeaderMap;
 use serde_json::Value;
 
 use super::{ClaimsCodec, CodecAuthenticator, SessionIdCookie};
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::store::{self, PgColumns, PostgresStore, StoreAuthenticator};
-use crate::session::FormatVar;
 use crate::session::{
     SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,
 };
@@ -45,10 +45,28 @@ pub const ENGINE: &str = "SESSION_DJANGO_ENGINE";
 pub const USER_TABLE: &str = "SESSION_DJANGO_USER_TABLE";
 /// The user model's primary key column (`id`).
 pub const USER_ID_COLUMN: &str = "SESSION_DJANGO_USER_ID_COLUMN";
+/// `SESSION_DJANGO_ENGINE`, which picks the preset's store.
+pub const ENGINE_VAR: EnvVar = EnvVar::plain(
+    ENGINE,
+    "`db` (the `sessionid` cookie names a `django_session` row; also for `cached_db`) or \
+     `signed_cookies` (the cookie holds the signed session), or Django's own `SESSION_ENGINE` \
+     value; `cache` and `file` are refused: this service cannot read them.",
+)
+.defaults_to("`db`");
 /// The `django` preset's own variables.
-pub const OPTIONS: &[FormatVar] = &[
-    FormatVar::plain(USER_TABLE),
-    FormatVar::plain(USER_ID_COLUMN),
+pub const OPTIONS: &[EnvVar] = &[
+    EnvVar::plain(
+        USER_TABLE,
+        "The user model's table (`schema.table` allowed), where each session's user, `is_active` \
+         and `_auth_user_hash` are checked as Django's `get_user` checks them; `off`: not \
+         checked (warned).",
+    )
+    .defaults_to("`auth_user`"),
+    EnvVar::plain(
+        USER_ID_COLUMN,
+        "That table's primary key column (integer, UUID or text).",
+    )
+    .defaults_to("`id`"),
 ];
 
 /// Django's module path for its session engines.

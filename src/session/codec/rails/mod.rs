@@ -14,19 +14,33 @@ pub use cookie::{KeyDigest, RailsCookie, KEY_DIGEST_VAR};
 pub use devise::{DeviseSettings, UserRows, WardenKey, ID_COLUMN_VAR, PASSWORD_COLUMN_VAR};
 
 use super::ClaimsCodec;
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::mapping::SessionReader;
-use crate::session::FormatVar;
 use crate::session::{
     AuthFuture, ReadyFuture, SessionAuthenticator, SessionConfig, SettingError, StoreSettings,
 };
 use crate::token::unix_now;
 
 /// The `rails` preset's own variables.
-pub const OPTIONS: &[FormatVar] = &[
-    FormatVar::plain(KEY_DIGEST_VAR),
-    FormatVar::plain(ID_COLUMN_VAR),
-    FormatVar::plain(PASSWORD_COLUMN_VAR),
+pub const OPTIONS: &[EnvVar] = &[
+    EnvVar::plain(
+        KEY_DIGEST_VAR,
+        "The digest of Rails' key generator: `sha256` (`load_defaults 7.0` and later) or `sha1` \
+         (Rails 6.1 and earlier).",
+    )
+    .defaults_to("`sha256`"),
+    EnvVar::plain(
+        ID_COLUMN_VAR,
+        "With `DATABASE_URL`: the primary key column of Devise's users table (`SESSION_PG_TABLE`).",
+    )
+    .defaults_to("`id`"),
+    EnvVar::plain(
+        PASSWORD_COLUMN_VAR,
+        "With `DATABASE_URL`: the column Devise keeps the password hash in; a session whose \
+         salt no longer matches it (a password change) is refused.",
+    )
+    .defaults_to("`encrypted_password`"),
 ];
 
 /// The `rails` preset's [`Warnings`](crate::session::preset::Warnings):
