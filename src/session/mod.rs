@@ -25,7 +25,7 @@ pub mod store;
 pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
-pub use settings::{SessionConfig, SettingError, StoreSettings};
+pub use settings::{FormatSettings, SessionConfig, SettingError, StoreSettings};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use store::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;

@@ -11,7 +11,10 @@ use super::codec::{
     authjs, better_auth, cookie_session, django, flask, iron_session, jwt_cookie, next_auth, rails,
     supabase,
 };
-use super::{signed_cookie, store, upstream, SessionAuthenticator, SessionConfig, SettingError};
+use super::{
+    signed_cookie, store, upstream, FormatSettings, SessionAuthenticator, SessionConfig,
+    SettingError,
+};
 use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 
@@ -91,9 +94,11 @@ pub enum CookieKind {
     SignedSessionToken,
 }
 
-/// Checks a backend's settings before the port is bound, without I/O (a
-/// codec typically builds itself); `Err` names the variable and the fix.
-pub type Check = fn(&SessionConfig) -> Result<(), SettingError>;
+/// Checks a backend's settings before the port is bound and parses the
+/// format's own once, for its build and warnings (`SessionConfig::format`);
+/// `Err` names the variable and the fix. A format that needs a setting of
+/// its own puts it in its settings type, not in [`Preset`].
+pub type Check = fn(&SessionConfig) -> Result<FormatSettings, SettingError>;
 
 /// Warnings about valid settings with a consequence worth saying at
 /// start-up (e.g. what is not checked without a database).
@@ -179,7 +184,7 @@ impl Preset {
             store,
             secret,
             build,
-            check: |_| Ok(()),
+            check: |_| Ok(FormatSettings::none()),
             warnings: |_| Vec::new(),
             cache_ttl: Duration::ZERO,
             max_age: None,

@@ -18,6 +18,7 @@ use crate::session::SessionError;
 use crate::token::unix_now;
 
 /// One public verification key.
+#[derive(Clone)]
 pub struct RingKey {
     kid: Option<String>,
     alg: Option<Algorithm>,
@@ -25,6 +26,7 @@ pub struct RingKey {
 }
 
 /// The keys a token may be verified with.
+#[derive(Clone)]
 pub enum KeyRing {
     /// An HMAC secret (HS* only).
     Secret(Secret),
@@ -204,6 +206,7 @@ pub struct Verified {
 }
 
 /// Verifies one token against a [`KeyRing`].
+#[derive(Clone)]
 pub struct Verifier {
     algorithms: Vec<Algorithm>,
     rules: ClaimRules,

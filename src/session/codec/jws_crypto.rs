@@ -13,6 +13,7 @@ use ring::signature::{self as sig, VerificationAlgorithm};
 const MIN_RSA_BITS: usize = 2048;
 
 /// A public key in the form `ring` verifies with.
+#[derive(Clone)]
 pub enum PublicKey {
     /// RSA modulus and exponent, big-endian.
     Rsa { n: Vec<u8>, e: Vec<u8> },
@@ -103,6 +104,7 @@ impl PublicKey {
 }
 
 /// An HMAC secret (HS256/384/512 only). No `Debug`: it is a secret.
+#[derive(Clone)]
 pub struct Secret(Vec<u8>);
 
 impl Secret {

@@ -16,7 +16,7 @@ pub use super::jws::{
 use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{SessionAuthenticator, SessionConfig, SettingError};
+use crate::session::{FormatSettings, SessionAuthenticator, SessionConfig, SettingError};
 
 /// `SESSION_JWT_ALGORITHMS`: the accepted `alg` values, comma-separated.
 pub const ALGORITHMS: &str = "SESSION_JWT_ALGORITHMS";
@@ -99,6 +99,7 @@ pub const DEFAULT_CACHE_SIZE: usize = 10_000;
 const MAX_CACHE_SIZE: usize = 1_000_000;
 
 /// Where the verification keys come from.
+#[derive(Clone)]
 pub enum KeySource {
     /// Known at start-up (`SESSION_JWT_KEY` or `SESSION_JWKS_FILE`).
     Fixed(KeyRing),
@@ -106,7 +107,8 @@ pub enum KeySource {
     Url(reqwest::Url),
 }
 
-/// The `jwt-cookie` settings, checked.
+/// The `jwt-cookie` settings, checked (the preset's format settings).
+#[derive(Clone)]
 pub struct JwtSettings {
     /// What verifies a token once its key is chosen.
     pub verifier: Verifier,
@@ -310,8 +312,8 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
 }
 
 /// The `jwt-cookie` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
-    JwtSettings::from_config(config).map(|_| ())
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
+    JwtSettings::from_config(config).map(FormatSettings::new)
 }
 
 /// The `jwt-cookie` preset's [`Build`](crate::session::preset::Build).
@@ -319,9 +321,10 @@ pub fn build(
     config: &SessionConfig,
     cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let settings =
-        JwtSettings::from_config(config).map_err(|e| format!("{}: {}", e.var, e.message))?;
+    let settings: &JwtSettings = config.settings()?;
     Ok(Arc::new(JwtCookieAuthenticator::new(
-        settings, config, cache,
+        settings.clone(),
+        config,
+        cache,
     )?))
 }

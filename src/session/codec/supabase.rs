@@ -38,7 +38,9 @@ use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{SessionAuthenticator, SessionConfig, SessionError, SettingError};
+use crate::session::{
+    FormatSettings, SessionAuthenticator, SessionConfig, SessionError, SettingError,
+};
 
 /// `SUPABASE_URL`: the project URL the app's Supabase client is given.
 pub const URL: &str = "SUPABASE_URL";
@@ -158,11 +160,11 @@ fn session_token(value: &str) -> Result<String, SessionError> {
 }
 
 /// The `supabase` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
     if let Some(url) = config.option(URL) {
         cookie_name(url).map_err(|message| SettingError { var: URL, message })?;
     }
-    JwtSettings::with_defaults(config, &defaults(config)).map(|_| ())
+    JwtSettings::with_defaults(config, &defaults(config)).map(FormatSettings::new)
 }
 
 /// The `supabase` preset's [`Build`](crate::session::preset::Build).
@@ -170,10 +172,9 @@ pub fn build(
     config: &SessionConfig,
     cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let settings = JwtSettings::with_defaults(config, &defaults(config))
-        .map_err(|e| format!("{}: {}", e.var, e.message))?;
+    let settings: &JwtSettings = config.settings()?;
     Ok(Arc::new(JwtCookieAuthenticator::reading(
-        settings,
+        settings.clone(),
         config,
         cache,
         access_token,

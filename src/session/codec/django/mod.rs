@@ -23,7 +23,7 @@ use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::store::{self, PgColumns, PostgresStore, StoreAuthenticator};
 use crate::session::{
-    SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,
+    FormatSettings, SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,
 };
 
 mod auth;
@@ -127,9 +127,10 @@ fn user_table(config: &SessionConfig) -> Result<UserTable, SettingError> {
     })
 }
 
-/// The `django` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
-    user_table(config).map(drop)
+/// The `django` preset's [`Check`](crate::session::preset::Check): its
+/// settings are where the users are.
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
+    user_table(config).map(FormatSettings::new)
 }
 
 /// What the settings leave unchecked: the user row and password hash
@@ -137,7 +138,10 @@ pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
 pub fn warnings(config: &SessionConfig) -> Vec<String> {
     let unchecked = "Django's user row and _auth_user_hash are not checked: a session stays valid \
                      here after its user's password changes, or the user is deactivated or deleted";
-    let off = user_table(config).is_ok_and(|users| users.table.is_none());
+    let off = config
+        .format
+        .get::<UserTable>()
+        .is_some_and(|users| users.table.is_none());
     match (&config.store, config.option(ENGINE)) {
         (StoreSettings::None, _) => vec![format!(
             "{ENGINE}=signed_cookies without DATABASE_URL: {unchecked}, until SESSION_MAX_AGE; \
@@ -160,7 +164,7 @@ pub fn build(
     cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let secrets = || config.secrets.iter().map(|s| s.expose());
-    let users = user_table(config).map_err(|e| format!("{}: {}", e.var, e.message))?;
+    let users: &UserTable = config.settings()?;
     let pool = match &config.store {
         StoreSettings::Postgres { .. } => Some(store::pool_from_settings(
             &config.store,

@@ -18,7 +18,8 @@ use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::mapping::SessionReader;
 use crate::session::{
-    AuthFuture, ReadyFuture, SessionAuthenticator, SessionConfig, SettingError, StoreSettings,
+    AuthFuture, FormatSettings, ReadyFuture, SessionAuthenticator, SessionConfig, SettingError,
+    StoreSettings,
 };
 use crate::token::unix_now;
 
@@ -46,8 +47,9 @@ pub const OPTIONS: &[EnvVar] = &[
 /// The `rails` preset's [`Warnings`](crate::session::preset::Warnings):
 /// what goes unchecked for a Devise app without `DATABASE_URL`.
 pub fn warnings(config: &SessionConfig) -> Vec<String> {
-    match (DeviseSettings::parse(config), &config.store) {
-        (Ok(Some(_)), StoreSettings::None) => vec![
+    let devise = config.format.get::<RailsSettings>().map(|s| &s.devise);
+    match (devise, &config.store) {
+        (Some(Some(_)), StoreSettings::None) => vec![
             "DATABASE_URL is not set, so Devise sessions are not checked against the users \
              table: a copied session cookie keeps getting tokens after its user changes their \
              password (or is deleted), until the cookie expires; set DATABASE_URL to the app's \
@@ -58,10 +60,20 @@ pub fn warnings(config: &SessionConfig) -> Vec<String> {
     }
 }
 
+/// The `rails` preset's settings.
+struct RailsSettings {
+    /// `SESSION_RAILS_KEY_DIGEST`.
+    digest: KeyDigest,
+    /// Where Devise's users are, when the session names a Devise sign-in.
+    devise: Option<DeviseSettings>,
+}
+
 /// The `rails` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
-    KeyDigest::parse(config.option(KEY_DIGEST_VAR))?;
-    DeviseSettings::parse(config).map(|_| ())
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
+    Ok(FormatSettings::new(RailsSettings {
+        digest: KeyDigest::parse(config.option(KEY_DIGEST_VAR))?,
+        devise: DeviseSettings::parse(config)?,
+    }))
 }
 
 /// The `rails` preset's [`Build`](crate::session::preset::Build).
@@ -69,17 +81,16 @@ pub fn build(
     config: &SessionConfig,
     _cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let named = |e: SettingError| format!("{}: {}", e.var, e.message);
-    let digest = KeyDigest::parse(config.option(KEY_DIGEST_VAR)).map_err(named)?;
+    let settings: &RailsSettings = config.settings()?;
     let codec = RailsCookie::new(
         &config.cookie_name,
-        digest,
+        settings.digest,
         config.secrets.iter().map(|s| s.expose()),
     );
-    let devise = match (DeviseSettings::parse(config).map_err(named)?, &config.store) {
+    let devise = match (&settings.devise, &config.store) {
         (Some(devise), StoreSettings::Postgres { .. }) => Some((
-            UserRows::new(&config.store, &devise, config.lookup_timeout)?,
-            devise.session_key,
+            UserRows::new(&config.store, devise, config.lookup_timeout)?,
+            devise.session_key.clone(),
         )),
         _ => None,
     };
