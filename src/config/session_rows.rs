@@ -10,7 +10,7 @@ use crate::session::preset::{Preset, SecretRole, StoreKind, PRESETS};
 
 /// The backends for which `reads` holds, in Markdown: `every backend`,
 /// `every backend but ...`, or their names.
-pub(super) fn backends_where(reads: impl Fn(&Preset) -> bool) -> String {
+fn backends_where(reads: impl Fn(&Preset) -> bool) -> String {
     let (yes, no): (Vec<&Preset>, Vec<&Preset>) = PRESETS.iter().partition(|p| reads(p));
     match (yes.len(), no.len()) {
         (_, 0) => "every backend".into(),
@@ -23,7 +23,7 @@ pub(super) fn backends_where(reads: impl Fn(&Preset) -> bool) -> String {
 /// backends it is for (`value` is `None` where the backend does not read
 /// the variable). The most common value comes first, bare when more than
 /// half the backends reading the variable have it.
-pub(super) fn per_backend(value: impl Fn(&Preset) -> Option<String>) -> String {
+fn per_backend(value: impl Fn(&Preset) -> Option<String>) -> String {
     let mut groups: Vec<(String, Vec<&Preset>)> = Vec::new();
     for preset in PRESETS {
         let Some(value) = value(preset) else { continue };
@@ -49,18 +49,18 @@ pub(super) fn per_backend(value: impl Fn(&Preset) -> Option<String>) -> String {
 }
 
 /// The stores a backend may read: its own and its store choice's.
-pub(super) fn stores(preset: &Preset) -> impl Iterator<Item = StoreKind> + '_ {
+fn stores(preset: &Preset) -> impl Iterator<Item = StoreKind> + '_ {
     let choices = preset.store_choice.iter().flat_map(|c| c.choices);
     std::iter::once(preset.store).chain(choices.map(|(_, kind)| *kind))
 }
 
 /// True when a backend may read PostgreSQL.
-pub(super) fn reads_postgres(preset: &Preset) -> bool {
+fn reads_postgres(preset: &Preset) -> bool {
     stores(preset).any(|k| matches!(k, StoreKind::Postgres | StoreKind::OptionalPostgres))
 }
 
 /// A duration as the variables take it: `2s`, `14d`, `1h30m`.
-pub(super) fn duration(d: Duration) -> String {
+fn duration(d: Duration) -> String {
     let mut secs = d.as_secs();
     if secs == 0 {
         return "0".into();
