@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod drain;
+pub mod env_var;
 pub mod error;
 pub mod http;
 pub mod metrics;

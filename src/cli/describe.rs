@@ -2,16 +2,18 @@
 
 use std::process::ExitCode;
 
-use super::{report_config_errors, self_check};
+use super::{report_errors, self_check};
+use crate::config::reference::row;
 use crate::config::{Config, SecretRole, StoreSettings};
+use crate::env_var::Shown;
 use crate::redis_conn::Topology;
 use crate::session::preset::{CookieKind, StoreKind};
-use crate::session::{SessionConfig, Shown};
+use crate::session::SessionConfig;
 
 pub(super) fn check_config() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
-        Err(errors) => return report_config_errors(&errors),
+        Err(errors) => return report_errors(&errors, about),
     };
     println!("{}", describe(&config));
     for warning in config.warnings() {
@@ -27,6 +29,11 @@ pub(super) fn check_config() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What `var` means, as the reference says, for an error about it.
+fn about(var: &str) -> Option<String> {
+    row(var).map(|row| row.meaning.to_owned())
 }
 
 /// The effective configuration as `key: value` lines, secrets redacted;
@@ -164,16 +171,12 @@ fn cookie_holds(session: &SessionConfig) -> &'static str {
     }
 }
 
-/// How `var`, one of the backend's own variables, may be shown: the
-/// variable choosing the store is a plain word; an unknown one is redacted.
+/// How `var`, one of the backend's own variables, may be shown, as its
+/// reference row says; an unknown one is redacted.
 fn shown(session: &SessionConfig, var: &str) -> Shown {
-    if session.preset.store_choice.is_some_and(|c| c.var == var) {
-        return Shown::Value;
-    }
     session
         .preset
-        .options
-        .iter()
+        .own_vars()
         .find(|o| o.name == var)
         .map_or(Shown::Redacted, |o| o.shown)
 }

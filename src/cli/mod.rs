@@ -1,5 +1,5 @@
 //! The `realtime-token` command line: `serve` (default), `dev`, `mint`,
-//! `verify`, `check-config` and `healthcheck`.
+//! `verify`, `check-config`, `reference` and `healthcheck`.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
@@ -15,6 +15,7 @@ use crate::telemetry::{flush_logs, init_logging};
 use crate::token::{TokenIssuer, TokenVerifier};
 
 mod describe;
+mod reference;
 mod tokens;
 
 pub use describe::describe;
@@ -67,6 +68,9 @@ pub enum Command {
     },
     /// Print the effective configuration (secrets redacted); non-zero exit on any error.
     CheckConfig,
+    /// Print the configuration reference in Markdown: every variable, its
+    /// default, whether it is secret, who reads it and what it means.
+    Reference,
     /// Exit 0 when the local server answers `GET /healthz` (for container health checks).
     Healthcheck {
         /// Port to probe; default PORT or 8080.
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
         } => tokens::mint(&sub, rooms, ttl.as_deref(), json),
         Command::Verify { token } => tokens::verify(token),
         Command::CheckConfig => describe::check_config(),
+        Command::Reference => reference::print(),
         Command::Healthcheck { port } => healthcheck(port),
     }
 }
@@ -98,9 +103,26 @@ fn env_lookup(key: &str) -> Option<String> {
 }
 
 fn report_config_errors(errors: &ConfigErrors) -> ExitCode {
+    report_errors(errors, |_| None)
+}
+
+/// Prints every error; `about` may add what a variable means under its
+/// first error.
+fn report_errors(errors: &ConfigErrors, about: impl Fn(&str) -> Option<String>) -> ExitCode {
     eprintln!("realtime-token: invalid configuration:");
+    let (mut told, mut explained) = (Vec::new(), false);
     for e in &errors.0 {
         eprintln!("  {e}");
+        if !told.contains(&e.var) {
+            told.push(e.var);
+            if let Some(about) = about(e.var) {
+                eprintln!("    ({}: {about})", e.var);
+                explained = true;
+            }
+        }
+    }
+    if explained {
+        eprintln!("(every setting, its default and who reads it: `realtime-token reference`)");
     }
     eprintln!("(to try the service without configuration, run `realtime-token dev`)");
     ExitCode::from(EXIT_CONFIG)

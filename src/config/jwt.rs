@@ -7,6 +7,7 @@ use super::ops::read_duration;
 use super::strength;
 use super::vars::Vars;
 use super::MAX_TTL;
+use crate::env_var::EnvVar;
 use crate::secret::Secret;
 use crate::session::SessionConfig;
 pub use crate::token::parse_duration;
@@ -158,3 +159,60 @@ pub(super) fn read_admin_key(vars: &mut Vars) -> Option<Secret> {
         check_secret(&key).map(|_| Secret::new(key)),
     )
 }
+
+/// The token-signing variables' rows of the reference.
+pub(super) const TOKEN_VARS: &[EnvVar] = &[
+    EnvVar::secret(
+        "JWT_SECRET",
+        "HS256 secret the realtime server verifies tokens with: raw UTF-8, at least 32 bytes and 8 \
+         distinct characters (`openssl rand -base64 48`).",
+    )
+    .defaults_to("required (unless `TEST_JWT_SECRET` or `JWT_KEYS`)")
+    .read_by(SIGNING),
+    EnvVar::secret(
+        "TEST_JWT_SECRET",
+        "Read when `JWT_SECRET` is unset, so one `.env` serves this service and a self-hosted \
+         realtime server.",
+    )
+    .read_by(SIGNING),
+    EnvVar::secret(
+        "JWT_KEYS",
+        "Key rotation: `kid:secret,kid:secret`; the first signs (with `kid` in the header), all \
+         verify; `JWT_SECRET`, if also set, still verifies tokens without `kid`.",
+    )
+    .read_by(SIGNING),
+    EnvVar::plain(
+        "JWT_LEEWAY",
+        "Clock skew tolerated on `exp` and `nbf` by `verify` and the Rust verifier (up to `300s`).",
+    )
+    .defaults_to("`30s`")
+    .read_by("`verify`, `TokenVerifier`"),
+    EnvVar::plain(
+        "JWT_ISSUER",
+        "The `iss` claim; `verify` requires it when set.",
+    )
+    .read_by(SIGNING),
+    EnvVar::plain(
+        "JWT_AUDIENCE",
+        "The `aud` claim; `verify` requires it when set.",
+    )
+    .read_by(SIGNING),
+    EnvVar::plain(
+        "TOKEN_TTL",
+        "Token lifetime: `1h`, `15m`, `90s`, `3600`, `1h30m`; 1 s to 24 h.",
+    )
+    .defaults_to("`1h`")
+    .read_by("token signing, `mint`"),
+];
+
+/// Who reads the signing settings.
+const SIGNING: &str = "token signing, `mint`, `verify`";
+
+/// `ADMIN_API_KEY`'s row of the reference.
+pub(super) const ADMIN_VAR: EnvVar = EnvVar::secret(
+    "ADMIN_API_KEY",
+    "Enables `Authorization: Bearer <key>` minting for any subject; at least 32 bytes, and equal \
+     to no other secret.",
+)
+.defaults_to("unset (off)")
+.read_by("admin minting");

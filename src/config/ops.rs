@@ -1,19 +1,13 @@
-//! Server, room policy, origins, rate limits and operations settings.
+//! Server, room policy, origins and operations settings.
 
 use std::time::Duration;
 
 use super::jwt::parse_duration;
-use super::store::{read_ca_file, read_topology};
 use super::strength;
 use super::vars::Vars;
 use super::{OpsConfig, ServerConfig};
+use crate::env_var::EnvVar;
 use crate::policy::RoomPolicy;
-use crate::ratelimit::{
-    parse_ipv6_prefix, parse_trusted_proxies, LimitStore, LimitsConfig, ProxyHeader, Rate,
-    DEFAULT_IPV6_PREFIX,
-};
-use crate::redis_conn::Topology;
-use crate::secret::Secret;
 use crate::telemetry::LogFormat;
 
 pub(super) fn read_server(vars: &mut Vars) -> ServerConfig {
@@ -129,50 +123,6 @@ pub(super) fn check_origin(origin: &str) -> Result<(), String> {
     strength::unsendable_origin(origin).map_or(Ok(()), Err)
 }
 
-pub(super) fn read_limits(vars: &mut Vars) -> LimitsConfig {
-    let mut rate = |var: &'static str, default: Rate| match vars.get(var) {
-        None => Some(default),
-        Some(text) => vars.check(var, Rate::parse(&text)).unwrap_or(Some(default)),
-    };
-    let per_client = rate(
-        "RATE_LIMIT_IP",
-        Rate {
-            count: 600,
-            period: Duration::from_secs(60),
-        },
-    );
-    let per_subject = rate(
-        "RATE_LIMIT_SUBJECT",
-        Rate {
-            count: 60,
-            period: Duration::from_secs(60),
-        },
-    );
-    let trusted_proxies = match vars.get("TRUSTED_PROXIES") {
-        None => Vec::new(),
-        Some(list) => vars
-            .check("TRUSTED_PROXIES", parse_trusted_proxies(&list))
-            .unwrap_or_default(),
-    };
-    let proxy_header = vars
-        .get("TRUSTED_PROXY_HEADER")
-        .and_then(|text| vars.check("TRUSTED_PROXY_HEADER", ProxyHeader::parse(&text)))
-        .unwrap_or_default();
-    let ipv6_prefix = vars
-        .get("RATE_LIMIT_IPV6_PREFIX")
-        .and_then(|text| vars.check("RATE_LIMIT_IPV6_PREFIX", parse_ipv6_prefix(&text)))
-        .unwrap_or(DEFAULT_IPV6_PREFIX);
-    let store = read_limit_store(vars);
-    LimitsConfig {
-        per_client,
-        per_subject,
-        trusted_proxies,
-        proxy_header,
-        ipv6_prefix,
-        store,
-    }
-}
-
 pub(super) fn read_ops(vars: &mut Vars) -> OpsConfig {
     let log_format = match vars.get("LOG_FORMAT").as_deref() {
         None | Some("text") => LogFormat::Text,
@@ -223,56 +173,93 @@ pub(super) fn read_ops(vars: &mut Vars) -> OpsConfig {
     }
 }
 
-/// `RATE_LIMIT_STORE`: `memory` (default) or `redis`, at
-/// `RATE_LIMIT_REDIS_URL` or else `REDIS_URL`.
-fn read_limit_store(vars: &mut Vars) -> LimitStore {
-    match vars.get("RATE_LIMIT_STORE").as_deref() {
-        None | Some("memory") => LimitStore::Memory,
-        Some("redis") => {
-            let own = vars.get("RATE_LIMIT_REDIS_URL");
-            let topology = match own {
-                Some(_) => Topology::Single,
-                None => read_topology(vars),
-            };
-            if topology != Topology::Single && vars.get("REDIS_URL").is_none() {
-                return LimitStore::Redis {
-                    url: Secret::new("redis://nodes-from-the-topology"),
-                    ca_pem: None,
-                    topology,
-                };
-            }
-            let (var, url) = match own {
-                Some(url) => ("RATE_LIMIT_REDIS_URL", url),
-                None => match vars.get("REDIS_URL") {
-                    Some(url) => ("REDIS_URL", url),
-                    None => {
-                        vars.fail(
-                            "RATE_LIMIT_REDIS_URL",
-                            "not set, nor REDIS_URL; RATE_LIMIT_STORE=redis needs one, e.g. RATE_LIMIT_REDIS_URL=redis://127.0.0.1:6379",
-                        );
-                        return LimitStore::Memory;
-                    }
-                },
-            };
-            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
-                vars.fail(var, "must start with redis:// or rediss://");
-                return LimitStore::Memory;
-            }
-            let ca_pem = read_ca_file(vars, "REDIS_CA_FILE");
-            LimitStore::Redis {
-                url: Secret::new(url),
-                ca_pem,
-                topology,
-            }
-        }
-        Some(other) => {
-            vars.fail(
-                "RATE_LIMIT_STORE",
-                format!(
-                    "`{other}` is not memory or redis (redis shares the buckets across replicas)"
-                ),
-            );
-            LimitStore::Memory
-        }
-    }
-}
+/// The server's rows of the reference.
+pub(super) const SERVER_VARS: &[EnvVar] = &[
+    EnvVar::plain(
+        "HOST",
+        "Bind address; `dev` binds `127.0.0.1` whatever this says (unless `dev --host`).",
+    )
+    .defaults_to("`0.0.0.0`")
+    .read_by("`serve`, `healthcheck`"),
+    EnvVar::plain("PORT", "Bind port; `0` picks a free one.")
+        .defaults_to("`8080`")
+        .read_by("`serve`, `healthcheck`"),
+    EnvVar::plain("WORKERS", "Worker threads, 1 to 1024.")
+        .defaults_to("one per CPU core")
+        .read_by("`serve`"),
+];
+
+/// The room policy's rows of the reference.
+pub(super) const POLICY_VARS: &[EnvVar] = &[
+    EnvVar::plain(
+        "REALTIME_ROOMS",
+        "Grants for every authenticated user: comma-separated patterns and templates (`{sub}`, \
+         `{<attribute>}`), e.g. `document-*,user-{sub}`.",
+    )
+    .defaults_to("required (unless `REALTIME_ROLE_ROOMS` grants something)")
+    .read_by(POLICY),
+    EnvVar::plain(
+        "REALTIME_ROLE_ROOMS",
+        "Grants by role: `role=templates`, separated by `;`, e.g. `admin=*;editor=drafts-*,org-{org}-*`.",
+    )
+    .read_by(POLICY),
+    EnvVar::plain(
+        "REALTIME_ROLE_ATTRIBUTE",
+        "The session attribute holding the role(s): a string or an array of strings.",
+    )
+    .defaults_to("`roles`")
+    .read_by(POLICY),
+];
+
+/// Who reads the room policy.
+const POLICY: &str = "room policy, `mint`";
+
+/// `ALLOWED_ORIGINS`' row of the reference.
+pub(super) const ORIGINS_VAR: EnvVar = EnvVar::plain(
+    "ALLOWED_ORIGINS",
+    "Exact origins (`https://app.example.com`), comma-separated, allowed to call with credentials \
+     (CORS); a cross-site call from any other origin gets 403.",
+)
+.defaults_to("none")
+.read_by("origin guard");
+
+/// The operations' rows of the reference.
+pub(super) const OPS_VARS: &[EnvVar] = &[
+    EnvVar::plain(
+        "RUST_LOG",
+        "Log level (`error`, `warn`, `info`, `debug`); `access=off` silences only the access log; \
+         dependencies that print request data never log below `info`.",
+    )
+    .defaults_to("`info`")
+    .read_by("logs"),
+    EnvVar::plain(
+        "LOG_FORMAT",
+        "`text` or `json` (one object per line, for log shippers).",
+    )
+    .defaults_to("`text`")
+    .read_by("logs"),
+    EnvVar::plain(
+        "METRICS",
+        "`on` collects Prometheus metrics and serves `/metrics`; `off` does neither.",
+    )
+    .defaults_to("`on`")
+    .read_by("metrics"),
+    EnvVar::plain(
+        "METRICS_ADDR",
+        "Serve `/metrics` and `/openapi.yaml` on this `ip:port` instead of the main port.",
+    )
+    .read_by("metrics"),
+    EnvVar::plain(
+        "SHUTDOWN_GRACE",
+        "After SIGTERM/SIGINT, keep serving this long with `/readyz` at 503 (up to `300s`), so \
+         load balancers drain this replica first; `0`: off.",
+    )
+    .defaults_to("`0`")
+    .read_by("shutdown"),
+    EnvVar::plain(
+        "SHUTDOWN_TIMEOUT",
+        "Then stop accepting, and let in-flight requests finish for up to this long (up to `300s`).",
+    )
+    .defaults_to("`10s`")
+    .read_by("shutdown"),
+];

@@ -8,7 +8,7 @@ use super::strength;
 use super::vars::Vars;
 use crate::secret::Secret;
 use crate::session::preset::{self, Preset, SecretRole, StoreKind, PRESETS};
-use crate::session::{CookieValue, SessionConfig};
+use crate::session::{CookieValue, FormatSettings, SessionConfig};
 
 pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
     let preset = read_preset(vars);
@@ -126,7 +126,7 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         .filter_map(|var| Some((var.name, Secret::new(vars.get_secret(var.name)?))))
         .collect();
     options.extend(choice);
-    let config = SessionConfig {
+    let mut config = SessionConfig {
         preset: preset?,
         store: store?,
         cache_per_client,
@@ -142,9 +142,11 @@ pub(super) fn read_session(vars: &mut Vars) -> Option<SessionConfig> {
         cache_size,
         max_age,
         options,
+        format: FormatSettings::none(),
     };
-    if let Err(e) = (config.preset.check)(&config) {
-        vars.fail(e.var, e.message);
+    match (config.preset.check)(&config) {
+        Ok(format) => config.format = format,
+        Err(e) => vars.fail(e.var, e.message),
     }
     Some(config)
 }
@@ -188,11 +190,11 @@ fn read_store_choice(
         return (preset.store, None);
     };
     let (default, default_kind) = choice.choices[0];
-    let value = match vars.get(choice.var).map(|v| (choice.parse)(&v)) {
+    let value = match vars.get(choice.var.name).map(|v| (choice.parse)(&v)) {
         None => default,
         Some(Ok(value)) => value,
         Some(Err(why)) => {
-            vars.fail(choice.var, why);
+            vars.fail(choice.var.name, why);
             default
         }
     };
@@ -200,7 +202,7 @@ fn read_store_choice(
         Some((_, kind)) => *kind,
         None => default_kind,
     };
-    (kind, Some((choice.var, Secret::new(value))))
+    (kind, Some((choice.var.name, Secret::new(value))))
 }
 
 /// The `SESSION_BACKEND` preset.

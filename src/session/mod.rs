@@ -28,7 +28,7 @@ pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
 pub use refusal::Reason;
-pub use settings::{FormatVar, SessionConfig, SettingError, Shown, StoreSettings};
+pub use settings::{FormatSettings, SessionConfig, SettingError, StoreSettings};
 pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
 pub use store::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
 pub use upstream::UpstreamAuthenticator;

@@ -12,8 +12,10 @@ use super::codec::{
     supabase,
 };
 use super::{
-    signed_cookie, store, upstream, FormatVar, SessionAuthenticator, SessionConfig, SettingError,
+    signed_cookie, store, upstream, FormatSettings, SessionAuthenticator, SessionConfig,
+    SettingError,
 };
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 
 /// Builds a backend's authenticator from the validated settings. Store
@@ -92,9 +94,11 @@ pub enum CookieKind {
     SignedSessionToken,
 }
 
-/// Checks a backend's settings before the port is bound, without I/O (a
-/// codec typically builds itself); `Err` names the variable and the fix.
-pub type Check = fn(&SessionConfig) -> Result<(), SettingError>;
+/// Checks a backend's settings before the port is bound and parses the
+/// format's own once, for its build and warnings (`SessionConfig::format`);
+/// `Err` names the variable and the fix. A format that needs a setting of
+/// its own puts it in its settings type, not in [`Preset`].
+pub type Check = fn(&SessionConfig) -> Result<FormatSettings, SettingError>;
 
 /// Warnings about valid settings with a consequence worth saying at
 /// start-up (e.g. what is not checked without a database).
@@ -130,8 +134,8 @@ pub struct Preset {
     /// `SESSION_SECRET` is unset (e.g. `AUTH_SECRET`).
     pub secret_fallback: Option<&'static str>,
     /// Variables only this format reads (into [`SessionConfig::options`]),
-    /// each marked secret or not.
-    pub options: &'static [FormatVar],
+    /// each with its row of the configuration reference.
+    pub options: &'static [EnvVar],
     /// What the cookie holds when it carries the session.
     pub cookie_kind: CookieKind,
     /// A variable that picks the store among several (e.g. Django's
@@ -153,8 +157,8 @@ pub type CookieFrom = (&'static str, fn(&str) -> Result<String, String>);
 /// default first.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreChoice {
-    /// The variable, e.g. `SESSION_DJANGO_ENGINE`.
-    pub var: &'static str,
+    /// The variable, e.g. `SESSION_DJANGO_ENGINE`, with its reference row.
+    pub var: EnvVar,
     /// Its values and the store each one means.
     pub choices: &'static [(&'static str, StoreKind)],
     /// The value of [`StoreChoice::choices`] a setting means (e.g. Django's
@@ -180,7 +184,7 @@ impl Preset {
             store,
             secret,
             build,
-            check: |_| Ok(()),
+            check: |_| Ok(FormatSettings::none()),
             warnings: |_| Vec::new(),
             cache_ttl: Duration::ZERO,
             max_age: None,
@@ -212,7 +216,7 @@ impl Preset {
     }
 
     /// Reading these format-specific variables.
-    pub const fn options(mut self, vars: &'static [FormatVar]) -> Self {
+    pub const fn options(mut self, vars: &'static [EnvVar]) -> Self {
         self.options = vars;
         self
     }
@@ -227,7 +231,7 @@ impl Preset {
     /// the setting read by `parse`.
     pub const fn store_choice(
         mut self,
-        var: &'static str,
+        var: EnvVar,
         choices: &'static [(&'static str, StoreKind)],
         parse: fn(&str) -> Result<&'static str, String>,
     ) -> Self {
@@ -253,6 +257,12 @@ impl Preset {
     ) -> Self {
         self.cookie_from = Some((var, derive));
         self
+    }
+
+    /// The variables only this backend reads, with their reference rows:
+    /// [`Preset::options`] and the store choice's.
+    pub fn own_vars(&self) -> impl Iterator<Item = &EnvVar> {
+        self.store_choice.iter().map(|c| &c.var).chain(self.options)
     }
 
     /// Checking the settings at start-up with `check`.
@@ -282,7 +292,7 @@ pub const PRESETS: &[Preset] = &[
     Preset::new("postgres",       "connect.sid", "/userId", S::Postgres, R::SignsSessionId, store::build),
     Preset::new("cookie-session", "session",     "/userId", S::None,     R::VouchesAlone,   cookie_session::build),
     Preset::new("django",         "sessionid",   "/_auth_user_id", S::Postgres, R::VouchesAlone, django::build)
-        .store_choice(django::ENGINE, &[("db", S::Postgres), ("signed_cookies", S::OptionalPostgres)], django::engine)
+        .store_choice(django::ENGINE_VAR, &[("db", S::Postgres), ("signed_cookies", S::OptionalPostgres)], django::engine)
         .pg_table("django_session").max_age(Duration::from_secs(14 * 86_400))
         .options(django::OPTIONS).check(django::check).warnings(django::warnings),
     Preset::new("iron-session",   "",            "/userId", S::None,     R::VouchesAlone,   iron_session::build)

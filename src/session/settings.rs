@@ -1,7 +1,10 @@
 //! [`SessionConfig`]: the session settings (`config` reads them from the
 //! environment).
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::preset::{Preset, StoreKind};
@@ -47,6 +50,41 @@ pub struct SessionConfig {
     /// The preset's own variables that are set (`Preset::options`), kept as
     /// secrets since some are keys.
     pub options: BTreeMap<&'static str, Secret>,
+    /// The format's own settings, as its preset's check parsed them from
+    /// [`options`](Self::options) (and the rest of this configuration).
+    pub format: FormatSettings,
+}
+
+/// A format's own settings: the typed value its preset's
+/// [`Check`](super::preset::Check) parsed once, read by its build and
+/// warnings. Never shown: it may hold keys.
+#[derive(Clone, Default)]
+pub struct FormatSettings(Option<Arc<dyn Any + Send + Sync>>);
+
+impl FormatSettings {
+    /// No settings of the format's own.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// These settings.
+    pub fn new<T: Any + Send + Sync>(settings: T) -> Self {
+        Self(Some(Arc::new(settings)))
+    }
+
+    /// The settings, if they are a `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.as_deref()?.downcast_ref()
+    }
+}
+
+impl fmt::Debug for FormatSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(_) => f.write_str("FormatSettings([redacted])"),
+            None => f.write_str("FormatSettings(none)"),
+        }
+    }
 }
 
 impl SessionConfig {
@@ -55,63 +93,28 @@ impl SessionConfig {
         self.options.get(var).map(Secret::expose)
     }
 
+    /// The format's settings as its preset's check parsed them; `Err` when
+    /// this configuration was not checked (not read by `config`).
+    pub fn settings<T: Any>(&self) -> Result<&T, String> {
+        self.format.get().ok_or_else(|| {
+            format!(
+                "SESSION_BACKEND={}: the settings were not checked; read the configuration with \
+                 Config::from_lookup",
+                self.preset.name
+            )
+        })
+    }
+
     /// Where the sessions live: the store the preset's store choice picked
     /// (Django's engine), else the preset's.
     pub fn store_kind(&self) -> StoreKind {
         self.preset
             .store_choice
             .and_then(|choice| {
-                let value = self.option(choice.var)?;
+                let value = self.option(choice.var.name)?;
                 choice.choices.iter().find(|(name, _)| *name == value)
             })
             .map_or(self.preset.store, |(_, kind)| *kind)
-    }
-}
-
-/// A variable only one format reads (`Preset::options`), and whether
-/// `check-config` may print its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FormatVar {
-    /// The variable's name.
-    pub name: &'static str,
-    /// How its value may be shown.
-    pub shown: Shown,
-}
-
-/// How `check-config` shows a variable's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shown {
-    /// As set: nothing secret in it.
-    Value,
-    /// A URL, without its user, password and query.
-    Url,
-    /// Never: a key or a secret.
-    Redacted,
-}
-
-impl FormatVar {
-    /// A variable whose value is printed as set.
-    pub const fn plain(name: &'static str) -> Self {
-        Self {
-            name,
-            shown: Shown::Value,
-        }
-    }
-
-    /// A URL, printed without credentials or query.
-    pub const fn url(name: &'static str) -> Self {
-        Self {
-            name,
-            shown: Shown::Url,
-        }
-    }
-
-    /// A key or secret, never printed.
-    pub const fn secret(name: &'static str) -> Self {
-        Self {
-            name,
-            shown: Shown::Redacted,
-        }
     }
 }
 
@@ -167,4 +170,18 @@ pub enum StoreSettings {
         /// (the cache key); empty = the whole `Cookie` header.
         session_cookies: Vec<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_settings_are_typed_and_never_shown() {
+        let settings = FormatSettings::new(vec![("1".to_owned(), Secret::new("hunter2-secret"))]);
+        assert_eq!(format!("{settings:?}"), "FormatSettings([redacted])");
+        assert!(settings.get::<Vec<(String, Secret)>>().is_some());
+        assert!(settings.get::<String>().is_none());
+        assert!(FormatSettings::none().get::<String>().is_none());
+    }
 }

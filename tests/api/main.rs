@@ -33,6 +33,7 @@ mod policy;
 mod postgres_tls;
 mod redis_cluster;
 mod redis_tls;
+mod reference;
 mod refusal_reasons;
 mod rolling_restart;
 mod rotation;

@@ -26,7 +26,9 @@ use crate::metrics::CacheMetrics;
 use crate::secret::Secret;
 use crate::session::cookies::find_cookie;
 use crate::session::Reason;
-use crate::session::{SessionAuthenticator, SessionConfig, SessionError, SettingError};
+use crate::session::{
+    FormatSettings, SessionAuthenticator, SessionConfig, SessionError, SettingError,
+};
 
 /// iron's seal prefix (`macPrefix`, format version 2).
 const PREFIX: &str = "Fe26.2";
@@ -57,23 +59,25 @@ const B64: GeneralPurpose = GeneralPurpose::new(
 /// The `iron-session` preset's [`Check`](crate::session::preset::Check):
 /// every password has an id and at least 32 characters, as iron-session
 /// itself requires, and no id is given twice.
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
     passwords(config.secrets.iter().map(Secret::expose))
-        .map(|_| ())
+        .map(|passwords| FormatSettings::new(Passwords(passwords)))
         .map_err(|message| SettingError {
             var: "SESSION_SECRET",
             message,
         })
 }
 
+/// The preset's settings: the password map.
+struct Passwords(Vec<(String, Secret)>);
+
 /// The `iron-session` preset's [`Build`](crate::session::preset::Build).
 pub fn build(
     config: &SessionConfig,
     _cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let passwords = passwords(config.secrets.iter().map(Secret::expose))
-        .map_err(|e| format!("SESSION_SECRET: {e}"))?;
-    let codec = IronSession::new(&config.cookie_name, passwords);
+    let Passwords(passwords) = config.settings()?;
+    let codec = IronSession::new(&config.cookie_name, passwords.clone());
     Ok(CodecAuthenticator::shared(codec, config))
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::jws_crypto::{Curve, PublicKey};
 
 /// One verification key of a JWKS.
+#[derive(Clone)]
 pub struct RingKey {
     /// Its `kid`, when it has one.
     pub kid: Option<String>,

@@ -21,6 +21,7 @@ use crate::session::SessionError;
 use crate::token::unix_now;
 
 /// The keys a token may be verified with.
+#[derive(Clone)]
 pub enum KeyRing {
     /// An HMAC secret (HS* only).
     Secret(Secret),
@@ -208,6 +209,7 @@ pub struct Verified {
 }
 
 /// Verifies one token against a [`KeyRing`].
+#[derive(Clone)]
 pub struct Verifier {
     algorithms: Vec<Algorithm>,
     rules: ClaimRules,

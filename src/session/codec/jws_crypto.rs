@@ -46,6 +46,7 @@ impl Curve {
 }
 
 /// A public key in the form `ring` verifies with.
+#[derive(Clone)]
 pub enum PublicKey {
     /// RSA modulus and exponent, big-endian.
     Rsa { n: Vec<u8>, e: Vec<u8> },
@@ -183,6 +184,7 @@ fn bits(n: &[u8]) -> usize {
 }
 
 /// An HMAC secret (HS256/384/512 only). No `Debug`: it is a secret.
+#[derive(Clone)]
 pub struct Secret(Vec<u8>);
 
 impl Secret {

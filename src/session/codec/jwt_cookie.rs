@@ -14,9 +14,10 @@ pub use super::jws::{
     KeyRing, Lifetime, PublicKey, Refusal, Secret, Verified, Verifier, LEEWAY_SECS,
 };
 
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{FormatVar, SessionAuthenticator, SessionConfig, SettingError};
+use crate::session::{FormatSettings, SessionAuthenticator, SessionConfig, SettingError};
 
 /// `SESSION_JWT_ALGORITHMS`: the accepted `alg` values, comma-separated.
 pub const ALGORITHMS: &str = "SESSION_JWT_ALGORITHMS";
@@ -41,18 +42,77 @@ pub const JWKS_CACHE_MIN: &str = "SESSION_JWKS_CACHE_MIN";
 /// `SESSION_JWKS_CACHE_MAX`: the longest time a fetched JWKS is kept.
 pub const JWKS_CACHE_MAX: &str = "SESSION_JWKS_CACHE_MAX";
 /// The variables the preset reads; only the key is secret.
-pub const OPTIONS: &[FormatVar] = &[
-    FormatVar::plain(ALGORITHMS),
-    FormatVar::secret(KEY),
-    FormatVar::plain(JWKS_FILE),
-    FormatVar::url(JWKS_URL),
-    FormatVar::plain(ISSUER),
-    FormatVar::plain(AUDIENCE),
-    FormatVar::plain(AUTHORIZED_PARTIES),
-    FormatVar::plain(CACHE_SIZE),
-    FormatVar::plain(JWKS_CACHE_MIN),
-    FormatVar::plain(JWKS_CACHE_MAX),
+pub const OPTIONS: &[EnvVar] = &[
+    ALGORITHMS_VAR.defaults_to("required"),
+    KEY_VAR,
+    JWKS_FILE_VAR,
+    JWKS_URL_VAR,
+    ISSUER_VAR,
+    AUDIENCE_VAR,
+    EnvVar::plain(
+        AUTHORIZED_PARTIES,
+        "The accepted `azp` values, comma-separated (your app's origins, as Clerk's \
+         `authorizedParties`); when set, a token without one of them is refused.",
+    ),
+    CACHE_SIZE_VAR,
+    JWKS_CACHE_MIN_VAR,
+    JWKS_CACHE_MAX_VAR,
 ];
+
+/// `SESSION_JWT_ALGORITHMS`, for this preset and the ones built on it.
+pub const ALGORITHMS_VAR: EnvVar = EnvVar::plain(
+    ALGORITHMS,
+    "The accepted JWS `alg` values, comma-separated (`RS256`; `ES256,EdDSA`; `HS256`); never \
+     `none`; `HS*` only with a secret in `SESSION_JWT_KEY`, the others only with public keys.",
+);
+/// `SESSION_JWT_KEY`.
+pub const KEY_VAR: EnvVar = EnvVar::secret(
+    KEY,
+    "The verification key: a PEM public key or an HMAC secret for `HS*` (refused when weak, as \
+     `JWT_SECRET` is); exactly one of this, `SESSION_JWKS_FILE` and `SESSION_JWKS_URL`.",
+);
+/// `SESSION_JWKS_FILE`.
+pub const JWKS_FILE_VAR: EnvVar = EnvVar::plain(
+    JWKS_FILE,
+    "A JWKS document on disk, read at start-up; keys are chosen by `kid`.",
+);
+/// `SESSION_JWKS_URL`.
+pub const JWKS_URL_VAR: EnvVar = EnvVar::url(
+    JWKS_URL,
+    "A JWKS URL, fetched within `SESSION_LOOKUP_TIMEOUT` and cached; an unknown `kid` refetches \
+     it at most once a minute.",
+);
+/// `SESSION_JWT_ISSUER`.
+pub const ISSUER_VAR: EnvVar = EnvVar::plain(
+    ISSUER,
+    "The required `iss`: when set, a token without it is refused.",
+);
+/// `SESSION_JWT_AUDIENCE`.
+pub const AUDIENCE_VAR: EnvVar = EnvVar::plain(
+    AUDIENCE,
+    "A required `aud` member: when set, a token without it is refused; unset, `aud` is not \
+     checked.",
+);
+/// `SESSION_JWKS_CACHE_MIN`.
+pub const JWKS_CACHE_MIN_VAR: EnvVar = EnvVar::plain(
+    JWKS_CACHE_MIN,
+    "The shortest time a fetched JWKS is kept, whatever its `Cache-Control` says (`1s` to `24h`).",
+)
+.defaults_to("`30s`");
+/// `SESSION_JWKS_CACHE_MAX`.
+pub const JWKS_CACHE_MAX_VAR: EnvVar = EnvVar::plain(
+    JWKS_CACHE_MAX,
+    "The longest time a fetched JWKS is kept (`1s` to `24h`, not below `SESSION_JWKS_CACHE_MIN`): \
+     while the URL answers, a key removed from the JWKS verifies at most this long.",
+)
+.defaults_to("`1h`");
+/// `SESSION_JWT_CACHE_SIZE`.
+pub const CACHE_SIZE_VAR: EnvVar = EnvVar::plain(
+    CACHE_SIZE,
+    "Most verified tokens kept in memory (by SHA-256, never the token), up to `1000000`; `0` \
+     disables. A hit still checks `exp` and `nbf`; a JWKS refetch empties it.",
+)
+.defaults_from(|| format!("`{DEFAULT_CACHE_SIZE}`"));
 
 /// `SESSION_JWT_CACHE_SIZE` when unset.
 pub const DEFAULT_CACHE_SIZE: usize = 10_000;
@@ -60,6 +120,7 @@ pub const DEFAULT_CACHE_SIZE: usize = 10_000;
 const MAX_CACHE_SIZE: usize = 1_000_000;
 
 /// Where the verification keys come from.
+#[derive(Clone)]
 pub enum KeySource {
     /// Known at start-up (`SESSION_JWT_KEY` or `SESSION_JWKS_FILE`).
     Fixed(KeyRing),
@@ -113,7 +174,8 @@ impl CacheBounds {
     }
 }
 
-/// The `jwt-cookie` settings, checked.
+/// The `jwt-cookie` settings, checked (the preset's format settings).
+#[derive(Clone)]
 pub struct JwtSettings {
     /// What verifies a token once its key is chosen.
     pub verifier: Verifier,
@@ -321,8 +383,8 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
 }
 
 /// The `jwt-cookie` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
-    JwtSettings::from_config(config).map(|_| ())
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
+    JwtSettings::from_config(config).map(FormatSettings::new)
 }
 
 /// The `jwt-cookie` preset's [`Build`](crate::session::preset::Build).
@@ -330,9 +392,10 @@ pub fn build(
     config: &SessionConfig,
     cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let settings =
-        JwtSettings::from_config(config).map_err(|e| format!("{}: {}", e.var, e.message))?;
+    let settings: &JwtSettings = config.settings()?;
     Ok(Arc::new(JwtCookieAuthenticator::new(
-        settings, config, cache,
+        settings.clone(),
+        config,
+        cache,
     )?))
 }

@@ -31,31 +31,50 @@ use serde::Deserialize;
 
 use super::authjs::chunks;
 use super::jwt_cookie::{
-    Defaults, JwtSettings, ALGORITHMS, AUDIENCE, CACHE_SIZE, ISSUER, JWKS_CACHE_MAX,
-    JWKS_CACHE_MIN, JWKS_FILE, JWKS_URL, KEY,
+    Defaults, JwtSettings, ALGORITHMS_VAR, AUDIENCE_VAR, CACHE_SIZE_VAR, ISSUER_VAR,
+    JWKS_CACHE_MAX_VAR, JWKS_CACHE_MIN_VAR, JWKS_FILE_VAR, JWKS_URL_VAR, KEY_VAR,
 };
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::jwks::JwtCookieAuthenticator;
 use crate::session::Reason;
-use crate::session::{FormatVar, SessionAuthenticator, SessionConfig, SessionError, SettingError};
+use crate::session::{
+    FormatSettings, SessionAuthenticator, SessionConfig, SessionError, SettingError,
+};
 
 /// `SUPABASE_URL`: the project URL the app's Supabase client is given.
 pub const URL: &str = "SUPABASE_URL";
 /// The variables the preset reads: `SUPABASE_URL` and `jwt-cookie`'s
 /// (only the key is secret).
-pub const OPTIONS: &[FormatVar] = &[
-    FormatVar::url(URL),
-    FormatVar::plain(ALGORITHMS),
-    FormatVar::secret(KEY),
-    FormatVar::plain(JWKS_FILE),
-    FormatVar::url(JWKS_URL),
-    FormatVar::plain(ISSUER),
-    FormatVar::plain(AUDIENCE),
-    FormatVar::plain(CACHE_SIZE),
-    FormatVar::plain(JWKS_CACHE_MIN),
-    FormatVar::plain(JWKS_CACHE_MAX),
+pub const OPTIONS: &[EnvVar] = &[
+    EnvVar::url(
+        URL,
+        "The project URL the app's Supabase client is given (`https://<ref>.supabase.co`); it \
+         names the cookie (`sb-<ref>-auth-token`) and, when no key variable is set, the JWKS.",
+    ),
+    ALGORITHMS_VAR.defaults_from(|| {
+        let (secret, keys) = ALGORITHMS_DEFAULT;
+        format!("`{secret}` with a secret in `SESSION_JWT_KEY`, else `{keys}`")
+    }),
+    KEY_VAR,
+    JWKS_FILE_VAR,
+    JWKS_URL_VAR.defaults_from(|| format!("`<{URL}>/{JWKS_PATH}` when no other key is set")),
+    ISSUER_VAR,
+    AUDIENCE_VAR.defaults_from(|| format!("`{AUDIENCE_DEFAULT}`")),
+    CACHE_SIZE_VAR,
+    JWKS_CACHE_MIN_VAR,
+    JWKS_CACHE_MAX_VAR,
 ];
+
+/// `SESSION_JWT_ALGORITHMS` when unset: with the legacy JWT secret in
+/// `SESSION_JWT_KEY`, and with any other key (what Supabase's signing keys are).
+const ALGORITHMS_DEFAULT: (&str, &str) = ("HS256", "ES256,RS256");
+/// `SESSION_JWT_AUDIENCE` when unset: Supabase Auth's, which the project's
+/// anon and service-role API keys lack.
+const AUDIENCE_DEFAULT: &str = "authenticated";
+/// Where `auth-js` fetches the project's JWKS, under the project URL.
+const JWKS_PATH: &str = "auth/v1/.well-known/jwks.json";
 
 const BASE64_PREFIX: &str = "base64-";
 
@@ -96,9 +115,7 @@ fn jwks_url(url: &str) -> Option<String> {
     if !base.path().ends_with('/') {
         base.set_path(&format!("{}/", base.path()));
     }
-    base.join("auth/v1/.well-known/jwks.json")
-        .ok()
-        .map(String::from)
+    base.join(JWKS_PATH).ok().map(String::from)
 }
 
 /// What the preset assumes: the JWT secret means HS256, keys mean ES256 or
@@ -107,9 +124,9 @@ fn jwks_url(url: &str) -> Option<String> {
 /// project's anon and service-role API keys lack).
 fn defaults(config: &SessionConfig) -> Defaults {
     Defaults {
-        algorithms: Some(("HS256", "ES256,RS256")),
+        algorithms: Some(ALGORITHMS_DEFAULT),
         jwks_url: config.option(URL).and_then(jwks_url),
-        audience: Some("authenticated"),
+        audience: Some(AUDIENCE_DEFAULT),
         key_hint: "supabase needs a key: set SUPABASE_URL (its JWKS is used), SESSION_JWT_KEY (the project's legacy JWT secret), SESSION_JWKS_FILE or SESSION_JWKS_URL",
     }
 }
@@ -151,11 +168,11 @@ fn session_token(value: &str) -> Result<String, SessionError> {
 }
 
 /// The `supabase` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
     if let Some(url) = config.option(URL) {
         cookie_name(url).map_err(|message| SettingError { var: URL, message })?;
     }
-    JwtSettings::with_defaults(config, &defaults(config)).map(|_| ())
+    JwtSettings::with_defaults(config, &defaults(config)).map(FormatSettings::new)
 }
 
 /// The `supabase` preset's [`Build`](crate::session::preset::Build).
@@ -163,10 +180,9 @@ pub fn build(
     config: &SessionConfig,
     cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let settings = JwtSettings::with_defaults(config, &defaults(config))
-        .map_err(|e| format!("{}: {}", e.var, e.message))?;
+    let settings: &JwtSettings = config.settings()?;
     Ok(Arc::new(JwtCookieAuthenticator::reading(
-        settings,
+        settings.clone(),
         config,
         cache,
         access_token,

@@ -245,6 +245,30 @@ async fn es256_with_a_jwks_file_chooses_the_key_by_kid() {
 }
 
 #[tokio::test]
+async fn the_jwks_file_checked_at_start_up_is_the_one_served() {
+    let (written, keys) = write(
+        json!({"a": "ES256"}),
+        json!([{"key": "a", "kid": "key-a", "claims": {"sub": "alice"}}]),
+    );
+    let dir = scratch_dir().join(format!("jwks-once-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("jwks.json");
+    std::fs::write(&file, jwks(&keys, &[("a", "key-a")]).to_string()).unwrap();
+    let config = config_with(&env(&[
+        ("SESSION_JWKS_FILE", file.to_str().unwrap()),
+        ("SESSION_JWT_ALGORITHMS", "ES256"),
+    ]))
+    .expect("checked");
+    // The file changes after the check: the service starts with the keys
+    // it checked (the check parsed the settings once), not with a file it
+    // never checked.
+    std::fs::write(&file, "not a JWKS").unwrap();
+    let app = spawn_app_config(config).await;
+    expect_user(&app, &written[0], "alice").await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn every_jws_algorithm_jose_signs_is_verified_and_a_swapped_payload_is_not() {
     let algs = [
         "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",

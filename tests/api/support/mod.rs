@@ -82,7 +82,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with `overrides` on top of the base environment.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    let config = config_with(overrides).expect("valid test config");
+    spawn_app_config(config_with(overrides).expect("valid test config")).await
+}
+
+/// Starts the app with a configuration already read.
+pub async fn spawn_app_config(config: Config) -> TestApp {
     let app = Application::build(&config).expect("bind");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

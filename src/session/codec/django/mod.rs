@@ -18,13 +18,13 @@ use actix_web::http::header::HeaderMap;
 use serde_json::Value;
 
 use super::{ClaimsCodec, CodecAuthenticator, SessionIdCookie};
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::store::{self, PgColumns, PostgresStore, StoreAuthenticator};
-use crate::session::FormatVar;
 use crate::session::Reason;
 use crate::session::{
-    SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,
+    FormatSettings, SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,
 };
 
 mod auth;
@@ -46,10 +46,28 @@ pub const ENGINE: &str = "SESSION_DJANGO_ENGINE";
 pub const USER_TABLE: &str = "SESSION_DJANGO_USER_TABLE";
 /// The user model's primary key column (`id`).
 pub const USER_ID_COLUMN: &str = "SESSION_DJANGO_USER_ID_COLUMN";
+/// `SESSION_DJANGO_ENGINE`, which picks the preset's store.
+pub const ENGINE_VAR: EnvVar = EnvVar::plain(
+    ENGINE,
+    "`db` (the `sessionid` cookie names a `django_session` row; also for `cached_db`) or \
+     `signed_cookies` (the cookie holds the signed session), or Django's own `SESSION_ENGINE` \
+     value; `cache` and `file` are refused: this service cannot read them.",
+)
+.defaults_to("`db`");
 /// The `django` preset's own variables.
-pub const OPTIONS: &[FormatVar] = &[
-    FormatVar::plain(USER_TABLE),
-    FormatVar::plain(USER_ID_COLUMN),
+pub const OPTIONS: &[EnvVar] = &[
+    EnvVar::plain(
+        USER_TABLE,
+        "The user model's table (`schema.table` allowed), where each session's user, `is_active` \
+         and `_auth_user_hash` are checked as Django's `get_user` checks them; `off`: not \
+         checked (warned).",
+    )
+    .defaults_to("`auth_user`"),
+    EnvVar::plain(
+        USER_ID_COLUMN,
+        "That table's primary key column (integer, UUID or text).",
+    )
+    .defaults_to("`id`"),
 ];
 
 /// Django's module path for its session engines.
@@ -110,9 +128,10 @@ fn user_table(config: &SessionConfig) -> Result<UserTable, SettingError> {
     })
 }
 
-/// The `django` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
-    user_table(config).map(drop)
+/// The `django` preset's [`Check`](crate::session::preset::Check): its
+/// settings are where the users are.
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
+    user_table(config).map(FormatSettings::new)
 }
 
 /// What the settings leave unchecked: the user row and password hash
@@ -120,7 +139,10 @@ pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
 pub fn warnings(config: &SessionConfig) -> Vec<String> {
     let unchecked = "Django's user row and _auth_user_hash are not checked: a session stays valid \
                      here after its user's password changes, or the user is deactivated or deleted";
-    let off = user_table(config).is_ok_and(|users| users.table.is_none());
+    let off = config
+        .format
+        .get::<UserTable>()
+        .is_some_and(|users| users.table.is_none());
     match (&config.store, config.option(ENGINE)) {
         (StoreSettings::None, _) => vec![format!(
             "{ENGINE}=signed_cookies without DATABASE_URL: {unchecked}, until SESSION_MAX_AGE; \
@@ -143,7 +165,7 @@ pub fn build(
     cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
     let secrets = || config.secrets.iter().map(|s| s.expose());
-    let users = user_table(config).map_err(|e| format!("{}: {}", e.var, e.message))?;
+    let users: &UserTable = config.settings()?;
     let pool = match &config.store {
         StoreSettings::Postgres { .. } => Some(store::pool_from_settings(
             &config.store,

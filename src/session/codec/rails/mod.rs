@@ -14,27 +14,43 @@ pub use cookie::{KeyDigest, RailsCookie, KEY_DIGEST_VAR};
 pub use devise::{DeviseSettings, UserRows, WardenKey, ID_COLUMN_VAR, PASSWORD_COLUMN_VAR};
 
 use super::ClaimsCodec;
+use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::mapping::SessionReader;
-use crate::session::FormatVar;
 use crate::session::Reason;
 use crate::session::{
-    AuthFuture, ReadyFuture, SessionAuthenticator, SessionConfig, SettingError, StoreSettings,
+    AuthFuture, FormatSettings, ReadyFuture, SessionAuthenticator, SessionConfig, SettingError,
+    StoreSettings,
 };
 use crate::token::unix_now;
 
 /// The `rails` preset's own variables.
-pub const OPTIONS: &[FormatVar] = &[
-    FormatVar::plain(KEY_DIGEST_VAR),
-    FormatVar::plain(ID_COLUMN_VAR),
-    FormatVar::plain(PASSWORD_COLUMN_VAR),
+pub const OPTIONS: &[EnvVar] = &[
+    EnvVar::plain(
+        KEY_DIGEST_VAR,
+        "The digest of Rails' key generator: `sha256` (`load_defaults 7.0` and later) or `sha1` \
+         (Rails 6.1 and earlier).",
+    )
+    .defaults_to("`sha256`"),
+    EnvVar::plain(
+        ID_COLUMN_VAR,
+        "With `DATABASE_URL`: the primary key column of Devise's users table (`SESSION_PG_TABLE`).",
+    )
+    .defaults_to("`id`"),
+    EnvVar::plain(
+        PASSWORD_COLUMN_VAR,
+        "With `DATABASE_URL`: the column Devise keeps the password hash in; a session whose \
+         salt no longer matches it (a password change) is refused.",
+    )
+    .defaults_to("`encrypted_password`"),
 ];
 
 /// The `rails` preset's [`Warnings`](crate::session::preset::Warnings):
 /// what goes unchecked for a Devise app without `DATABASE_URL`.
 pub fn warnings(config: &SessionConfig) -> Vec<String> {
-    match (DeviseSettings::parse(config), &config.store) {
-        (Ok(Some(_)), StoreSettings::None) => vec![
+    let devise = config.format.get::<RailsSettings>().map(|s| &s.devise);
+    match (devise, &config.store) {
+        (Some(Some(_)), StoreSettings::None) => vec![
             "DATABASE_URL is not set, so Devise sessions are not checked against the users \
              table: a copied session cookie keeps getting tokens after its user changes their \
              password (or is deleted), until the cookie expires; set DATABASE_URL to the app's \
@@ -45,10 +61,20 @@ pub fn warnings(config: &SessionConfig) -> Vec<String> {
     }
 }
 
+/// The `rails` preset's settings.
+struct RailsSettings {
+    /// `SESSION_RAILS_KEY_DIGEST`.
+    digest: KeyDigest,
+    /// Where Devise's users are, when the session names a Devise sign-in.
+    devise: Option<DeviseSettings>,
+}
+
 /// The `rails` preset's [`Check`](crate::session::preset::Check).
-pub fn check(config: &SessionConfig) -> Result<(), SettingError> {
-    KeyDigest::parse(config.option(KEY_DIGEST_VAR))?;
-    DeviseSettings::parse(config).map(|_| ())
+pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
+    Ok(FormatSettings::new(RailsSettings {
+        digest: KeyDigest::parse(config.option(KEY_DIGEST_VAR))?,
+        devise: DeviseSettings::parse(config)?,
+    }))
 }
 
 /// The `rails` preset's [`Build`](crate::session::preset::Build).
@@ -56,17 +82,16 @@ pub fn build(
     config: &SessionConfig,
     _cache: CacheMetrics,
 ) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let named = |e: SettingError| format!("{}: {}", e.var, e.message);
-    let digest = KeyDigest::parse(config.option(KEY_DIGEST_VAR)).map_err(named)?;
+    let settings: &RailsSettings = config.settings()?;
     let codec = RailsCookie::new(
         &config.cookie_name,
-        digest,
+        settings.digest,
         config.secrets.iter().map(|s| s.expose()),
     );
-    let devise = match (DeviseSettings::parse(config).map_err(named)?, &config.store) {
+    let devise = match (&settings.devise, &config.store) {
         (Some(devise), StoreSettings::Postgres { .. }) => Some((
-            UserRows::new(&config.store, &devise, config.lookup_timeout)?,
-            devise.session_key,
+            UserRows::new(&config.store, devise, config.lookup_timeout)?,
+            devise.session_key.clone(),
         )),
         _ => None,
     };
