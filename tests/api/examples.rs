@@ -1,6 +1,6 @@
-//! `examples/`: the compiled examples run as documented. Built by
-//! `cargo test --all-targets` (the README's test command) next to this
-//! binary's own directory.
+//! `examples/`: the compiled examples run as documented. `scripts/test`
+//! (the README's test command) builds them (`cargo build --examples`) next
+//! to this binary's own directory.
 
 use std::process::Command;
 
@@ -18,7 +18,7 @@ fn example(name: &str) -> Command {
         .join(name);
     assert!(
         path.exists(),
-        "{} is not built: run `cargo test --all-targets` (or `cargo build --examples`)",
+        "{} is not built: run `cargo build --examples` (scripts/test does)",
         path.display()
     );
     let mut cmd = Command::new(path);
