@@ -125,6 +125,7 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
         flush_logs(Duration::from_secs(2));
         return ExitCode::FAILURE;
     }
+    log::info!("token signing: {}", config.jwt.describe_signing());
     let result = actix_web::rt::System::new().block_on(async {
         let app = Application::build(config)?;
         log::info!(
@@ -200,6 +201,7 @@ fn dev(host: Option<String>) -> ExitCode {
         "0.0.0.0" | "::" => "127.0.0.1".to_owned(),
         h => h.to_owned(),
     };
+    let signing = config.jwt.algorithm();
     run(&config, |port| {
         println!();
         println!("realtime-token dev mode is up. Get a token for user `dev-user`:");
@@ -207,6 +209,15 @@ fn dev(host: Option<String>) -> ExitCode {
         println!(
             "  curl -sS -X POST http://{host}:{port}/api/realtime-token -H 'Cookie: {cookie}'"
         );
+        println!();
+        match signing.is_asymmetric() {
+            true => println!(
+                "Tokens are signed with {signing}; verifiers read the public keys at http://{host}:{port}/.well-known/jwks.json"
+            ),
+            false => println!(
+                "Tokens are signed with HS256: the realtime server verifies them with the same JWT secret"
+            ),
+        }
         println!();
         let _ = std::io::stdout().flush();
     })

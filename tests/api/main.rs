@@ -41,5 +41,6 @@ mod sessions_redis;
 mod sessions_upstream;
 mod shared_limits;
 mod signed_cookie;
+mod signing;
 mod token_endpoint;
 mod verify_rules;

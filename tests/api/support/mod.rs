@@ -13,6 +13,7 @@ use serde_json::Value;
 
 mod cluster;
 mod fake_redis;
+mod keys;
 mod node;
 mod process;
 mod raw;
@@ -23,6 +24,7 @@ mod writers;
 
 pub use cluster::{wait_until, RedisCluster};
 pub use fake_redis::{FakePrimary, FakeSentinel};
+pub use keys::*;
 pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
