@@ -1,5 +1,5 @@
 //! The `realtime-token` command line: `serve` (default), `dev`, `mint`,
-//! `verify`, `check-config` and `healthcheck`.
+//! `verify`, `keygen`, `check-config` and `healthcheck`.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
@@ -15,6 +15,7 @@ use crate::telemetry::{flush_logs, init_logging};
 use crate::token::{TokenIssuer, TokenVerifier};
 
 mod describe;
+mod keys;
 mod tokens;
 
 pub use describe::describe;
@@ -64,6 +65,22 @@ pub enum Command {
     Verify {
         /// The token; read from standard input when omitted or `-`.
         token: Option<String>,
+        /// Verify with the public keys of this JWKS (a file, or an http(s)
+        /// URL such as https://tokens.example.com/.well-known/jwks.json)
+        /// instead of the configured keys; the algorithm is JWT_ALGORITHM's
+        /// (ES256 or EdDSA), and JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY apply.
+        #[arg(long, value_name = "FILE|URL")]
+        jwks: Option<String>,
+    },
+    /// Print a new ES256 or EdDSA signing key (PKCS#8 PEM) for JWT_PRIVATE_KEY_FILE.
+    Keygen {
+        /// ES256 (P-256) or EdDSA (Ed25519).
+        #[arg(long)]
+        alg: String,
+        /// Write the key to this new file (mode 600, never over an existing
+        /// file) instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// Print the effective configuration (secrets redacted); non-zero exit on any error.
     CheckConfig,
@@ -87,7 +104,8 @@ pub fn main() -> ExitCode {
             ttl,
             json,
         } => tokens::mint(&sub, rooms, ttl.as_deref(), json),
-        Command::Verify { token } => tokens::verify(token),
+        Command::Verify { token, jwks } => tokens::verify(token, jwks.as_deref()),
+        Command::Keygen { alg, out } => keys::keygen(&alg, out.as_deref()),
         Command::CheckConfig => describe::check_config(),
         Command::Healthcheck { port } => healthcheck(port),
     }

@@ -175,6 +175,11 @@ impl TokenVerifier {
         }
     }
 
+    /// The one `alg` this verifier accepts.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
+    }
+
     /// Checks `token` and returns its claims. A token with a `kid` is
     /// checked with that key only; one without, with each key in turn.
     pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {

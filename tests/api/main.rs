@@ -42,5 +42,6 @@ mod sessions_upstream;
 mod shared_limits;
 mod signed_cookie;
 mod signing;
+mod signing_cli;
 mod token_endpoint;
 mod verify_rules;
