@@ -25,6 +25,7 @@ mod hardening;
 mod hostile;
 mod http_errors;
 mod interop;
+mod interop_jwks;
 mod log_secrets;
 mod openapi;
 mod operations;
