@@ -115,14 +115,13 @@ async fn keys_written_by_openssl_sign() {
 #[tokio::test]
 async fn the_jwks_is_404_under_hs256() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap();
-    let message = expect_error(res, 404, "not_found").await;
-    assert!(message.contains("HS256"), "{message}");
+    let (status, cache, body) = get_jwks(&app).await;
+    assert_eq!((status, cache.as_str()), (404, "no-store"));
+    assert_eq!(body["error"], "not_found");
+    assert!(
+        body["message"].as_str().unwrap().contains("HS256"),
+        "{body}"
+    );
     let head = app
         .client
         .head(app.url("/.well-known/jwks.json"))
@@ -238,71 +237,50 @@ fn unusable_keys_are_start_up_errors_naming_the_variable_and_the_fix() {
     refused(&[("JWT_ALGORITHM", "es256")], "JWT_ALGORITHM", &["`ES256`"]);
 
     let ed = key_file(SigningAlgorithm::EdDSA);
-    refused(
-        &pairs(&with_key("ES256", &ed)),
-        "JWT_PRIVATE_KEY_FILE",
-        &[&ed, "holds an Ed25519 key", "JWT_ALGORITHM=EdDSA"],
-    );
     let p256 = key_file(SigningAlgorithm::ES256);
-    refused(
-        &pairs(&with_key("EdDSA", &p256)),
-        "JWT_PRIVATE_KEY_FILE",
-        &["holds a P-256 EC key", "JWT_ALGORITHM=ES256"],
-    );
-    let rsa = openssl_key(
-        "rsa-",
-        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-    );
-    refused(
-        &pairs(&with_key("ES256", &rsa)),
-        "JWT_PRIVATE_KEY_FILE",
-        &["holds an RSA key", "realtime-token keygen --alg ES256"],
-    );
-    let p384 = openssl_key(
-        "p384-",
-        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
-    );
-    refused(
-        &pairs(&with_key("ES256", &p384)),
-        "JWT_PRIVATE_KEY_FILE",
-        &["an EC key on P-384", "needs a P-256 EC key"],
-    );
-    let encrypted = openssl_key(
+    let genpkey = |name: &str, args: &str| openssl_key(name, &args.split(' ').collect::<Vec<_>>());
+    let rsa = genpkey("rsa-", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048");
+    let p384 = genpkey("p384-", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384");
+    let encrypted = genpkey(
         "encrypted-",
-        &[
-            "-algorithm",
-            "ed25519",
-            "-aes-256-cbc",
-            "-pass",
-            "pass:correct-horse",
-        ],
-    );
-    refused(
-        &pairs(&with_key("EdDSA", &encrypted)),
-        "JWT_PRIVATE_KEY_FILE",
-        &[
-            "is encrypted",
-            &format!("openssl pkey -in {encrypted} -out key.pem"),
-        ],
+        "-algorithm ed25519 -aes-256-cbc -pass pass:correct-horse",
     );
     let sec1 = openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout"]);
-    let sec1 = temp_file("sec1-", &sec1);
-    refused(
-        &pairs(&with_key("ES256", sec1.to_str().unwrap())),
-        "JWT_PRIVATE_KEY_FILE",
-        &["SEC1", "openssl pkcs8 -topk8 -nocrypt"],
-    );
+    let sec1 = temp_file("sec1-", &sec1)
+        .into_os_string()
+        .into_string()
+        .unwrap();
     let public = openssl_public(&p256);
-    refused(
-        &pairs(&with_key("ES256", &public)),
-        "JWT_PRIVATE_KEY_FILE",
-        &["holds a public key"],
-    );
-    refused(
-        &pairs(&with_key("ES256", "/nonexistent/key.pem")),
-        "JWT_PRIVATE_KEY_FILE",
-        &["cannot read `/nonexistent/key.pem`", "check the path"],
-    );
+    let decrypt = format!("openssl pkey -in {encrypted} -out key.pem");
+    // (JWT_ALGORITHM, the key file, what the JWT_PRIVATE_KEY_FILE error says)
+    let cases: [(&str, &str, &[&str]); 7] = [
+        (
+            "ES256",
+            &ed,
+            &[&ed, "holds an Ed25519 key", "JWT_ALGORITHM=EdDSA"],
+        ),
+        (
+            "EdDSA",
+            &p256,
+            &["holds a P-256 EC key", "JWT_ALGORITHM=ES256"],
+        ),
+        (
+            "ES256",
+            &rsa,
+            &["holds an RSA key", "realtime-token keygen --alg ES256"],
+        ),
+        (
+            "ES256",
+            &p384,
+            &["an EC key on P-384", "needs a P-256 EC key"],
+        ),
+        ("EdDSA", &encrypted, &["is encrypted", &decrypt]),
+        ("ES256", &sec1, &["SEC1", "openssl pkcs8 -topk8 -nocrypt"]),
+        ("ES256", &public, &["holds a public key"]),
+    ];
+    for (alg, path, words) in cases {
+        refused(&pairs(&with_key(alg, path)), "JWT_PRIVATE_KEY_FILE", words);
+    }
     let garbage = temp_file("garbage-", "not a key\n");
     refused(
         &pairs(&with_key("ES256", garbage.to_str().unwrap())),
