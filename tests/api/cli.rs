@@ -476,10 +476,12 @@ async fn dev_mode_says_which_signing_mode_is_active() {
     )
     .unwrap();
     let mut dev = start_dev_in(&dir, &[]);
+    // Two pipes, two reader threads: wait for the line of each.
+    log_with(&dev.log, "token signing: ");
     let log = log_with(&dev.log, "Tokens are signed");
     let jwks_url = log
         .split_whitespace()
-        .find(|w| w.ends_with("/.well-known/jwks.json"))
+        .find(|w| w.starts_with("http://") && w.ends_with("/.well-known/jwks.json"))
         .map(str::to_owned);
     let jwks = match &jwks_url {
         Some(url) => Some(reqwest::get(url).await.unwrap().status()),
