@@ -85,6 +85,8 @@ readonly LUA="$REPO/bench/post.lua"
 source "$(dirname "${BASH_SOURCE[0]}")/formats.sh"
 # shellcheck source=bench/scale.sh
 source "$(dirname "${BASH_SOURCE[0]}")/scale.sh"
+# shellcheck source=bench/signing.sh
+source "$(dirname "${BASH_SOURCE[0]}")/signing.sh"
 harness_init
 REDIS_SEEDED=0
 on_exit() {
@@ -359,6 +361,9 @@ else
     stop_pid "$SVC_PID"
 fi
 
+# ---------------------------------------------------------------- token signing: ES256, EdDSA
+run_signing_rows
+
 # ---------------------------------------------------------------- session formats
 ((FORMATS)) && run_format_rows
 
@@ -433,7 +438,7 @@ print_header
 echo
 echo "| row | requests/s | p50 | p99 | unexpected statuses | ratio to /healthz |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for id in healthz token redis bad quiet "${FORMAT_ROWS[@]}" "${SCALE_ROWS[@]}" "${PEER_ROWS[@]}"; do
+for id in healthz token redis bad quiet "${SIGNING_ROWS[@]}" "${FORMAT_ROWS[@]}" "${SCALE_ROWS[@]}" "${PEER_ROWS[@]}"; do
     print_row "$id" "$(ratio "${R_RPS[$id]}" "${R_RPS[healthz]:-0}")"
 done
 echo
@@ -447,7 +452,7 @@ echo "- unexpected statuses: our rows from the service's own /metrics (requests 
 for id in "${PEER_ROWS[@]}"; do
     echo "- our signed-cookie token row / ${R_LABEL[$id]}: $(ratio "${R_RPS[token]}" "${R_RPS[$id]}")x"
 done
-for note in "${FORMAT_NOTES[@]}" "${SCALE_NOTES[@]}" "${PEER_NOTES[@]}"; do echo "- $note"; done
+for note in "${SIGNING_NOTES[@]}" "${FORMAT_NOTES[@]}" "${SCALE_NOTES[@]}" "${PEER_NOTES[@]}"; do echo "- $note"; done
 echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "<details><summary>configuration and wrk commands</summary>"

@@ -8,7 +8,7 @@
 # (run by the trap), then calls harness_init.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN="$REPO/target/release/realtime-token"
+BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/realtime-token"
 readonly REPO BIN
 
 log() { printf '[%s] %s\n' "$HARNESS" "$*" >&2; }

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// No such route.
     #[error("not found")]
     NotFound,
+    /// `/.well-known/jwks.json` under HS256: there is no public key.
+    #[error("no JWKS under HS256")]
+    NoJwks,
     /// A method the path does not serve; holds the `Allow` value.
     #[error("method not allowed")]
     MethodNotAllowed(&'static str),
@@ -77,7 +80,7 @@ impl ApiError {
             Self::Unauthenticated(..) | Self::AdminDisabled => "unauthenticated",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::RoomNotAllowed(_) => "room_not_allowed",
-            Self::NotFound => "not_found",
+            Self::NotFound | Self::NoJwks => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -109,6 +112,9 @@ impl ApiError {
                 "this origin may not request tokens; add it to ALLOWED_ORIGINS".into()
             }
             Self::NotFound => "no such endpoint; tokens are at POST /api/realtime-token".into(),
+            Self::NoJwks => {
+                "no JWKS: tokens are signed with HS256, whose secret is never published".into()
+            }
             Self::MethodNotAllowed(allow) => format!("this endpoint answers {allow}"),
             Self::PayloadTooLarge(limit) => format!("the request body is over {limit} bytes"),
             Self::UnsupportedMediaType => "send the body as application/json".into(),
@@ -172,7 +178,7 @@ impl ResponseError for ApiError {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(..) | Self::AdminDisabled => StatusCode::UNAUTHORIZED,
             Self::OriginNotAllowed | Self::RoomNotAllowed(_) => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NoJwks => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Counters and histograms for `/metrics`.
     pub metrics: Metrics,
+    /// The JWKS document (ES256/EdDSA); `None` under HS256.
+    pub jwks: Option<bytes::Bytes>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             admin_key: config.admin_api_key.as_ref().map(AdminKey::new),
             limits: RateLimits::new(&config.limits, metrics.limit_fallbacks())?,
             metrics,
+            jwks: config.jwt.jwks().map(bytes::Bytes::from),
         })
     }
 }

@@ -1,20 +1,31 @@
-//! Token claims, the HS256 [`TokenIssuer`] and the [`TokenVerifier`] that a
-//! realtime server (or `realtime-token verify`) uses to check them.
+//! Token claims, the [`TokenIssuer`] (HS256, ES256 or EdDSA, signed with
+//! `ring`), the public keys and JWKS of the asymmetric modes, and the
+//! [`TokenVerifier`] that a realtime server (or `realtime-token verify`)
+//! uses to check tokens.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::Header;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::room_matches;
 
+mod algorithm;
+mod der;
+pub mod jwks;
+mod keys;
 mod settings;
 mod verify;
 
-pub use settings::{parse_duration, JwtConfig, JwtKey};
+pub use algorithm::SigningAlgorithm;
+pub use jwks::JwksError;
+pub use keys::{KeyError, PrivateKey, PublicKey};
+pub use settings::{parse_duration, JwtConfig, JwtKey, KeySet, Signing, VerifyRules};
 pub use verify::{TokenVerifier, VerifyError};
 
 /// The token's `permissions` claim, exactly as the SDK documents it.
@@ -107,10 +118,17 @@ impl fmt::Debug for IssuedToken {
 #[error("signing the token failed: {0}")]
 pub struct SignError(String);
 
-/// Signs HS256 tokens with the configured secret, issuer, audience and TTL.
+/// What signs: an HMAC key (HS256) or a private key (ES256, EdDSA).
+enum Signer {
+    Hmac(ring::hmac::Key),
+    Private(Arc<PrivateKey>),
+}
+
+/// Signs tokens with the configured key, issuer, audience and TTL.
 pub struct TokenIssuer {
-    key: EncodingKey,
-    header: Header,
+    signer: Signer,
+    /// The encoded header (`alg`, `typ`, `kid`), the same for every token.
+    header: String,
     issuer: Option<String>,
     audience: Option<String>,
     ttl: Duration,
@@ -130,12 +148,24 @@ impl fmt::Debug for TokenIssuer {
 impl TokenIssuer {
     /// An issuer for this configuration.
     pub fn new(config: &JwtConfig) -> Self {
-        let signing = config.signing_key();
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = signing.kid.clone();
+        let mut header = Header::new(config.algorithm().jwt());
+        let signer = match &config.signing {
+            Signing::Hmac(keys) => {
+                let key = &keys[0];
+                header.kid = key.kid.clone();
+                Signer::Hmac(ring::hmac::Key::new(
+                    ring::hmac::HMAC_SHA256,
+                    key.secret.expose().as_bytes(),
+                ))
+            }
+            Signing::Asymmetric(set) => {
+                header.kid = Some(set.signing.public().kid().to_owned());
+                Signer::Private(set.signing.clone())
+            }
+        };
         Self {
-            key: EncodingKey::from_secret(signing.secret.expose().as_bytes()),
-            header,
+            signer,
+            header: URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("serializable")),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl: config.ttl,
@@ -170,14 +200,27 @@ impl TokenIssuer {
             iss: self.issuer.clone(),
             aud: self.audience.clone().map(Audience::One),
         };
-        let token = jsonwebtoken::encode(&self.header, &claims, &self.key)
-            .map_err(|e| SignError(e.to_string()))?;
+        let token = self.encode(&claims)?;
         Ok(IssuedToken {
             token,
             expires_at: exp,
             expires_in: exp - iat,
             rooms: claims.permissions.rooms,
         })
+    }
+
+    /// The compact JWS of `claims`: header, payload and signature, each
+    /// base64url.
+    fn encode(&self, claims: &Claims) -> Result<String, SignError> {
+        let payload = serde_json::to_vec(claims).map_err(|e| SignError(e.to_string()))?;
+        let mut token = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(payload));
+        let signature = match &self.signer {
+            Signer::Hmac(key) => ring::hmac::sign(key, token.as_bytes()).as_ref().to_vec(),
+            Signer::Private(key) => key.sign(token.as_bytes()).map_err(|e| SignError(e.0))?,
+        };
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        Ok(token)
     }
 }
 
@@ -197,5 +240,44 @@ pub fn unix_now() -> u64 {
 fn new_jti() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hs256_tokens_are_byte_for_byte_what_jsonwebtoken_writes() {
+        let config = JwtConfig {
+            signing: Signing::Hmac(vec![JwtKey {
+                kid: Some("k1".into()),
+                secret: crate::secret::Secret::new("a-secret-of-at-least-32-bytes-0123456789"),
+            }]),
+            leeway: Duration::ZERO,
+            issuer: Some("app".into()),
+            audience: None,
+            ttl: Duration::from_secs(60),
+            unused: Vec::new(),
+        };
+        let claims = Claims {
+            sub: "alice".into(),
+            iat: 1,
+            exp: 61,
+            jti: Some("j".into()),
+            permissions: Permissions {
+                rooms: vec!["document-*".into()],
+            },
+            iss: Some("app".into()),
+            aud: None,
+        };
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let key =
+            jsonwebtoken::EncodingKey::from_secret(b"a-secret-of-at-least-32-bytes-0123456789");
+        assert_eq!(
+            TokenIssuer::new(&config).encode(&claims).unwrap(),
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        );
+    }
 }

@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             // other error (with the CORS, request id and nosniff headers).
             .wrap(from_fn(catch_panic)),
     )
+    .service(get_resource("/.well-known/jwks.json", routes::jwks::jwks))
     .service(get_resource("/healthz", routes::health::healthz))
     .service(get_resource("/readyz", routes::health::readyz));
 }

@@ -9,6 +9,7 @@ use crate::env_var::Shown;
 use crate::redis_conn::Topology;
 use crate::session::preset::{CookieKind, StoreKind};
 use crate::session::SessionConfig;
+use crate::token::Signing;
 
 pub(super) fn check_config() -> ExitCode {
     let config = match Config::from_env() {
@@ -50,20 +51,8 @@ pub fn describe(config: &Config) -> String {
                 .workers
                 .map_or("one per core".into(), |w| w.to_string())
         ),
-        format!(
-            "jwt keys: {} (the first signs)",
-            config
-                .jwt
-                .keys
-                .iter()
-                .map(|k| format!(
-                    "{} [redacted, {} bytes]",
-                    k.kid.as_deref().unwrap_or("(no kid)"),
-                    k.secret.expose().len()
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        format!("token signing: {}", config.jwt.describe_signing()),
+        describe_keys(&config.jwt.signing),
         format!("jwt leeway: {} s", config.jwt.leeway.as_secs()),
         format!("jwt issuer: {}", opt(&config.jwt.issuer)),
         format!("jwt audience: {}", opt(&config.jwt.audience)),
@@ -147,6 +136,30 @@ pub fn describe(config: &Config) -> String {
         }
     ));
     lines.join("\n")
+}
+
+/// The signing keys: HS256 secrets redacted, public keys by `kid`.
+fn describe_keys(signing: &Signing) -> String {
+    match signing {
+        Signing::Hmac(keys) => format!(
+            "jwt keys: {} (the first signs)",
+            keys.iter()
+                .map(|k| format!(
+                    "{} [redacted, {} bytes]",
+                    k.kid.as_deref().unwrap_or("(no kid)"),
+                    k.secret.expose().len()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Signing::Asymmetric(set) => format!(
+            "jwks keys: {} (the first signs)",
+            set.public_keys()
+                .map(|k| format!("{} ({})", k.kid(), k.alg()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// What the session cookie holds, and how it is protected.

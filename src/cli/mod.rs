@@ -1,5 +1,5 @@
 //! The `realtime-token` command line: `serve` (default), `dev`, `mint`,
-//! `verify`, `check-config`, `reference` and `healthcheck`.
+//! `verify`, `keygen`, `check-config`, `reference` and `healthcheck`.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
@@ -15,6 +15,7 @@ use crate::telemetry::{flush_logs, init_logging};
 use crate::token::{TokenIssuer, TokenVerifier};
 
 mod describe;
+mod keys;
 mod reference;
 mod tokens;
 
@@ -65,6 +66,22 @@ pub enum Command {
     Verify {
         /// The token; read from standard input when omitted or `-`.
         token: Option<String>,
+        /// Verify with the public keys of this JWKS (a file, or an http(s)
+        /// URL such as https://tokens.example.com/.well-known/jwks.json)
+        /// instead of the configured keys; the algorithm is JWT_ALGORITHM's
+        /// (ES256 or EdDSA), and JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY apply.
+        #[arg(long, value_name = "FILE|URL")]
+        jwks: Option<String>,
+    },
+    /// Print a new ES256 or EdDSA signing key (PKCS#8 PEM) for JWT_PRIVATE_KEY_FILE.
+    Keygen {
+        /// ES256 (P-256) or EdDSA (Ed25519).
+        #[arg(long)]
+        alg: String,
+        /// Write the key to this new file (mode 600, never over an existing
+        /// file) instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// Print the effective configuration (secrets redacted); non-zero exit on any error.
     CheckConfig,
@@ -91,7 +108,8 @@ pub fn main() -> ExitCode {
             ttl,
             json,
         } => tokens::mint(&sub, rooms, ttl.as_deref(), json),
-        Command::Verify { token } => tokens::verify(token),
+        Command::Verify { token, jwks } => tokens::verify(token, jwks.as_deref()),
+        Command::Keygen { alg, out } => keys::keygen(&alg, out.as_deref()),
         Command::CheckConfig => describe::check_config(),
         Command::Reference => reference::print(),
         Command::Healthcheck { port } => healthcheck(port),
@@ -147,6 +165,7 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
         flush_logs(Duration::from_secs(2));
         return ExitCode::FAILURE;
     }
+    log::info!("token signing: {}", config.jwt.describe_signing());
     let result = actix_web::rt::System::new().block_on(async {
         let app = Application::build(config)?;
         log::info!(
@@ -222,6 +241,7 @@ fn dev(host: Option<String>) -> ExitCode {
         "0.0.0.0" | "::" => "127.0.0.1".to_owned(),
         h => h.to_owned(),
     };
+    let signing = config.jwt.algorithm();
     run(&config, |port| {
         println!();
         println!("realtime-token dev mode is up. Get a token for user `dev-user`:");
@@ -229,6 +249,15 @@ fn dev(host: Option<String>) -> ExitCode {
         println!(
             "  curl -sS -X POST http://{host}:{port}/api/realtime-token -H 'Cookie: {cookie}'"
         );
+        println!();
+        match signing.is_asymmetric() {
+            true => println!(
+                "Tokens are signed with {signing}; verifiers read the public keys at http://{host}:{port}/.well-known/jwks.json"
+            ),
+            false => println!(
+                "Tokens are signed with HS256: the realtime server verifies them with the same JWT secret"
+            ),
+        }
         println!();
         let _ = std::io::stdout().flush();
     })

@@ -1,10 +1,12 @@
-//! `mint` and `verify`: tokens by hand, with the configured settings.
+//! `mint` and `verify`: tokens by hand, with the configured settings (or,
+//! for `verify --jwks`, a JWKS).
 
 use std::io::Read as _;
 use std::process::ExitCode;
 
 use serde_json::Map;
 
+use super::keys::read_jwks;
 use super::{report_config_errors, EXIT_CONFIG};
 use crate::config::{self, Dotenv};
 use crate::policy::validate_room_pattern;
@@ -70,10 +72,28 @@ pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool)
     }
 }
 
-pub(super) fn verify(token: Option<String>) -> ExitCode {
-    let jwt = match Dotenv::load().read(|lookup| config::jwt_from_lookup(lookup)) {
-        Ok(jwt) => jwt,
-        Err(errors) => return report_config_errors(&errors),
+pub(super) fn verify(token: Option<String>, jwks: Option<&str>) -> ExitCode {
+    let dotenv = Dotenv::load();
+    let verifier = match jwks {
+        None => match dotenv.read(|lookup| config::jwt_from_lookup(lookup)) {
+            Ok(jwt) => TokenVerifier::new(&jwt),
+            Err(errors) => return report_config_errors(&errors),
+        },
+        Some(source) => {
+            let rules = match dotenv.read(|lookup| config::verify_rules_from_lookup(lookup)) {
+                Ok(rules) => rules,
+                Err(errors) => return report_config_errors(&errors),
+            };
+            let verifier = read_jwks(source)
+                .and_then(|text| TokenVerifier::from_jwks(&rules, &text).map_err(|e| e.0));
+            match verifier {
+                Ok(verifier) => verifier,
+                Err(e) => {
+                    eprintln!("--jwks: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+        }
     };
     let token = match token.filter(|t| t != "-") {
         Some(t) => t,
@@ -86,12 +106,13 @@ pub(super) fn verify(token: Option<String>) -> ExitCode {
             buf
         }
     };
-    match TokenVerifier::new(&jwt).verify(token.trim()) {
+    match verifier.verify(token.trim()) {
         Ok(claims) => {
             let pretty = serde_json::to_string_pretty(&claims).expect("serializable");
             println!("{pretty}");
             let left = claims.exp.saturating_sub(unix_now());
-            eprintln!("valid: HS256 signature matches; expires in {left} s");
+            let alg = verifier.algorithm();
+            eprintln!("valid: {alg} signature matches; expires in {left} s");
             ExitCode::SUCCESS
         }
         Err(e) => {

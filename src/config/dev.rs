@@ -21,8 +21,10 @@ impl DevDefaults {
     pub fn generate(lookup: &dyn Fn(&str) -> Option<String>, host: Option<&str>) -> Self {
         let set = |k: &str| lookup(k).is_some_and(|v| !v.trim().is_empty());
         let mut vars = HashMap::new();
+        // ES256/EdDSA sign with JWT_PRIVATE_KEY_FILE: no secret to invent.
+        let asymmetric = lookup("JWT_ALGORITHM").is_some_and(|a| !matches!(a.trim(), "" | "HS256"));
         let ephemeral_jwt_secret =
-            !set("JWT_SECRET") && !set("TEST_JWT_SECRET") && !set("JWT_KEYS");
+            !asymmetric && !set("JWT_SECRET") && !set("TEST_JWT_SECRET") && !set("JWT_KEYS");
         if ephemeral_jwt_secret {
             vars.insert("JWT_SECRET", random_secret());
         }

@@ -1,8 +1,10 @@
-//! Token settings: `JWT_SECRET`, `JWT_KEYS`, `TOKEN_TTL`, `JWT_LEEWAY`, the
-//! issuer and audience, and `ADMIN_API_KEY`.
+//! Token settings: `JWT_ALGORITHM`, `JWT_SECRET`, `JWT_KEYS` (the key files
+//! of ES256/EdDSA in `jwt_keys.rs`), `TOKEN_TTL`, `JWT_LEEWAY`, the issuer
+//! and audience, and `ADMIN_API_KEY`.
 
 use std::time::Duration;
 
+use super::jwt_keys::{check_kid, read_key_set, refuse_key_files, unused_secrets};
 use super::ops::read_duration;
 use super::strength;
 use super::vars::Vars;
@@ -11,9 +13,71 @@ use crate::env_var::EnvVar;
 use crate::secret::Secret;
 use crate::session::SessionConfig;
 pub use crate::token::parse_duration;
-use crate::token::{JwtConfig, JwtKey};
+use crate::token::{JwtConfig, JwtKey, Signing, SigningAlgorithm, VerifyRules};
 
 pub(super) fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
+    let algorithm = read_algorithm(vars);
+    let mut unused = Vec::new();
+    let signing = match algorithm {
+        Some(SigningAlgorithm::HS256) => {
+            refuse_key_files(vars);
+            read_hmac_keys(vars).map(Signing::Hmac)
+        }
+        Some(alg) => {
+            unused = unused_secrets(vars);
+            read_key_set(vars, alg).map(Signing::Asymmetric)
+        }
+        None => None,
+    };
+    let ttl = match vars.get("TOKEN_TTL") {
+        None => Some(Duration::from_secs(3600)),
+        Some(t) => vars.check("TOKEN_TTL", parse_ttl(&t)),
+    };
+    let leeway = read_leeway(vars);
+    Some(JwtConfig {
+        signing: signing?,
+        leeway,
+        issuer: vars.get("JWT_ISSUER"),
+        audience: vars.get("JWT_AUDIENCE"),
+        ttl: ttl?,
+        unused,
+    })
+}
+
+/// `JWT_ALGORITHM`, HS256 when unset.
+fn read_algorithm(vars: &mut Vars) -> Option<SigningAlgorithm> {
+    match vars.get("JWT_ALGORITHM") {
+        None => Some(SigningAlgorithm::HS256),
+        Some(alg) => vars.check("JWT_ALGORITHM", alg.parse()),
+    }
+}
+
+/// `JWT_LEEWAY`, 30 s when unset.
+fn read_leeway(vars: &mut Vars) -> Duration {
+    match vars.get("JWT_LEEWAY").as_deref() {
+        None => Duration::from_secs(30),
+        Some("0") => Duration::ZERO,
+        Some(_) => read_duration(
+            vars,
+            "JWT_LEEWAY",
+            Duration::from_secs(30),
+            Duration::from_secs(300),
+        ),
+    }
+}
+
+/// What a verifier without the signing keys checks (`verify --jwks`).
+pub(super) fn read_verify_rules(vars: &mut Vars) -> Option<VerifyRules> {
+    Some(VerifyRules {
+        algorithm: read_algorithm(vars)?,
+        leeway: read_leeway(vars),
+        issuer: vars.get("JWT_ISSUER"),
+        audience: vars.get("JWT_AUDIENCE"),
+    })
+}
+
+/// The HS256 keys: `JWT_KEYS`, then `JWT_SECRET` (or `TEST_JWT_SECRET`).
+fn read_hmac_keys(vars: &mut Vars) -> Option<Vec<JwtKey>> {
     let keys = read_jwt_keys(vars);
     let (var, secret) = match (
         vars.get_secret("JWT_SECRET"),
@@ -42,34 +106,9 @@ pub(super) fn read_jwt(vars: &mut Vars) -> Option<JwtConfig> {
         }
         None => None,
     };
-    let ttl = match vars.get("TOKEN_TTL") {
-        None => Some(Duration::from_secs(3600)),
-        Some(t) => vars.check("TOKEN_TTL", parse_ttl(&t)),
-    };
-    let leeway = match vars.get("JWT_LEEWAY").as_deref() {
-        None => Duration::from_secs(30),
-        Some("0") => Duration::ZERO,
-        Some(_) => read_duration(
-            vars,
-            "JWT_LEEWAY",
-            Duration::from_secs(30),
-            Duration::from_secs(300),
-        ),
-    };
-    let issuer = vars.get("JWT_ISSUER");
-    let audience = vars.get("JWT_AUDIENCE");
     let mut keys = keys?;
     keys.extend(plain);
-    if keys.is_empty() {
-        return None;
-    }
-    Some(JwtConfig {
-        keys,
-        leeway,
-        issuer,
-        audience,
-        ttl: ttl?,
-    })
+    (!keys.is_empty()).then_some(keys)
 }
 
 /// `JWT_KEYS=kid1:secret1,kid2:secret2`, the first signs.
@@ -84,19 +123,8 @@ pub(super) fn read_jwt_keys(vars: &mut Vars) -> Option<Vec<JwtKey>> {
             return None;
         };
         let kid = kid.trim();
-        if kid.is_empty()
-            || kid.len() > 64
-            || !kid
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
-            vars.fail(
-                "JWT_KEYS",
-                format!(
-                    "key id `{}` must be 1-64 letters, digits, `._-`",
-                    kid.escape_default()
-                ),
-            );
+        if let Err(e) = check_kid(kid) {
+            vars.fail("JWT_KEYS", e);
             return None;
         }
         if keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
@@ -129,7 +157,9 @@ pub(super) fn check_distinct_admin_key(
     session: &Option<SessionConfig>,
 ) {
     let Some(admin) = admin else { return };
-    let jwt_keys = jwt.iter().flat_map(|j| j.keys.iter().map(|k| &k.secret));
+    let jwt_keys = jwt
+        .iter()
+        .flat_map(|j| j.hmac_keys().iter().map(|k| &k.secret));
     let session_secrets = session.iter().flat_map(|s| s.secrets.iter());
     if jwt_keys.chain(session_secrets).any(|s| s == admin) {
         vars.fail(
@@ -162,12 +192,37 @@ pub(super) fn read_admin_key(vars: &mut Vars) -> Option<Secret> {
 
 /// The token-signing variables' rows of the reference.
 pub(super) const TOKEN_VARS: &[EnvVar] = &[
+    EnvVar::plain(
+        "JWT_ALGORITHM",
+        "How tokens are signed: `HS256` (the shared secret the SDK's server verifies), `ES256` or \
+         `EdDSA` (a private key; verifiers use the public JWKS at `/.well-known/jwks.json`).",
+    )
+    .defaults_to("`HS256`")
+    .read_by(SIGNING),
+    EnvVar::plain(
+        "JWT_PRIVATE_KEY_FILE",
+        "`ES256` / `EdDSA`: the signing key, a PKCS#8 PEM (`openssl genpkey`, or \
+         `realtime-token keygen`); its `kid` is its RFC 7638 thumbprint.",
+    )
+    .defaults_to("required with `ES256` / `EdDSA`")
+    .read_by(SIGNING),
+    EnvVar::plain(
+        "JWT_KEY_ID",
+        "`ES256` / `EdDSA`: the signing key's `kid`, instead of its thumbprint.",
+    )
+    .read_by(SIGNING),
+    EnvVar::plain(
+        "JWT_PUBLISHED_KEY_FILES",
+        "`ES256` / `EdDSA`: more PEM keys (`[kid:]path`, comma-separated) whose public halves the \
+         JWKS publishes too: the next key before it signs, the previous one until its tokens expire.",
+    )
+    .read_by("`/.well-known/jwks.json`"),
     EnvVar::secret(
         "JWT_SECRET",
         "HS256 secret the realtime server verifies tokens with: raw UTF-8, at least 32 bytes and 8 \
          distinct characters (`openssl rand -base64 48`).",
     )
-    .defaults_to("required (unless `TEST_JWT_SECRET` or `JWT_KEYS`)")
+    .defaults_to("required with `HS256` (unless `TEST_JWT_SECRET` or `JWT_KEYS`)")
     .read_by(SIGNING),
     EnvVar::secret(
         "TEST_JWT_SECRET",

@@ -9,12 +9,13 @@ pub use crate::secret::Secret;
 pub use crate::session::preset::SecretRole;
 pub use crate::session::{SessionConfig, StoreSettings};
 use crate::telemetry::LogFormat;
-pub use crate::token::{JwtConfig, JwtKey};
+pub use crate::token::{JwtConfig, JwtKey, VerifyRules};
 
 mod dev;
 mod dotenv;
 mod dotenv_syntax;
 mod jwt;
+mod jwt_keys;
 mod limits;
 mod ops;
 pub mod reference;
@@ -26,7 +27,7 @@ mod vars;
 
 pub use dev::{random_secret, DevDefaults};
 pub use dotenv::Dotenv;
-use jwt::{check_distinct_admin_key, read_admin_key, read_jwt};
+use jwt::{check_distinct_admin_key, read_admin_key, read_jwt, read_verify_rules};
 pub use jwt::{parse_duration, parse_ttl};
 use limits::read_limits;
 use ops::{read_ops, read_origins, read_policy, read_server};
@@ -134,7 +135,14 @@ impl Config {
     /// Warnings about settings that are valid but probably unintended.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let is_jwt_secret = |s: &Secret| self.jwt.keys.iter().any(|k| k.secret == *s);
+        for var in &self.jwt.unused {
+            out.push(format!(
+                "{var} is set but not used: tokens are signed with {} (JWT_PRIVATE_KEY_FILE); \
+                 a verifier holding {var} cannot check them, give it the JWKS instead",
+                self.jwt.algorithm()
+            ));
+        }
+        let is_jwt_secret = |s: &Secret| self.jwt.hmac_keys().iter().any(|k| k.secret == *s);
         if self.session.secrets.iter().any(is_jwt_secret) {
             out.push(format!(
                 "{} equals the JWT secret: they serve different purposes; use two different secrets",
@@ -196,6 +204,20 @@ pub fn jwt_from_lookup(lookup: &Lookup) -> Result<JwtConfig, ConfigErrors> {
     let jwt = read_jwt(&mut vars);
     match jwt {
         Some(jwt) if vars.errors.is_empty() => Ok(jwt),
+        _ => Err(ConfigErrors(vars.errors)),
+    }
+}
+
+/// Reads only what a verifier without the signing keys checks:
+/// `JWT_ALGORITHM`, `JWT_LEEWAY`, `JWT_ISSUER`, `JWT_AUDIENCE` (for
+/// `verify --jwks`, or a Rust verifier reading a JWKS).
+pub fn verify_rules_from_lookup(lookup: &Lookup) -> Result<VerifyRules, ConfigErrors> {
+    let mut vars = Vars {
+        lookup,
+        errors: Vec::new(),
+    };
+    match read_verify_rules(&mut vars) {
+        Some(rules) if vars.errors.is_empty() => Ok(rules),
         _ => Err(ConfigErrors(vars.errors)),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per endpoint.
 
 pub mod health;
+pub mod jwks;
 pub mod metrics;
 pub mod openapi;
 pub mod preflight;

@@ -5,11 +5,11 @@ use std::fmt;
 
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use jsonwebtoken::{DecodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
-use super::Claims;
-use super::JwtConfig;
+use super::jwks::{self, JwksError};
+use super::{Claims, JwtConfig, Signing, SigningAlgorithm, VerifyRules};
 
 /// Why a token was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,17 +17,18 @@ pub enum VerifyError {
     /// Not three base64url parts of JSON.
     #[error("the token is malformed")]
     Malformed,
-    /// The header's `alg` is not exactly `HS256` (e.g. `none`), or is absent.
-    #[error("the token is not signed with HS256")]
-    WrongAlgorithm,
+    /// The header's `alg` is not exactly the configured one (e.g. `none`,
+    /// or `HS256` where ES256 is configured), or is absent.
+    #[error("the token is not signed with {0}")]
+    WrongAlgorithm(SigningAlgorithm),
     /// The header has `crit`: extensions this verifier does not implement
     /// must not be ignored (RFC 7515 §4.1.11).
     #[error(
         "the token's header has `crit` (critical extensions), which this verifier does not support"
     )]
     CriticalHeader,
-    /// The signature does not match the secret.
-    #[error("the signature does not match the secret")]
+    /// The signature does not match the key (the secret under HS256).
+    #[error("the signature does not match the key")]
     BadSignature,
     /// `exp` has passed.
     #[error("the token has expired")]
@@ -52,9 +53,11 @@ pub enum VerifyError {
     UnknownKey(String),
 }
 
-/// Verifies tokens: HS256 pinned, no `crit`; `exp` and `sub` required, `nbf`
-/// checked when present, `iat` optional; `iss`/`aud` required and checked
-/// when configured; any configured key (by `kid`).
+/// Verifies tokens: the configured `alg` pinned (HS256 with the secrets,
+/// ES256 or EdDSA with public keys, never HS256 with a public key), no
+/// `crit`; `exp` and `sub` required, `nbf` checked when present, `iat`
+/// optional; `iss`/`aud` required and checked when configured; any
+/// configured key (by `kid`).
 ///
 /// ```
 /// use realtime_token::config::jwt_from_lookup;
@@ -74,6 +77,7 @@ pub enum VerifyError {
 /// assert!(!claims.can_join("user-bob"));
 /// ```
 pub struct TokenVerifier {
+    algorithm: SigningAlgorithm,
     keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
 }
@@ -82,6 +86,7 @@ impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kids: Vec<_> = self.keys.iter().map(|(kid, _)| kid).collect();
         f.debug_struct("TokenVerifier")
+            .field("algorithm", &self.algorithm)
             .field("keys", &kids)
             .field("validation", &self.validation)
             .finish()
@@ -90,21 +95,71 @@ impl fmt::Debug for TokenVerifier {
 
 impl TokenVerifier {
     /// A verifier with the same settings the issuer signs with, accepting
-    /// every configured key.
+    /// every configured key: the HS256 secrets, or the public keys the
+    /// service publishes.
     pub fn new(config: &JwtConfig) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
+        let keys = match &config.signing {
+            Signing::Hmac(keys) => keys
+                .iter()
+                .map(|k| {
+                    (
+                        k.kid.clone(),
+                        DecodingKey::from_secret(k.secret.expose().as_bytes()),
+                    )
+                })
+                .collect(),
+            Signing::Asymmetric(set) => set
+                .public_keys()
+                .map(|k| (Some(k.kid().to_owned()), k.decoding_key()))
+                .collect(),
+        };
+        Self::with_keys(&config.rules(), keys)
+    }
+
+    /// A verifier of ES256 or EdDSA tokens with the public keys of a JWKS
+    /// document (`rules.algorithm`'s keys only; see [`jwks::parse`]). HS256
+    /// is refused: its secret is never in a JWKS, and a public key must
+    /// never be taken for an HMAC secret.
+    ///
+    /// ```
+    /// use realtime_token::token::{PrivateKey, SigningAlgorithm, TokenVerifier, VerifyRules};
+    ///
+    /// let rules = VerifyRules { algorithm: SigningAlgorithm::EdDSA, ..Default::default() };
+    /// let jwks = r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+    ///     "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    /// assert!(TokenVerifier::from_jwks(&rules, jwks).is_ok());
+    /// let hs256 = VerifyRules::default();
+    /// assert!(TokenVerifier::from_jwks(&hs256, jwks).is_err());
+    /// ```
+    pub fn from_jwks(rules: &VerifyRules, jwks: &str) -> Result<Self, JwksError> {
+        if !rules.algorithm.is_asymmetric() {
+            return Err(JwksError(
+                "a JWKS holds public keys, and HS256 tokens are never verified with a public key: \
+                 set JWT_ALGORITHM to ES256 or EdDSA"
+                    .into(),
+            ));
+        }
+        let keys = jwks::parse(jwks, rules.algorithm)?
+            .iter()
+            .map(|k| (Some(k.kid().to_owned()), k.decoding_key()))
+            .collect();
+        Ok(Self::with_keys(rules, keys))
+    }
+
+    fn with_keys(rules: &VerifyRules, keys: Vec<(Option<String>, DecodingKey)>) -> Self {
+        let mut validation = Validation::new(rules.algorithm.jwt());
         let mut required = vec!["exp", "sub"];
-        validation.leeway = config.leeway.as_secs();
+        validation.leeway = rules.leeway.as_secs();
         // Off by default in jsonwebtoken; jose and Node jsonwebtoken check it.
         validation.validate_nbf = true;
-        match &config.issuer {
+        match &rules.issuer {
             Some(iss) => {
                 validation.set_issuer(&[iss]);
                 required.push("iss");
             }
             None => validation.iss = None,
         }
-        match &config.audience {
+        match &rules.audience {
             Some(aud) => {
                 validation.set_audience(&[aud]);
                 // Without this a token lacking `aud` would pass the check.
@@ -113,24 +168,23 @@ impl TokenVerifier {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        let keys = config
-            .keys
-            .iter()
-            .map(|k| {
-                (
-                    k.kid.clone(),
-                    DecodingKey::from_secret(k.secret.expose().as_bytes()),
-                )
-            })
-            .collect();
-        Self { keys, validation }
+        Self {
+            algorithm: rules.algorithm,
+            keys,
+            validation,
+        }
+    }
+
+    /// The one `alg` this verifier accepts.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
     }
 
     /// Checks `token` and returns its claims. A token with a `kid` is
     /// checked with that key only; one without, with each key in turn.
     pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         let token = token.trim();
-        let header = check_header(token)?;
+        let header = check_header(token, self.algorithm)?;
         let candidates: Vec<&DecodingKey> = match &header.kid {
             Some(kid) => {
                 let key = self
@@ -147,7 +201,7 @@ impl TokenVerifier {
             // Decoded as a map so that time and issuer checks come before
             // the claims' types, and a wrong type names its claim.
             outcome = jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation)
-                .map_err(|e| map_error(e, token));
+                .map_err(|e| map_error(e, token, self.algorithm));
             // Only a signature mismatch means another key might fit.
             if !matches!(outcome, Err(VerifyError::BadSignature)) {
                 break;
@@ -162,8 +216,8 @@ impl TokenVerifier {
 }
 
 /// The header rules jsonwebtoken does not apply itself: `alg` exactly
-/// `HS256` (it cannot even parse `none`), and no `crit` at all.
-fn check_header(token: &str) -> Result<Header, VerifyError> {
+/// `expected` (it cannot even parse `none`), and no `crit` at all.
+fn check_header(token: &str, expected: SigningAlgorithm) -> Result<Header, VerifyError> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -171,8 +225,8 @@ fn check_header(token: &str) -> Result<Header, VerifyError> {
         return Err(VerifyError::Malformed);
     };
     let fields = json_object(header).ok_or(VerifyError::Malformed)?;
-    if fields.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err(VerifyError::WrongAlgorithm);
+    if fields.get("alg").and_then(Value::as_str) != Some(expected.as_str()) {
+        return Err(VerifyError::WrongAlgorithm(expected));
     }
     // We implement no extension (b64 included), so any `crit` names one we
     // would otherwise ignore.
@@ -212,12 +266,12 @@ fn numeric_date(value: &Value) -> Option<u64> {
     })
 }
 
-fn map_error(e: jsonwebtoken::errors::Error, token: &str) -> VerifyError {
+fn map_error(e: jsonwebtoken::errors::Error, token: &str, alg: SigningAlgorithm) -> VerifyError {
     match e.kind() {
         ErrorKind::InvalidSignature => VerifyError::BadSignature,
         ErrorKind::InvalidAlgorithm
         | ErrorKind::InvalidAlgorithmName
-        | ErrorKind::UnsupportedAlgorithm => VerifyError::WrongAlgorithm,
+        | ErrorKind::UnsupportedAlgorithm => VerifyError::WrongAlgorithm(alg),
         ErrorKind::ExpiredSignature => VerifyError::Expired,
         ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
         ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
@@ -247,6 +301,8 @@ fn payload_has(token: &str, claim: &str) -> bool {
 mod tests {
     use super::*;
 
+    const HS: SigningAlgorithm = SigningAlgorithm::HS256;
+
     fn part(v: &Value) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     }
@@ -260,30 +316,45 @@ mod tests {
         use serde_json::json;
         for alg in [json!("none"), json!("NONE"), json!("hs256"), json!(1)] {
             assert_eq!(
-                check_header(&with_header(json!({ "alg": alg }))).unwrap_err(),
-                VerifyError::WrongAlgorithm,
+                check_header(&with_header(json!({ "alg": alg })), HS).unwrap_err(),
+                VerifyError::WrongAlgorithm(HS),
                 "{alg}"
             );
         }
         assert_eq!(
-            check_header(&with_header(json!({}))).unwrap_err(),
-            VerifyError::WrongAlgorithm
+            check_header(&with_header(json!({})), HS).unwrap_err(),
+            VerifyError::WrongAlgorithm(HS)
         );
         assert_eq!(
-            check_header(&with_header(
-                json!({"alg": "HS256", "crit": ["b64"], "b64": false})
-            ))
+            check_header(
+                &with_header(json!({"alg": "HS256", "crit": ["b64"], "b64": false})),
+                HS
+            )
             .unwrap_err(),
             VerifyError::CriticalHeader
         );
         assert_eq!(
-            check_header(&with_header(json!({"alg": "HS256", "kid": 7}))).unwrap_err(),
+            check_header(&with_header(json!({"alg": "HS256", "kid": 7})), HS).unwrap_err(),
             VerifyError::Malformed
         );
-        assert_eq!(check_header("a.b").unwrap_err(), VerifyError::Malformed);
-        assert_eq!(check_header("a.b.c.d").unwrap_err(), VerifyError::Malformed);
-        let ok = check_header(&with_header(json!({"alg": "HS256", "kid": "k1"}))).unwrap();
+        assert_eq!(check_header("a.b", HS).unwrap_err(), VerifyError::Malformed);
+        assert_eq!(
+            check_header("a.b.c.d", HS).unwrap_err(),
+            VerifyError::Malformed
+        );
+        let ok = check_header(&with_header(json!({"alg": "HS256", "kid": "k1"})), HS).unwrap();
         assert_eq!(ok.kid.as_deref(), Some("k1"));
+        // Pinned to the configured algorithm: no swap to HS256 or another
+        // asymmetric one.
+        let es = SigningAlgorithm::ES256;
+        for alg in ["HS256", "EdDSA", "ES384", "es256"] {
+            assert_eq!(
+                check_header(&with_header(json!({ "alg": alg })), es).unwrap_err(),
+                VerifyError::WrongAlgorithm(es),
+                "{alg}"
+            );
+        }
+        assert!(check_header(&with_header(json!({"alg": "ES256"})), es).is_ok());
     }
 
     #[test]

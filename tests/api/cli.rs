@@ -445,3 +445,61 @@ async fn healthcheck_reads_port_and_host_from_dotenv_like_serve() {
     assert!(!down.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Waits (bounded) until `log` holds `marker`; the log so far.
+fn log_with(log: &std::sync::Mutex<String>, marker: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = log.lock().unwrap().clone();
+        if text.contains(marker) || std::time::Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn dev_mode_says_which_signing_mode_is_active() {
+    let mut dev = start_dev_in(&scratch_dir(), &[]);
+    let log = log_with(&dev.log, "Tokens are signed");
+    dev.child.kill().unwrap();
+    dev.child.wait().unwrap();
+    assert!(log.contains("Tokens are signed with HS256"), "{log}");
+
+    // EdDSA from a `.env`: no JWT secret is invented, the JWKS is served.
+    let dir = scratch_dir().join(unique("dev-eddsa-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = key_file(realtime_token::token::SigningAlgorithm::EdDSA);
+    std::fs::write(
+        dir.join(".env"),
+        format!("JWT_ALGORITHM=EdDSA\nJWT_PRIVATE_KEY_FILE={key}\n"),
+    )
+    .unwrap();
+    let mut dev = start_dev_in(&dir, &[]);
+    // Two pipes, two reader threads: wait for the line of each.
+    log_with(&dev.log, "token signing: ");
+    let log = log_with(&dev.log, "Tokens are signed");
+    let jwks_url = log
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.ends_with("/.well-known/jwks.json"))
+        .map(str::to_owned);
+    let jwks = match &jwks_url {
+        Some(url) => Some(reqwest::get(url).await.unwrap().status()),
+        None => None,
+    };
+    dev.child.kill().unwrap();
+    dev.child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        log.contains(
+            "Tokens are signed with EdDSA; verifiers read the public keys at http://127.0.0.1:"
+        ),
+        "{log}"
+    );
+    assert_eq!(jwks, Some(reqwest::StatusCode::OK), "{log}");
+    assert!(
+        log.contains("token signing: EdDSA with the private key in"),
+        "{log}"
+    );
+    assert!(!log.contains("JWT secret is random"), "{log}");
+}

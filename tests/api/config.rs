@@ -19,7 +19,7 @@ fn short_secret_is_refused_naming_the_variable_and_fix() {
 #[test]
 fn test_jwt_secret_is_the_fallback() {
     let config = config_with(&[("JWT_SECRET", ""), ("TEST_JWT_SECRET", JWT_SECRET)]).unwrap();
-    assert_eq!(config.jwt.signing_key().secret.expose(), JWT_SECRET);
+    assert_eq!(config.jwt.hmac_keys()[0].secret.expose(), JWT_SECRET);
     let msg = error_for(
         &[("JWT_SECRET", ""), ("TEST_JWT_SECRET", "short")],
         "TEST_JWT_SECRET",

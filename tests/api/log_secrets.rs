@@ -194,3 +194,29 @@ async fn upstream_logs_at_debug_and_trace_hold_no_cookie_or_token() {
     ];
     assert_no_secrets(&env, exchange).await;
 }
+
+#[tokio::test]
+async fn es256_logs_at_debug_and_trace_hold_no_private_key() {
+    let key = key_file(realtime_token::token::SigningAlgorithm::ES256);
+    // Every base64 line of the private key, and the session's own secrets.
+    let mut secrets: Vec<String> = std::fs::read_to_string(&key)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::to_owned)
+        .collect();
+    let signed = CookieSigner::new([SESSION_SECRET]).sign("alice");
+    let valid = format!("session={}", percent_encode(&signed));
+    secrets.extend([signed, SESSION_SECRET.to_owned()]);
+    let invalid = format!(
+        "session={}",
+        percent_encode("s:alice.forgedSignature0123456789abcdefghijkl")
+    );
+    let env = signing_env(realtime_token::token::SigningAlgorithm::ES256, &key);
+    let exchange = Exchange {
+        valid: vec![valid],
+        invalid: vec![invalid],
+        secrets,
+    };
+    assert_no_secrets(&pairs(&env), exchange).await;
+}

@@ -1,5 +1,6 @@
 //! Key rotation with `JWT_KEYS`: the first key signs (with `kid`), every
-//! configured key verifies, a removed key no longer does.
+//! configured key verifies, a removed key no longer does. And the rotation
+//! of an ES256 key pair through the JWKS (docs/src/token-signing.md).
 
 use realtime_token::token::{TokenVerifier, VerifyError};
 
@@ -126,4 +127,84 @@ fn jwt_leeway_bounds_the_clock_skew_allowed_on_exp() {
         TokenVerifier::new(&config("0")).verify(&token),
         Err(VerifyError::Expired)
     );
+}
+
+/// One step of an ES256 key rotation: a service signing with `signing`
+/// and publishing `published`; its JWKS and a token it signed.
+async fn rotation_step(signing: &str, published: &[&str]) -> (String, String) {
+    use realtime_token::token::SigningAlgorithm;
+    let mut env = signing_env(SigningAlgorithm::ES256, signing);
+    env.push(("JWT_PUBLISHED_KEY_FILES", published.join(",")));
+    let app = spawn_app_with(&pairs(&env)).await;
+    let (status, _, jwks) = crate::signing::get_jwks(&app).await;
+    assert_eq!(status, 200);
+    (
+        jwks.to_string(),
+        crate::signing::token_for_alice(&app).await,
+    )
+}
+
+/// The kids of a JWKS document, in order.
+fn kids(jwks: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(jwks).unwrap();
+    doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The rotation of docs/src/token-signing.md, step by step, with verifiers
+/// that keep the JWKS they fetched: publish the next key, switch once the
+/// caches hold it, keep the old key until its tokens expire, remove it.
+#[tokio::test]
+async fn es256_rotation_publish_switch_keep_remove() {
+    use realtime_token::token::SigningAlgorithm;
+    let alg = SigningAlgorithm::ES256;
+    let verifier = |jwks: &str| {
+        TokenVerifier::from_jwks(&crate::signing::rules(alg), jwks).expect("usable JWKS")
+    };
+    let (old, next) = (key_file(alg), key_file(alg));
+    let (old_kid, next_kid) = (
+        public_of(&old, alg).thumbprint(),
+        public_of(&next, alg).thumbprint(),
+    );
+
+    // Before: the old key signs and is alone in the JWKS.
+    let (before, old_token) = rotation_step(&old, &[]).await;
+    assert_eq!(kids(&before), std::slice::from_ref(&old_kid));
+
+    // 1. Publish the next key; the old one still signs.
+    let (published, token) = rotation_step(&old, &[&next]).await;
+    assert_eq!(kids(&published), [old_kid.clone(), next_kid.clone()]);
+    assert_eq!(header_json(&token)["kid"], old_kid.as_str());
+
+    // 3. Switch: the next key signs, the old one stays published.
+    let (switched, new_token) = rotation_step(&next, &[&old]).await;
+    assert_eq!(kids(&switched), [next_kid.clone(), old_kid.clone()]);
+    assert_eq!(header_json(&new_token)["kid"], next_kid.as_str());
+    // A verifier still holding step 1's JWKS accepts the new tokens: why
+    // step 2 waits for the caches. One holding the JWKS from before
+    // step 1 would not.
+    assert_eq!(
+        verifier(&published).verify(&new_token).unwrap().sub,
+        "alice"
+    );
+    assert_eq!(
+        verifier(&before).verify(&new_token),
+        Err(VerifyError::UnknownKey(next_kid.clone()))
+    );
+    // Tokens handed out before the switch still verify against the new JWKS.
+    assert_eq!(verifier(&switched).verify(&old_token).unwrap().sub, "alice");
+
+    // 5. Remove the old key once its tokens have expired: they no longer
+    // verify, the new ones do.
+    let (after, _) = rotation_step(&next, &[]).await;
+    assert_eq!(kids(&after), std::slice::from_ref(&next_kid));
+    assert_eq!(
+        verifier(&after).verify(&old_token),
+        Err(VerifyError::UnknownKey(old_kid))
+    );
+    assert_eq!(verifier(&after).verify(&new_token).unwrap().sub, "alice");
 }

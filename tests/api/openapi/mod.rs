@@ -248,6 +248,7 @@ fn the_document_is_well_formed() {
         paths,
         BTreeSet::from([
             "/api/realtime-token",
+            "/.well-known/jwks.json",
             "/healthz",
             "/readyz",
             "/metrics",

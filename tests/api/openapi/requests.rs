@@ -151,6 +151,13 @@ pub(super) async fn table(spec: &Value) -> Vec<Case> {
     ])
     .await;
     let no_metrics = spawn_app_with(&[("METRICS", "off")]).await;
+    let jwks_path = "/.well-known/jwks.json";
+    let key = key_file(realtime_token::token::SigningAlgorithm::EdDSA);
+    let eddsa = spawn_app_with(&pairs(&signing_env(
+        realtime_token::token::SigningAlgorithm::EdDSA,
+        &key,
+    )))
+    .await;
     let panicking = spawn_panicking_app().await;
 
     let c = &app.client;
@@ -320,6 +327,28 @@ pub(super) async fn table(spec: &Value) -> Vec<Case> {
             "get",
             200,
             send(c.get(app.url("/openapi.yaml"))),
+        ),
+        case(
+            "the JWKS under EdDSA",
+            jwks_path,
+            "get",
+            200,
+            send(eddsa.client.get(eddsa.url(jwks_path))),
+        ),
+        case("the JWKS under HS256", jwks_path, "get", 404, send(c.get(app.url(jwks_path)))),
+        case(
+            "the JWKS under EdDSA, HEAD",
+            jwks_path,
+            "head",
+            200,
+            send(eddsa.client.head(eddsa.url(jwks_path))),
+        ),
+        case(
+            "the JWKS under HS256, HEAD",
+            jwks_path,
+            "head",
+            404,
+            send(c.head(app.url(jwks_path))),
         ),
         case("liveness, HEAD", "/healthz", "head", 200, send(c.head(app.url("/healthz")))),
         case("readiness, HEAD", "/readyz", "head", 200, send(c.head(app.url("/readyz")))),
