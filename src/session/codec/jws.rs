@@ -186,15 +186,12 @@ impl From<Refusal> for SessionError {
 }
 
 impl Refusal {
-    /// The reason code of an `Invalid` refusal's detail: its few kinds are
-    /// told apart by their fixed sentences.
+    /// An `Invalid` refusal's reason code, told by its fixed sentence.
     fn reason(why: &str) -> Reason {
-        if why.contains("expired") {
-            Reason::Expired
-        } else if why.contains("signature does not match") {
-            Reason::BadSignature
-        } else {
-            Reason::Malformed
+        match () {
+            _ if why.contains("expired") => Reason::Expired,
+            _ if why.contains("signature does not match") => Reason::BadSignature,
+            _ => Reason::Malformed,
         }
     }
 }

@@ -36,8 +36,7 @@ pub const AUDIENCE: &str = "SESSION_JWT_AUDIENCE";
 pub const AUTHORIZED_PARTIES: &str = "SESSION_JWT_AUTHORIZED_PARTIES";
 /// `SESSION_JWT_CACHE_SIZE`: most verified tokens kept; 0 = no cache.
 pub const CACHE_SIZE: &str = "SESSION_JWT_CACHE_SIZE";
-/// `SESSION_JWKS_CACHE_MIN`: the shortest time a fetched JWKS is kept,
-/// whatever its `Cache-Control` says.
+/// `SESSION_JWKS_CACHE_MIN`: the shortest time a fetched JWKS is kept.
 pub const JWKS_CACHE_MIN: &str = "SESSION_JWKS_CACHE_MIN";
 /// `SESSION_JWKS_CACHE_MAX`: the longest time a fetched JWKS is kept.
 pub const JWKS_CACHE_MAX: &str = "SESSION_JWKS_CACHE_MAX";
