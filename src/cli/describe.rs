@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use super::{report_config_errors, self_check};
 use crate::config::{Config, SecretRole, StoreSettings};
 use crate::redis_conn::Topology;
+use crate::rooms::{RoomsSettings, SourceSettings};
 use crate::session::preset::{CookieKind, StoreKind};
 use crate::session::{SessionConfig, Shown};
 
@@ -62,6 +63,7 @@ pub fn describe(config: &Config) -> String {
         format!("jwt audience: {}", opt(&config.jwt.audience)),
         format!("token ttl: {} s", config.jwt.ttl.as_secs()),
         format!("rooms: {}", config.policy.describe()),
+        format!("room source: {}", describe_room_source(&config.rooms)),
         format!(
             "session backend: {}",
             describe_backend(session.preset.name, &session.store)
@@ -140,6 +142,28 @@ pub fn describe(config: &Config) -> String {
         }
     ));
     lines.join("\n")
+}
+
+/// The room source, where it is (never a password) and its bounds.
+fn describe_room_source(rooms: &RoomsSettings) -> String {
+    let source = match &rooms.source {
+        SourceSettings::None => return "(none: the env policy alone)".into(),
+        SourceSettings::Query(q) => format!(
+            "ROOMS_QUERY on postgres at {} ({}; sslmode {:?})",
+            location(q.database.url.expose(), true),
+            q.database_var,
+            q.database.ssl_mode
+        ),
+    };
+    format!(
+        "{source}; timeout {:?}, at most {} rooms unrequested, cache {}",
+        rooms.timeout,
+        rooms.max,
+        match rooms.cache_ttl.is_zero() {
+            true => "off".to_owned(),
+            false => format!("{:?}", rooms.cache_ttl),
+        }
+    )
 }
 
 /// What the session cookie holds, and how it is protected.

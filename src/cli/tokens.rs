@@ -35,8 +35,8 @@ pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool)
         }
     };
     let rooms = if rooms.is_empty() {
-        let policy = match dotenv.read(|lookup| config::policy_from_lookup(lookup)) {
-            Ok(policy) => policy,
+        let policy = match dotenv.read(|lookup| config::rooms_from_lookup(lookup)) {
+            Ok((policy, _)) => policy,
             Err(errors) => {
                 eprintln!("--rooms not given and the policy cannot be read:");
                 return report_config_errors(&errors);

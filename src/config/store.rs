@@ -67,7 +67,7 @@ pub(super) fn read_store(
                 &["postgres://", "postgresql://"],
                 "postgres://user:password@127.0.0.1:5432/app",
             )?;
-            let (url, ssl_mode, root_pem) = read_pg_tls(vars, &url)?;
+            let (url, ssl_mode, root_pem) = read_pg_tls(vars, "DATABASE_URL", &url)?;
             let table = vars
                 .get("SESSION_PG_TABLE")
                 .unwrap_or_else(|| default_table.into());
@@ -149,7 +149,7 @@ pub(super) fn read_store(
     }
 }
 
-fn required_url(
+pub(super) fn required_url(
     vars: &mut Vars,
     var: &'static str,
     schemes: &[&str],
@@ -199,14 +199,17 @@ pub(super) fn read_ca_file(vars: &mut Vars, var: &'static str) -> Option<Vec<u8>
     Some(pem)
 }
 
-/// libpq's TLS parameters taken out of `DATABASE_URL`: the URL left for
+/// libpq's TLS parameters taken out of the URL in `var`: the URL left for
 /// tokio-postgres (its `sslmode` one it knows), the mode, and the PEM of
 /// `sslrootcert` (read and checked now).
-fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option<Vec<u8>>)> {
-    const VAR: &str = "DATABASE_URL";
+pub(super) fn read_pg_tls(
+    vars: &mut Vars,
+    var: &'static str,
+    url: &Secret,
+) -> Option<(Secret, SslMode, Option<Vec<u8>>)> {
     let Ok(mut parsed) = reqwest::Url::parse(url.expose()) else {
         vars.fail(
-            VAR,
+            var,
             "is not a URL; e.g. postgres://user:password@host:5432/app?sslmode=verify-full",
         );
         return None;
@@ -219,7 +222,7 @@ fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option
                 Some(m) => mode = m,
                 None => {
                     vars.fail(
-                        VAR,
+                        var,
                         format!("sslmode=`{value}` is not disable, prefer, require, verify-ca or verify-full"),
                     );
                     return None;
@@ -238,13 +241,13 @@ fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option
             }
             Ok(_) => {
                 vars.fail(
-                    VAR,
+                    var,
                     format!("sslrootcert `{path}` holds no PEM certificate"),
                 );
                 return None;
             }
             Err(e) => {
-                vars.fail(VAR, format!("cannot read sslrootcert `{path}`: {e}"));
+                vars.fail(var, format!("cannot read sslrootcert `{path}`: {e}"));
                 return None;
             }
         },

@@ -49,7 +49,10 @@ pub async fn issue_token(
     req.extensions_mut()
         .insert(LoggedSubject(principal.sub.clone()));
     subject_check.finish(&state.limits, &principal.sub).await?;
-    let rooms = state.policy.authorize(&principal, body.rooms.as_deref())?;
+    let rooms = state
+        .rooms
+        .authorize(&principal, body.rooms.as_deref(), caller_headers(&req))
+        .await?;
     let issued = state.issuer.issue(&principal.sub, rooms)?;
     state.metrics.token_issued();
     Ok(HttpResponse::Ok()
@@ -100,6 +103,12 @@ async fn authenticate(
     let principal = Principal::new(sub, body.attributes.clone().unwrap_or_default())
         .map_err(|why| ApiError::InvalidRequest(format!("`sub` is not valid: {why}")))?;
     Ok((principal, SubjectCheck::Pending))
+}
+
+/// The caller's headers, for a room source that asks the app with the
+/// user's cookies; none with the admin key, whose caller is not the user.
+fn caller_headers(req: &HttpRequest) -> Option<&header::HeaderMap> {
+    bearer_key(req).is_none().then(|| req.headers())
 }
 
 /// Reads the optional JSON body: bounded in size and time, JSON only.

@@ -33,6 +33,7 @@ mod postgres_tls;
 mod redis_cluster;
 mod redis_tls;
 mod rolling_restart;
+mod rooms;
 mod rotation;
 mod sentinel;
 mod sentinel_tls;

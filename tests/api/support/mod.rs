@@ -13,6 +13,7 @@ use serde_json::Value;
 
 mod cluster;
 mod fake_redis;
+mod load;
 mod node;
 mod process;
 mod raw;
@@ -23,6 +24,7 @@ mod writers;
 
 pub use cluster::{wait_until, RedisCluster};
 pub use fake_redis::{FakePrimary, FakeSentinel};
+pub use load::{Load, Row};
 pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
@@ -81,7 +83,7 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app with `overrides` on top of the base environment.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let config = config_with(overrides).expect("valid test config");
-    let app = Application::build(&config).expect("bind");
+    let app = Application::start(&config).await.expect("bind");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let signer = CookieSigner::new(config.session.secrets.iter().map(|s| s.expose()));

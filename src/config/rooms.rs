@@ -1,0 +1,93 @@
+//! Room source settings: `ROOMS_QUERY` (with `ROOMS_DATABASE_URL`, else
+//! `DATABASE_URL`), `ROOMS_TIMEOUT`, `ROOMS_MAX`.
+
+use std::time::Duration;
+
+use super::ops::read_duration;
+use super::store::{read_pg_tls, required_url};
+use super::vars::Vars;
+use crate::rooms::{QuerySettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT};
+use crate::session::store::PgTarget;
+
+/// The variables that each name a room source (at most one may be set).
+pub(super) const SOURCE_VARS: &[&str] = &["ROOMS_QUERY"];
+
+/// Longest accepted `ROOMS_TIMEOUT`.
+const MAX_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest accepted `ROOMS_MAX`.
+const MAX_ROOMS_MAX: usize = 4096;
+
+pub(super) fn read_rooms(vars: &mut Vars) -> Option<RoomsSettings> {
+    let timeout = read_duration(vars, "ROOMS_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT);
+    let max = match vars.get("ROOMS_MAX") {
+        None => DEFAULT_MAX,
+        Some(n) => vars
+            .check(
+                "ROOMS_MAX",
+                n.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_ROOMS_MAX).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "`{n}` is not a count from 1 to {MAX_ROOMS_MAX}; e.g. ROOMS_MAX=256"
+                        )
+                    }),
+            )
+            .unwrap_or(DEFAULT_MAX),
+    };
+    let source = match vars.get("ROOMS_QUERY") {
+        None => SourceSettings::None,
+        Some(query) => SourceSettings::Query(read_query(vars, query)?),
+    };
+    Some(RoomsSettings {
+        source,
+        timeout,
+        max,
+        cache_ttl: Duration::ZERO,
+    })
+}
+
+/// `ROOMS_QUERY` and its database.
+fn read_query(vars: &mut Vars, query: String) -> Option<QuerySettings> {
+    if !query.contains("$1") {
+        vars.fail(
+            "ROOMS_QUERY",
+            "does not use $1 (the subject), so every user would get the same rooms; e.g. \
+             select 'document-' || document_id from memberships where user_id = $1",
+        );
+    } else if query.contains("{sub}") {
+        vars.fail(
+            "ROOMS_QUERY",
+            "holds `{sub}`; the subject is the bound parameter $1 and the requested rooms $2 \
+             (nothing is substituted into the text)",
+        );
+    }
+    let var = match vars.get("ROOMS_DATABASE_URL") {
+        Some(_) => "ROOMS_DATABASE_URL",
+        None if vars.get("DATABASE_URL").is_some() => "DATABASE_URL",
+        None => {
+            vars.fail(
+                "ROOMS_DATABASE_URL",
+                "not set, nor DATABASE_URL; ROOMS_QUERY needs the database, e.g. \
+                 ROOMS_DATABASE_URL=postgres://user:password@127.0.0.1:5432/app",
+            );
+            return None;
+        }
+    };
+    let url = required_url(
+        vars,
+        var,
+        &["postgres://", "postgresql://"],
+        "postgres://user:password@127.0.0.1:5432/app",
+    )?;
+    let (url, ssl_mode, root_pem) = read_pg_tls(vars, var, &url)?;
+    Some(QuerySettings {
+        query,
+        database: PgTarget {
+            url,
+            ssl_mode,
+            root_pem,
+        },
+        database_var: var,
+    })
+}

@@ -1,0 +1,257 @@
+//! Rooms from the app's own data: a [`RoomSource`] (`ROOMS_QUERY` on
+//! PostgreSQL, ...) adds grants to the env [`RoomPolicy`], and [`Rooms`]
+//! decides a token's rooms from both.
+//!
+//! Granted = env grants ∪ the source's values. Every value is checked as a
+//! room pattern; an invalid one is dropped and logged without its content.
+//! A source that fails, answers garbage or takes longer than
+//! `ROOMS_TIMEOUT` fails the request (503 `rooms_unavailable`): a token
+//! never carries fewer or more rooms than the source says.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::HeaderMap;
+use futures_util::future::BoxFuture;
+
+use crate::metrics::RoomMetrics;
+use crate::policy::{check_requested, select, PolicyError, RoomPolicy};
+use crate::principal::Principal;
+use crate::session::readiness::Readiness;
+use crate::session::store::PgPools;
+
+mod grants;
+pub mod postgres;
+mod settings;
+
+pub use grants::{merge, Dropped};
+pub use settings::{QuerySettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT};
+
+/// Most values read from a source for one lookup; more fail the lookup
+/// (a query should filter by the requested rooms, `$2`).
+pub const MAX_SOURCE_VALUES: usize = 10_000;
+
+/// Why a token cannot have the rooms asked for.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RoomsError {
+    /// Bad room syntax, nothing granted, or a requested room not granted.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// More rooms granted than `ROOMS_MAX`, and none named.
+    #[error(
+        "more than {0} rooms are granted to this user; name the rooms you need, e.g. {{\"rooms\": [\"document-42\"]}}"
+    )]
+    TooMany(usize),
+    /// The source failed, timed out or answered garbage; the cause is
+    /// logged, never sent.
+    #[error("room source unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a source's start-up check found wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceCheck {
+    /// The configuration cannot work (a query that does not prepare): the
+    /// service does not start.
+    Invalid(String),
+    /// The source does not answer now: the service starts, `/readyz` and
+    /// requests say 503 until it does.
+    Unreachable(String),
+}
+
+/// What a source is asked for one token.
+#[derive(Clone, Copy)]
+pub struct Ask<'a> {
+    /// The token's subject.
+    pub sub: &'a str,
+    /// The rooms the request names, if it names any.
+    pub requested: Option<&'a [String]>,
+    /// The caller's request headers (its cookies); `None` for admin and
+    /// CLI minting, which carry no user's session.
+    pub headers: Option<&'a HeaderMap>,
+}
+
+/// Where the app keeps who may open what.
+pub trait RoomSource: Send + Sync + 'static {
+    /// The variable that configures it, for messages (`ROOMS_QUERY`).
+    fn var(&self) -> &'static str;
+
+    /// The rooms or patterns granted to `ask.sub`, as the source holds them
+    /// (validated by the caller). `Err` says why the source failed.
+    fn lookup(&self, ask: Ask<'_>) -> BoxFuture<'static, Result<Vec<String>, String>>;
+
+    /// Whether the source can serve lookups (start-up and `/readyz`).
+    fn check(&self) -> BoxFuture<'static, Result<(), SourceCheck>>;
+}
+
+/// The env policy and the room source, with their bounds and metrics.
+pub struct Rooms {
+    policy: RoomPolicy,
+    source: Option<Arc<dyn RoomSource>>,
+    max: usize,
+    timeout: Duration,
+    metrics: RoomMetrics,
+    readiness: Readiness<RoomsError>,
+}
+
+impl std::fmt::Debug for Rooms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rooms")
+            .field("policy", &self.policy)
+            .field("source", &self.source.as_ref().map(|s| s.var()))
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+impl Rooms {
+    /// The policy and the source `settings` name; PostgreSQL pools come
+    /// from `pools` (shared with the session store on the same database).
+    /// Connects lazily: no source needs to be reachable yet.
+    pub fn new(
+        policy: RoomPolicy,
+        settings: &RoomsSettings,
+        pools: &PgPools,
+        metrics: RoomMetrics,
+    ) -> Result<Self, String> {
+        let source: Option<Arc<dyn RoomSource>> = match &settings.source {
+            SourceSettings::None => None,
+            SourceSettings::Query(query) => Some(Arc::new(postgres::QuerySource::new(
+                query,
+                pools,
+                settings.timeout,
+            )?)),
+        };
+        Ok(Self::with_source(policy, source, settings, metrics))
+    }
+
+    /// The policy with your own `source` (or none), bounded as `settings`
+    /// say.
+    pub fn with_source(
+        policy: RoomPolicy,
+        source: Option<Arc<dyn RoomSource>>,
+        settings: &RoomsSettings,
+        metrics: RoomMetrics,
+    ) -> Self {
+        Self {
+            policy,
+            source,
+            max: settings.max,
+            timeout: settings.timeout,
+            metrics,
+            readiness: Readiness::default(),
+        }
+    }
+
+    /// The token's rooms for `principal`: everything granted (at most
+    /// `ROOMS_MAX`), or the `requested` rooms, each covered by a grant.
+    /// `headers` are the caller's (for `ROOMS_URL`), `None` when minting
+    /// for a subject without its session.
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        requested: Option<&[String]>,
+        headers: Option<&HeaderMap>,
+    ) -> Result<Vec<String>, RoomsError> {
+        check_requested(requested)?;
+        let mut granted = self.policy.grants(principal);
+        if let Some(source) = &self.source {
+            let ask = Ask {
+                sub: &principal.sub,
+                requested,
+                headers,
+            };
+            let values = self.lookup(source.as_ref(), ask).await?;
+            let (merged, dropped) = merge(granted, values);
+            self.report(source.var(), dropped);
+            granted = merged;
+        }
+        if requested.is_none() && granted.len() > self.max {
+            return Err(RoomsError::TooMany(self.max));
+        }
+        Ok(select(granted, requested)?)
+    }
+
+    /// One source lookup, bounded by `ROOMS_TIMEOUT` and measured.
+    async fn lookup(
+        &self,
+        source: &dyn RoomSource,
+        ask: Ask<'_>,
+    ) -> Result<Vec<String>, RoomsError> {
+        let started = Instant::now();
+        self.metrics.lookups.inc();
+        let answer = match tokio::time::timeout(self.timeout, source.lookup(ask)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!(
+                "{}: no answer within ROOMS_TIMEOUT ({:?})",
+                source.var(),
+                self.timeout
+            )),
+        };
+        self.metrics
+            .seconds
+            .observe(started.elapsed().as_secs_f64());
+        answer.map_err(|why| {
+            self.metrics.errors.inc();
+            RoomsError::Unavailable(why)
+        })
+    }
+
+    fn report(&self, var: &str, dropped: Dropped) {
+        if let (count @ 1.., Some(problem)) = (dropped.count, dropped.first) {
+            self.metrics.dropped.inc_by(count as u64);
+            // Never the values: they are the app's data, possibly large.
+            log::warn!(
+                "{var} returned {count} value(s) that are not room patterns, dropped (the first {}); values are not logged",
+                problem.reason()
+            );
+        }
+    }
+
+    /// Whether the source can serve lookups; checked at most once a second.
+    pub async fn ready(&self) -> Result<(), RoomsError> {
+        let Some(source) = &self.source else {
+            return Ok(());
+        };
+        self.readiness
+            .check_with(
+                || async {
+                    source.check().await.map_err(|e| match e {
+                        SourceCheck::Invalid(why) | SourceCheck::Unreachable(why) => {
+                            RoomsError::Unavailable(why)
+                        }
+                    })
+                },
+                || RoomsError::Unavailable("room source readiness check timed out".into()),
+            )
+            .await
+    }
+
+    /// The start-up check: `Err` (naming the variable) when the source's
+    /// configuration cannot work; an unreachable source is only logged.
+    pub async fn check_at_startup(&self) -> Result<(), String> {
+        let Some(source) = &self.source else {
+            return Ok(());
+        };
+        match tokio::time::timeout(self.timeout, source.check()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(SourceCheck::Invalid(why))) => Err(why),
+            Ok(Err(SourceCheck::Unreachable(why))) => {
+                log::warn!("{} not checked at start-up, the source does not answer: {why}; /readyz says 503 until it does", source.var());
+                Ok(())
+            }
+            Err(_) => {
+                log::warn!("{} not checked at start-up: no answer within ROOMS_TIMEOUT; /readyz says 503 until it answers", source.var());
+                Ok(())
+            }
+        }
+    }
+
+    /// The policy and the source, for logs and `check-config`.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            None => self.policy.describe(),
+            Some(source) => format!("{} ∪ {}", self.policy.describe(), source.var()),
+        }
+    }
+}

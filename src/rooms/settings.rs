@@ -1,0 +1,69 @@
+//! [`RoomsSettings`]: the room source and its bounds (`config` reads them
+//! from the environment).
+
+use std::time::Duration;
+
+use crate::session::store::PgTarget;
+
+/// Default `ROOMS_TIMEOUT`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default `ROOMS_MAX`.
+pub const DEFAULT_MAX: usize = 256;
+
+/// Where rooms come from besides the env policy, and the bounds on it.
+#[derive(Debug, Clone)]
+pub struct RoomsSettings {
+    /// `ROOMS_QUERY`, `ROOMS_REDIS_KEY` or `ROOMS_URL` (at most one).
+    pub source: SourceSettings,
+    /// `ROOMS_TIMEOUT`: bound on one source lookup; past it the answer is
+    /// 503 `rooms_unavailable`.
+    pub timeout: Duration,
+    /// `ROOMS_MAX`: most rooms one token carries when the request names
+    /// none.
+    pub max: usize,
+    /// `ROOMS_CACHE_TTL`: how long a source answer is reused per subject
+    /// and requested rooms; zero (the default) asks on every request.
+    pub cache_ttl: Duration,
+}
+
+impl Default for RoomsSettings {
+    fn default() -> Self {
+        Self {
+            source: SourceSettings::None,
+            timeout: DEFAULT_TIMEOUT,
+            max: DEFAULT_MAX,
+            cache_ttl: Duration::ZERO,
+        }
+    }
+}
+
+/// The room source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSettings {
+    /// The env policy alone.
+    None,
+    /// `ROOMS_QUERY` on PostgreSQL.
+    Query(QuerySettings),
+}
+
+impl SourceSettings {
+    /// The variable that configures the source, if any.
+    pub fn var(&self) -> Option<&'static str> {
+        match self {
+            Self::None => None,
+            Self::Query(_) => Some("ROOMS_QUERY"),
+        }
+    }
+}
+
+/// `ROOMS_QUERY` and its database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuerySettings {
+    /// The query: `$1` the subject (text), `$2` the requested rooms
+    /// (`text[]`, NULL when none are named); one text column out.
+    pub query: String,
+    /// `ROOMS_DATABASE_URL`, else `DATABASE_URL`, with its TLS settings.
+    pub database: PgTarget,
+    /// Which of the two variables named the database.
+    pub database_var: &'static str,
+}

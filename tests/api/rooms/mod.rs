@@ -1,0 +1,113 @@
+//! Rooms from the app's own data (`ROOMS_QUERY`, ...), against the real
+//! PostgreSQL: each test in a schema of its own.
+
+use deadpool_postgres::tokio_postgres::{connect, Client, NoTls};
+use realtime_token::session::cookies::{percent_encode, CookieSigner};
+
+use crate::support::*;
+
+mod query;
+mod startup;
+
+/// A schema of this test's own with a `memberships(user_id text,
+/// document_id bigint)` table, dropped at the end.
+pub struct Memberships {
+    pub schema: PgSchema,
+    client: Client,
+}
+
+impl Memberships {
+    pub async fn create() -> Self {
+        let (client, connection) = connect(&database_url(), NoTls)
+            .await
+            .expect("PostgreSQL must be running for these tests (DATABASE_URL)");
+        tokio::spawn(connection);
+        let schema = PgSchema::unique("rooms_");
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA {s};
+                 CREATE TABLE {s}.memberships (user_id text NOT NULL, document_id bigint NOT NULL,
+                     PRIMARY KEY (user_id, document_id));",
+                s = schema.name
+            ))
+            .await
+            .unwrap();
+        Self { schema, client }
+    }
+
+    /// The query of the docs: the member's documents, only the requested
+    /// ones when the request names some.
+    pub fn query(&self) -> String {
+        format!(
+            "select 'document-' || document_id from {}.memberships \
+             where user_id = $1 and ($2::text[] is null or 'document-' || document_id = any($2)) \
+             order by document_id",
+            self.schema.name
+        )
+    }
+
+    pub async fn add(&self, user: &str, document: i64) {
+        self.client
+            .execute(
+                &format!(
+                    "INSERT INTO {}.memberships VALUES ($1, $2)",
+                    self.schema.name
+                ),
+                &[&user, &document],
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn remove(&self, user: &str, document: i64) {
+        self.client
+            .execute(
+                &format!(
+                    "DELETE FROM {}.memberships WHERE user_id = $1 AND document_id = $2",
+                    self.schema.name
+                ),
+                &[&user, &document],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Runs `sql` with `{s}` standing for the schema.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sql.replace("{s}", &self.schema.name);
+        self.client.batch_execute(&sql).await.unwrap();
+    }
+
+    /// Whether `{s}.<table>` exists.
+    pub async fn exists(&self, table: &str) -> bool {
+        let name = format!("{}.{table}", self.schema.name);
+        let row = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+            .await
+            .unwrap();
+        row.get(0)
+    }
+}
+
+/// A signed-cookie session for `sub` (the test secret), for servers run as
+/// a process.
+pub fn session_cookie(sub: &str) -> String {
+    let signer = CookieSigner::new([SESSION_SECRET]);
+    format!("session={}", percent_encode(&signer.sign(sub)))
+}
+
+/// `database_url()` through `proxy` (the URL must name 127.0.0.1:5432).
+pub fn via(proxy: &FaultProxy) -> String {
+    let url = database_url().replacen("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port), 1);
+    assert!(
+        url.contains(&proxy.port.to_string()),
+        "DATABASE_URL must name 127.0.0.1:5432 for this test: {url}"
+    );
+    url
+}
+
+/// The rooms of a 200 answer.
+pub async fn rooms_of(res: reqwest::Response) -> Vec<String> {
+    expect_token(res).await.1.permissions.rooms
+}
