@@ -201,6 +201,19 @@ pub fn jwt_from_lookup(lookup: &Lookup) -> Result<JwtConfig, ConfigErrors> {
     }
 }
 
+/// Reads only the room source settings (for `mint`, which asks the source
+/// when there is one).
+pub fn room_source_from_lookup(lookup: &Lookup) -> Result<RoomsSettings, ConfigErrors> {
+    let mut vars = Vars {
+        lookup,
+        errors: Vec::new(),
+    };
+    match rooms::read_rooms(&mut vars) {
+        Some(rooms) if vars.errors.is_empty() => Ok(rooms),
+        _ => Err(ConfigErrors(vars.errors)),
+    }
+}
+
 /// Reads only the room policy and source (for `mint`).
 pub fn rooms_from_lookup(lookup: &Lookup) -> Result<(RoomPolicy, RoomsSettings), ConfigErrors> {
     let mut vars = Vars {

@@ -146,16 +146,17 @@ pub fn check_requested(requested: Option<&[String]>) -> Result<(), PolicyError> 
 
 /// The token's rooms out of `granted`: all of them, or the `requested` ones
 /// (checked by [`check_requested`]), each covered by a grant, without
-/// duplicates. Nothing granted is [`PolicyError::NoRooms`].
+/// duplicates. Nothing granted, when nothing is requested, is
+/// [`PolicyError::NoRooms`]; a requested room is refused by name.
 pub fn select(
     granted: Vec<String>,
     requested: Option<&[String]>,
 ) -> Result<Vec<String>, PolicyError> {
-    if granted.is_empty() {
-        return Err(PolicyError::NoRooms);
-    }
     let Some(requested) = requested else {
-        return Ok(granted);
+        return match granted.is_empty() {
+            true => Err(PolicyError::NoRooms),
+            false => Ok(granted),
+        };
     };
     let mut rooms: Vec<String> = Vec::with_capacity(requested.len());
     for room in requested {

@@ -6,6 +6,7 @@ use realtime_token::session::cookies::{percent_encode, CookieSigner};
 
 use crate::support::*;
 
+mod minting;
 mod query;
 mod startup;
 
