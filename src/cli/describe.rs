@@ -154,6 +154,15 @@ fn describe_room_source(rooms: &RoomsSettings) -> String {
             q.database_var,
             q.database.ssl_mode
         ),
+        SourceSettings::RedisSet(set) => format!(
+            "ROOMS_REDIS_KEY sets `{}` on {}",
+            set.key.source(),
+            match &set.topology {
+                Topology::Single => format!("redis at {}", location(set.url.expose(), true)),
+                Topology::Sentinel { master, .. } => format!("the primary of `{master}`"),
+                Topology::Cluster { nodes } => format!("the cluster of {}", nodes.join(", ")),
+            }
+        ),
     };
     format!(
         "{source}; timeout {:?}, at most {} rooms unrequested, cache {}",

@@ -1,16 +1,20 @@
 //! Room source settings: `ROOMS_QUERY` (with `ROOMS_DATABASE_URL`, else
-//! `DATABASE_URL`), `ROOMS_TIMEOUT`, `ROOMS_MAX`.
+//! `DATABASE_URL`), `ROOMS_REDIS_KEY` (on the service's Redis),
+//! `ROOMS_TIMEOUT`, `ROOMS_MAX`.
 
 use std::time::Duration;
 
 use super::ops::read_duration;
-use super::store::{read_pg_tls, required_url};
+use super::store::{read_pg_tls, read_redis, required_url};
 use super::vars::Vars;
-use crate::rooms::{QuerySettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT};
+use crate::policy::Template;
+use crate::rooms::{
+    QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT,
+};
 use crate::session::store::PgTarget;
 
 /// The variables that each name a room source (at most one may be set).
-pub(super) const SOURCE_VARS: &[&str] = &["ROOMS_QUERY"];
+pub(super) const SOURCE_VARS: &[&str] = &["ROOMS_QUERY", "ROOMS_REDIS_KEY"];
 
 /// Longest accepted `ROOMS_TIMEOUT`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,9 +39,26 @@ pub(super) fn read_rooms(vars: &mut Vars) -> Option<RoomsSettings> {
             )
             .unwrap_or(DEFAULT_MAX),
     };
-    let source = match vars.get("ROOMS_QUERY") {
+    let set: Vec<&str> = SOURCE_VARS
+        .iter()
+        .copied()
+        .filter(|&var| vars.get(var).is_some())
+        .collect();
+    if set.len() > 1 {
+        vars.fail(
+            set[1],
+            format!(
+                "set together with {}; a service has one room source, so set one of {}",
+                set[0],
+                SOURCE_VARS.join(", ")
+            ),
+        );
+        return None;
+    }
+    let source = match set.first().copied() {
         None => SourceSettings::None,
-        Some(query) => SourceSettings::Query(read_query(vars, query)?),
+        Some("ROOMS_QUERY") => SourceSettings::Query(read_query(vars)?),
+        Some(_) => SourceSettings::RedisSet(read_redis_key(vars)?),
     };
     Some(RoomsSettings {
         source,
@@ -48,7 +69,8 @@ pub(super) fn read_rooms(vars: &mut Vars) -> Option<RoomsSettings> {
 }
 
 /// `ROOMS_QUERY` and its database.
-fn read_query(vars: &mut Vars, query: String) -> Option<QuerySettings> {
+fn read_query(vars: &mut Vars) -> Option<QuerySettings> {
+    let query = vars.get("ROOMS_QUERY")?;
     if !query.contains("$1") {
         vars.fail(
             "ROOMS_QUERY",
@@ -89,5 +111,26 @@ fn read_query(vars: &mut Vars, query: String) -> Option<QuerySettings> {
             root_pem,
         },
         database_var: var,
+    })
+}
+
+/// `ROOMS_REDIS_KEY` and the service's Redis.
+fn read_redis_key(vars: &mut Vars) -> Option<RedisSetSettings> {
+    let template = vars.get("ROOMS_REDIS_KEY")?;
+    let key = vars.check(
+        "ROOMS_REDIS_KEY",
+        Template::parse(&template)
+            .map_err(|e| format!("{e}; e.g. ROOMS_REDIS_KEY=rooms:{{sub}}"))
+            .and_then(|key| match key.is_wildcard() {
+                true => Err("ends in `*`; name one set per user, e.g. rooms:{sub}".into()),
+                false => Ok(key),
+            }),
+    );
+    let (url, ca_pem, topology) = read_redis(vars)?;
+    Some(RedisSetSettings {
+        key: key?,
+        url,
+        ca_pem,
+        topology,
     })
 }

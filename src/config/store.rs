@@ -19,37 +19,10 @@ pub(super) fn read_store(
     match kind {
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
-            let topology = read_topology(vars);
-            // With Sentinel or Cluster, REDIS_URL only brings the credentials
-            // and TLS (with Sentinel, its host is the name the primary's
-            // certificate must carry).
-            let url = match (&topology, vars.get("REDIS_URL")) {
-                (Topology::Sentinel { .. } | Topology::Cluster { .. }, None) => {
-                    Secret::new("redis://nodes-from-the-topology")
-                }
-                _ => required_url(
-                    vars,
-                    "REDIS_URL",
-                    &["redis://", "rediss://"],
-                    "redis://127.0.0.1:6379",
-                )?,
-            };
+            let (url, ca_pem, topology) = read_redis(vars)?;
             let prefix = vars
                 .get("SESSION_REDIS_PREFIX")
                 .unwrap_or_else(|| "sess:".into());
-            let ca_pem = read_ca_file(vars, "REDIS_CA_FILE");
-            if ca_pem.is_some() && !url.expose().starts_with("rediss://") {
-                vars.fail(
-                    "REDIS_CA_FILE",
-                    match topology {
-                        Topology::Cluster { .. } => {
-                            "is set but REDIS_URL is not rediss://; with REDIS_CLUSTER, \
-                             REDIS_URL=rediss://[:password@]cluster speaks TLS to every node"
-                        }
-                        _ => "is set but REDIS_URL is not rediss://; use rediss:// to speak TLS to Redis",
-                    },
-                );
-            }
             Some(StoreSettings::Redis {
                 url,
                 prefix,
@@ -147,6 +120,41 @@ pub(super) fn read_store(
             })
         }
     }
+}
+
+/// The service's Redis: `REDIS_URL`, `REDIS_CA_FILE` and the topology
+/// (`REDIS_SENTINELS`, `REDIS_CLUSTER`), for the session store and the
+/// room source.
+pub(super) fn read_redis(vars: &mut Vars) -> Option<(Secret, Option<Vec<u8>>, Topology)> {
+    let topology = read_topology(vars);
+    // With Sentinel or Cluster, REDIS_URL only brings the credentials
+    // and TLS (with Sentinel, its host is the name the primary's
+    // certificate must carry).
+    let url = match (&topology, vars.get("REDIS_URL")) {
+        (Topology::Sentinel { .. } | Topology::Cluster { .. }, None) => {
+            Secret::new("redis://nodes-from-the-topology")
+        }
+        _ => required_url(
+            vars,
+            "REDIS_URL",
+            &["redis://", "rediss://"],
+            "redis://127.0.0.1:6379",
+        )?,
+    };
+    let ca_pem = read_ca_file(vars, "REDIS_CA_FILE");
+    if ca_pem.is_some() && !url.expose().starts_with("rediss://") {
+        vars.fail(
+            "REDIS_CA_FILE",
+            match topology {
+                Topology::Cluster { .. } => {
+                    "is set but REDIS_URL is not rediss://; with REDIS_CLUSTER, \
+                     REDIS_URL=rediss://[:password@]cluster speaks TLS to every node"
+                }
+                _ => "is set but REDIS_URL is not rediss://; use rediss:// to speak TLS to Redis",
+            },
+        );
+    }
+    Some((url, ca_pem, topology))
 }
 
 pub(super) fn required_url(

@@ -1,5 +1,5 @@
 //! Rooms from the app's own data: a [`RoomSource`] (`ROOMS_QUERY` on
-//! PostgreSQL, ...) adds grants to the env [`RoomPolicy`], and [`Rooms`]
+//! PostgreSQL, `ROOMS_REDIS_KEY` on Redis, ...) adds grants to the env [`RoomPolicy`], and [`Rooms`]
 //! decides a token's rooms from both.
 //!
 //! Granted = env grants ∪ the source's values. Every value is checked as a
@@ -22,10 +22,13 @@ use crate::session::store::PgPools;
 
 mod grants;
 pub mod postgres;
+pub mod redis;
 mod settings;
 
 pub use grants::{merge, Dropped};
-pub use settings::{QuerySettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT};
+pub use settings::{
+    QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT,
+};
 
 /// Most values read from a source for one lookup; more fail the lookup
 /// (a query should filter by the requested rooms, `$2`).
@@ -62,8 +65,8 @@ pub enum SourceCheck {
 /// What a source is asked for one token.
 #[derive(Clone, Copy)]
 pub struct Ask<'a> {
-    /// The token's subject.
-    pub sub: &'a str,
+    /// The token's subject and its session attributes.
+    pub principal: &'a Principal,
     /// The rooms the request names, if it names any.
     pub requested: Option<&'a [String]>,
     /// The caller's request headers (its cookies); `None` for admin and
@@ -76,7 +79,7 @@ pub trait RoomSource: Send + Sync + 'static {
     /// The variable that configures it, for messages (`ROOMS_QUERY`).
     fn var(&self) -> &'static str;
 
-    /// The rooms or patterns granted to `ask.sub`, as the source holds them
+    /// The rooms or patterns granted to `ask.principal`, as the source holds them
     /// (validated by the caller). `Err` says why the source failed.
     fn lookup(&self, ask: Ask<'_>) -> BoxFuture<'static, Result<Vec<String>, String>>;
 
@@ -121,6 +124,9 @@ impl Rooms {
                 pools,
                 settings.timeout,
             )?)),
+            SourceSettings::RedisSet(set) => {
+                Some(Arc::new(redis::RedisSetSource::new(set, settings.timeout)?))
+            }
         };
         Ok(Self::with_source(policy, source, settings, metrics))
     }
@@ -157,7 +163,7 @@ impl Rooms {
         let mut granted = self.policy.grants(principal);
         if let Some(source) = &self.source {
             let ask = Ask {
-                sub: &principal.sub,
+                principal,
                 requested,
                 headers,
             };

@@ -77,7 +77,7 @@ impl RoomSource for QuerySource {
 
     fn lookup(&self, ask: Ask<'_>) -> BoxFuture<'static, Result<Vec<String>, String>> {
         let (pool, query) = (self.pool.clone(), self.query.clone());
-        let sub = ask.sub.to_owned();
+        let sub = ask.principal.sub.clone();
         let requested = ask.requested.map(<[String]>::to_vec);
         async move {
             let client = pool

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use crate::policy::Template;
+use crate::redis_conn::Topology;
+use crate::secret::Secret;
 use crate::session::store::PgTarget;
 
 /// Default `ROOMS_TIMEOUT`.
@@ -44,6 +47,8 @@ pub enum SourceSettings {
     None,
     /// `ROOMS_QUERY` on PostgreSQL.
     Query(QuerySettings),
+    /// `ROOMS_REDIS_KEY`: a Redis set per user.
+    RedisSet(RedisSetSettings),
 }
 
 impl SourceSettings {
@@ -52,6 +57,7 @@ impl SourceSettings {
         match self {
             Self::None => None,
             Self::Query(_) => Some("ROOMS_QUERY"),
+            Self::RedisSet(_) => Some("ROOMS_REDIS_KEY"),
         }
     }
 }
@@ -66,4 +72,18 @@ pub struct QuerySettings {
     pub database: PgTarget,
     /// Which of the two variables named the database.
     pub database_var: &'static str,
+}
+
+/// `ROOMS_REDIS_KEY` on the service's Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSetSettings {
+    /// The key template, e.g. `rooms:{sub}` (placeholders and separator
+    /// rule as in the env policy; an array attribute names several sets).
+    pub key: Template,
+    /// `REDIS_URL` (may hold a password); `rediss://` for TLS.
+    pub url: Secret,
+    /// `REDIS_CA_FILE`.
+    pub ca_pem: Option<Vec<u8>>,
+    /// `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`, or `REDIS_CLUSTER`.
+    pub topology: Topology,
 }

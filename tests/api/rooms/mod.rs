@@ -1,6 +1,8 @@
 //! Rooms from the app's own data (`ROOMS_QUERY`, ...), against the real
 //! PostgreSQL: each test in a schema of its own.
 
+use std::time::Duration;
+
 use deadpool_postgres::tokio_postgres::{connect, Client, NoTls};
 use realtime_token::session::cookies::{percent_encode, CookieSigner};
 
@@ -8,6 +10,7 @@ use crate::support::*;
 
 mod minting;
 mod query;
+mod redis_set;
 mod startup;
 
 /// A schema of this test's own with a `memberships(user_id text,
@@ -111,4 +114,38 @@ pub fn via(proxy: &FaultProxy) -> String {
 /// The rooms of a 200 answer.
 pub async fn rooms_of(res: reqwest::Response) -> Vec<String> {
     expect_token(res).await.1.permissions.rooms
+}
+
+/// Takes the source behind `proxy` down during a load run with `cookie`,
+/// then back up: only 200 or 503 meanwhile, no token sent after the outage
+/// began and answered before it ended, tokens again after it.
+pub async fn outage_under_load(app: &TestApp, proxy: &FaultProxy, cookie: &str) {
+    let load = Load::start(&app.client, &app.url("/api/realtime-token"), cookie, 8);
+    load.wait_for("tokens before the outage", |r| r.2 == 200, 50)
+        .await;
+    let down_at = load.elapsed();
+    proxy.set(ProxyMode::Down);
+    load.wait_for(
+        "503s during the outage",
+        |r| r.0 > down_at && r.2 == 503,
+        20,
+    )
+    .await;
+    let up_at = load.elapsed();
+    proxy.set(ProxyMode::Up);
+    load.wait_for("tokens after the outage", |r| r.0 > up_at && r.2 == 200, 50)
+        .await;
+    let results = load.stop().await;
+
+    let unexpected: Vec<_> = results
+        .iter()
+        .filter(|r| r.2 != 200 && r.2 != 503)
+        .collect();
+    assert!(unexpected.is_empty(), "only 200 or 503: {unexpected:?}");
+    // Sent after the outage began and answered before it ended: no token.
+    let during = results
+        .iter()
+        .filter(|r| r.0 > down_at + Duration::from_millis(50) && r.1 < up_at && r.2 == 200)
+        .count();
+    assert_eq!(during, 0, "tokens were issued while the source was down");
 }

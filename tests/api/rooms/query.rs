@@ -254,39 +254,7 @@ async fn database_outage_under_load_never_yields_a_token() {
         ("WORKERS", "2"),
     ])
     .await;
-    let load = Load::start(
-        &app.client,
-        &app.url("/api/realtime-token"),
-        &app.cookie("alice"),
-        8,
-    );
-    load.wait_for("tokens before the outage", |r| r.2 == 200, 50)
-        .await;
-    let down_at = load.elapsed();
-    proxy.set(ProxyMode::Down);
-    load.wait_for(
-        "503s during the outage",
-        |r| r.0 > down_at && r.2 == 503,
-        20,
-    )
-    .await;
-    let up_at = load.elapsed();
-    proxy.set(ProxyMode::Up);
-    load.wait_for("tokens after the outage", |r| r.0 > up_at && r.2 == 200, 50)
-        .await;
-    let results = load.stop().await;
-
-    let unexpected: Vec<_> = results
-        .iter()
-        .filter(|r| r.2 != 200 && r.2 != 503)
-        .collect();
-    assert!(unexpected.is_empty(), "only 200 or 503: {unexpected:?}");
-    // Sent after the outage began and answered before it ended: no token.
-    let during = results
-        .iter()
-        .filter(|r| r.0 > down_at + Duration::from_millis(50) && r.1 < up_at && r.2 == 200)
-        .count();
-    assert_eq!(during, 0, "tokens were issued while PostgreSQL was down");
+    outage_under_load(&app, &proxy, &app.cookie("alice")).await;
 }
 
 #[tokio::test]
