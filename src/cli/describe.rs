@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::{report_config_errors, self_check};
 use crate::config::{Config, SecretRole, StoreSettings};
 use crate::redis_conn::Topology;
-use crate::rooms::{RoomsSettings, SourceSettings};
+use crate::rooms::{CookieForward, RoomsSettings, SourceSettings};
 use crate::session::preset::{CookieKind, StoreKind};
 use crate::session::{SessionConfig, Shown};
 
@@ -161,6 +161,14 @@ fn describe_room_source(rooms: &RoomsSettings) -> String {
                 Topology::Single => format!("redis at {}", location(set.url.expose(), true)),
                 Topology::Sentinel { master, .. } => format!("the primary of `{master}`"),
                 Topology::Cluster { nodes } => format!("the cluster of {}", nodes.join(", ")),
+            }
+        ),
+        SourceSettings::Url(url) => format!(
+            "ROOMS_URL POST {} (forwarding {})",
+            location(url.url.expose(), false),
+            match &url.cookies {
+                CookieForward::All => "the whole Cookie header".to_owned(),
+                CookieForward::Named(names) => format!("the cookies {}", names.join(", ")),
             }
         ),
     };

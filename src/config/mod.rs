@@ -119,12 +119,15 @@ impl Config {
             return Err(ConfigErrors(vars.errors));
         }
         // Every reader above returned `Some` when no error was recorded.
+        let mut rooms = rooms.expect("room settings");
+        let session = session.expect("session config");
+        rooms::forward_session_cookies(&mut rooms, &session);
         Ok(Config {
             server,
             jwt: jwt.expect("jwt config"),
             policy: policy.expect("policy"),
-            rooms: rooms.expect("room settings"),
-            session: session.expect("session config"),
+            rooms,
+            session,
             allowed_origins,
             admin_api_key,
             limits,

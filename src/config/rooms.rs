@@ -1,20 +1,23 @@
 //! Room source settings: `ROOMS_QUERY` (with `ROOMS_DATABASE_URL`, else
-//! `DATABASE_URL`), `ROOMS_REDIS_KEY` (on the service's Redis),
-//! `ROOMS_TIMEOUT`, `ROOMS_MAX`.
+//! `DATABASE_URL`), `ROOMS_REDIS_KEY` (on the service's Redis), `ROOMS_URL`
+//! (with `ROOMS_URL_COOKIES`), `ROOMS_TIMEOUT`, `ROOMS_MAX`.
 
 use std::time::Duration;
 
 use super::ops::read_duration;
+use super::session::is_cookie_name;
 use super::store::{read_pg_tls, read_redis, required_url};
 use super::vars::Vars;
 use crate::policy::Template;
 use crate::rooms::{
-    QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT,
+    CookieForward, QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, UrlSettings,
+    DEFAULT_MAX, DEFAULT_TIMEOUT,
 };
 use crate::session::store::PgTarget;
+use crate::session::{SessionConfig, StoreSettings};
 
 /// The variables that each name a room source (at most one may be set).
-pub(super) const SOURCE_VARS: &[&str] = &["ROOMS_QUERY", "ROOMS_REDIS_KEY"];
+pub(super) const SOURCE_VARS: &[&str] = &["ROOMS_QUERY", "ROOMS_REDIS_KEY", "ROOMS_URL"];
 
 /// Longest accepted `ROOMS_TIMEOUT`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,7 +61,8 @@ pub(super) fn read_rooms(vars: &mut Vars) -> Option<RoomsSettings> {
     let source = match set.first().copied() {
         None => SourceSettings::None,
         Some("ROOMS_QUERY") => SourceSettings::Query(read_query(vars)?),
-        Some(_) => SourceSettings::RedisSet(read_redis_key(vars)?),
+        Some("ROOMS_REDIS_KEY") => SourceSettings::RedisSet(read_redis_key(vars)?),
+        Some(_) => SourceSettings::Url(read_url(vars)?),
     };
     Some(RoomsSettings {
         source,
@@ -133,4 +137,54 @@ fn read_redis_key(vars: &mut Vars) -> Option<RedisSetSettings> {
         ca_pem,
         topology,
     })
+}
+
+/// `ROOMS_URL` and `ROOMS_URL_COOKIES` (when unset, the session's cookies:
+/// see [`forward_session_cookies`]).
+fn read_url(vars: &mut Vars) -> Option<UrlSettings> {
+    let url = required_url(
+        vars,
+        "ROOMS_URL",
+        &["http://", "https://"],
+        "http://127.0.0.1:3000/api/realtime-rooms",
+    )?;
+    let names: Vec<String> = vars
+        .get("ROOMS_URL_COOKIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = names.iter().find(|n| !is_cookie_name(n)) {
+        vars.fail(
+            "ROOMS_URL_COOKIES",
+            format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. ROOMS_URL_COOKIES=sessionid"),
+        );
+    }
+    Some(UrlSettings {
+        url,
+        cookies: CookieForward::Named(names),
+    })
+}
+
+/// Without `ROOMS_URL_COOKIES`, `ROOMS_URL` is sent the session backend's
+/// cookies: the `upstream` backend's `SESSION_UPSTREAM_COOKIES` (all of
+/// them when that is unset, as it forwards them), else `SESSION_COOKIE`.
+pub(super) fn forward_session_cookies(rooms: &mut RoomsSettings, session: &SessionConfig) {
+    let SourceSettings::Url(UrlSettings { cookies, .. }) = &mut rooms.source else {
+        return;
+    };
+    if *cookies != CookieForward::Named(Vec::new()) {
+        return;
+    }
+    *cookies = match &session.store {
+        StoreSettings::Upstream {
+            session_cookies, ..
+        } if session_cookies.is_empty() => CookieForward::All,
+        StoreSettings::Upstream {
+            session_cookies, ..
+        } => CookieForward::Named(session_cookies.clone()),
+        _ => CookieForward::Named(vec![session.cookie_name.clone()]),
+    };
 }

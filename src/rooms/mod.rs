@@ -1,5 +1,5 @@
 //! Rooms from the app's own data: a [`RoomSource`] (`ROOMS_QUERY` on
-//! PostgreSQL, `ROOMS_REDIS_KEY` on Redis, ...) adds grants to the env [`RoomPolicy`], and [`Rooms`]
+//! PostgreSQL, `ROOMS_REDIS_KEY` on Redis, `ROOMS_URL` at the app) adds grants to the env [`RoomPolicy`], and [`Rooms`]
 //! decides a token's rooms from both.
 //!
 //! Granted = env grants ∪ the source's values. Every value is checked as a
@@ -24,10 +24,12 @@ mod grants;
 pub mod postgres;
 pub mod redis;
 mod settings;
+pub mod url;
 
 pub use grants::{merge, Dropped};
 pub use settings::{
-    QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, DEFAULT_MAX, DEFAULT_TIMEOUT,
+    CookieForward, QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, UrlSettings,
+    DEFAULT_MAX, DEFAULT_TIMEOUT,
 };
 
 /// Most values read from a source for one lookup; more fail the lookup
@@ -127,6 +129,7 @@ impl Rooms {
             SourceSettings::RedisSet(set) => {
                 Some(Arc::new(redis::RedisSetSource::new(set, settings.timeout)?))
             }
+            SourceSettings::Url(url) => Some(Arc::new(url::UrlSource::new(url, settings.timeout)?)),
         };
         Ok(Self::with_source(policy, source, settings, metrics))
     }

@@ -49,6 +49,8 @@ pub enum SourceSettings {
     Query(QuerySettings),
     /// `ROOMS_REDIS_KEY`: a Redis set per user.
     RedisSet(RedisSetSettings),
+    /// `ROOMS_URL`: the app's own endpoint.
+    Url(UrlSettings),
 }
 
 impl SourceSettings {
@@ -58,6 +60,7 @@ impl SourceSettings {
             Self::None => None,
             Self::Query(_) => Some("ROOMS_QUERY"),
             Self::RedisSet(_) => Some("ROOMS_REDIS_KEY"),
+            Self::Url(_) => Some("ROOMS_URL"),
         }
     }
 }
@@ -86,4 +89,24 @@ pub struct RedisSetSettings {
     pub ca_pem: Option<Vec<u8>>,
     /// `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`, or `REDIS_CLUSTER`.
     pub topology: Topology,
+}
+
+/// `ROOMS_URL` and the cookies it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlSettings {
+    /// `ROOMS_URL` (may hold credentials).
+    pub url: Secret,
+    /// Which of the caller's cookies are forwarded.
+    pub cookies: CookieForward,
+}
+
+/// The caller's cookies a request to `ROOMS_URL` carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieForward {
+    /// These session cookies (each with its chunks and `__Secure-` /
+    /// `__Host-` forms): `ROOMS_URL_COOKIES`, else the session cookie.
+    Named(Vec<String>),
+    /// The whole `Cookie` header (the `upstream` backend without
+    /// `SESSION_UPSTREAM_COOKIES`, which forwards it all too).
+    All,
 }

@@ -12,6 +12,7 @@ mod minting;
 mod query;
 mod redis_set;
 mod startup;
+mod url;
 
 /// A schema of this test's own with a `memberships(user_id text,
 /// document_id bigint)` table, dropped at the end.
