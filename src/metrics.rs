@@ -80,6 +80,8 @@ pub struct RoomMetrics {
     pub dropped: IntCounter,
     /// Lookups answered from the room cache.
     pub cache_hits: IntCounter,
+    /// Entries in the room cache.
+    pub cache_entries: IntGauge,
 }
 
 impl RoomMetrics {
@@ -109,7 +111,12 @@ impl RoomMetrics {
             .unwrap(),
             cache_hits: IntCounter::new(
                 name("cache_hits_total"),
-                "Room lookups answered from the in-process room cache.",
+                "Room lookups answered from the in-process room cache (ROOMS_CACHE_TTL).",
+            )
+            .unwrap(),
+            cache_entries: IntGauge::new(
+                name("cache_entries"),
+                "Entries in the room cache: kept answers and lookups in flight.",
             )
             .unwrap(),
         }
@@ -120,13 +127,14 @@ impl RoomMetrics {
         Self::new(false)
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 5] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 6] {
         [
             Box::new(self.lookups.clone()),
             Box::new(self.errors.clone()),
             Box::new(self.seconds.clone()),
             Box::new(self.dropped.clone()),
             Box::new(self.cache_hits.clone()),
+            Box::new(self.cache_entries.clone()),
         ]
     }
 }

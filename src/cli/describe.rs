@@ -178,7 +178,10 @@ fn describe_room_source(rooms: &RoomsSettings) -> String {
         rooms.max,
         match rooms.cache_ttl.is_zero() {
             true => "off".to_owned(),
-            false => format!("{:?}", rooms.cache_ttl),
+            false => format!(
+                "{:?}, at most {} answers",
+                rooms.cache_ttl, rooms.cache_size
+            ),
         }
     )
 }

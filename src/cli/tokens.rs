@@ -10,7 +10,7 @@ use crate::config::{self, Dotenv};
 use crate::metrics::RoomMetrics;
 use crate::policy::validate_room_pattern;
 use crate::principal::Principal;
-use crate::rooms::{Rooms, RoomsError};
+use crate::rooms::{Caller, Rooms, RoomsError};
 use crate::session::store::PgPools;
 use crate::token::{unix_now, TokenIssuer, TokenVerifier};
 
@@ -103,7 +103,7 @@ fn granted(
         })?;
     let requested = (!requested.is_empty()).then_some(requested);
     runtime
-        .block_on(rooms.authorize(principal, requested.as_deref(), None))
+        .block_on(rooms.authorize(principal, requested.as_deref(), Caller::default()))
         .map_err(|e| match e {
             RoomsError::Unavailable(why) => {
                 eprintln!("rooms unavailable, no token minted: {why}");

@@ -121,7 +121,7 @@ impl Config {
         // Every reader above returned `Some` when no error was recorded.
         let mut rooms = rooms.expect("room settings");
         let session = session.expect("session config");
-        rooms::forward_session_cookies(&mut rooms, &session);
+        rooms::from_session(&mut rooms, &session);
         Ok(Config {
             server,
             jwt: jwt.expect("jwt config"),

@@ -1,6 +1,7 @@
 //! Room source settings: `ROOMS_QUERY` (with `ROOMS_DATABASE_URL`, else
 //! `DATABASE_URL`), `ROOMS_REDIS_KEY` (on the service's Redis), `ROOMS_URL`
-//! (with `ROOMS_URL_COOKIES`), `ROOMS_TIMEOUT`, `ROOMS_MAX`.
+//! (with `ROOMS_URL_COOKIES`), `ROOMS_TIMEOUT`, `ROOMS_MAX`,
+//! `ROOMS_CACHE_TTL`.
 
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ pub(super) const SOURCE_VARS: &[&str] = &["ROOMS_QUERY", "ROOMS_REDIS_KEY", "ROO
 
 /// Longest accepted `ROOMS_TIMEOUT`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest accepted `ROOMS_CACHE_TTL`.
+const MAX_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Largest accepted `ROOMS_MAX`.
 const MAX_ROOMS_MAX: usize = 4096;
 
@@ -41,6 +44,10 @@ pub(super) fn read_rooms(vars: &mut Vars) -> Option<RoomsSettings> {
                     }),
             )
             .unwrap_or(DEFAULT_MAX),
+    };
+    let cache_ttl = match vars.get("ROOMS_CACHE_TTL").as_deref() {
+        None | Some("0") | Some("off") => Duration::ZERO,
+        Some(_) => read_duration(vars, "ROOMS_CACHE_TTL", Duration::ZERO, MAX_CACHE_TTL),
     };
     let set: Vec<&str> = SOURCE_VARS
         .iter()
@@ -68,7 +75,8 @@ pub(super) fn read_rooms(vars: &mut Vars) -> Option<RoomsSettings> {
         source,
         timeout,
         max,
-        cache_ttl: Duration::ZERO,
+        cache_ttl,
+        ..RoomsSettings::default()
     })
 }
 
@@ -168,10 +176,19 @@ fn read_url(vars: &mut Vars) -> Option<UrlSettings> {
     })
 }
 
+/// What the room source takes from the session settings: the cache's
+/// bounds, and the cookies `ROOMS_URL` is sent (see
+/// [`forward_session_cookies`]).
+pub(super) fn from_session(rooms: &mut RoomsSettings, session: &SessionConfig) {
+    rooms.cache_size = session.cache_size;
+    rooms.cache_per_client = session.cache_per_client;
+    forward_session_cookies(rooms, session);
+}
+
 /// Without `ROOMS_URL_COOKIES`, `ROOMS_URL` is sent the session backend's
 /// cookies: the `upstream` backend's `SESSION_UPSTREAM_COOKIES` (all of
 /// them when that is unset, as it forwards them), else `SESSION_COOKIE`.
-pub(super) fn forward_session_cookies(rooms: &mut RoomsSettings, session: &SessionConfig) {
+fn forward_session_cookies(rooms: &mut RoomsSettings, session: &SessionConfig) {
     let SourceSettings::Url(UrlSettings { cookies, .. }) = &mut rooms.source else {
         return;
     };

@@ -8,8 +8,8 @@
 //! `ROOMS_TIMEOUT` fails the request (503 `rooms_unavailable`): a token
 //! never carries fewer or more rooms than the source says.
 
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use actix_web::http::header::HeaderMap;
 use futures_util::future::BoxFuture;
@@ -20,13 +20,15 @@ use crate::principal::Principal;
 use crate::session::readiness::Readiness;
 use crate::session::store::PgPools;
 
+mod cache;
 mod grants;
 pub mod postgres;
 pub mod redis;
 mod settings;
 pub mod url;
 
-pub use grants::{merge, Dropped};
+pub use cache::Values;
+pub use grants::{merge, valid_values, Dropped};
 pub use settings::{
     CookieForward, QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, UrlSettings,
     DEFAULT_MAX, DEFAULT_TIMEOUT,
@@ -64,6 +66,16 @@ pub enum SourceCheck {
     Unreachable(String),
 }
 
+/// Who asks for a token besides its principal.
+#[derive(Clone, Copy, Default)]
+pub struct Caller<'a> {
+    /// The request's headers (its cookies, for `ROOMS_URL`); `None` for
+    /// admin and CLI minting, which carry no user's session.
+    pub headers: Option<&'a HeaderMap>,
+    /// The client address a new cache entry counts against.
+    pub owner: Option<IpAddr>,
+}
+
 /// What a source is asked for one token.
 #[derive(Clone, Copy)]
 pub struct Ask<'a> {
@@ -92,10 +104,8 @@ pub trait RoomSource: Send + Sync + 'static {
 /// The env policy and the room source, with their bounds and metrics.
 pub struct Rooms {
     policy: RoomPolicy,
-    source: Option<Arc<dyn RoomSource>>,
+    lookups: Option<cache::Lookups>,
     max: usize,
-    timeout: Duration,
-    metrics: RoomMetrics,
     readiness: Readiness<RoomsError>,
 }
 
@@ -103,7 +113,7 @@ impl std::fmt::Debug for Rooms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rooms")
             .field("policy", &self.policy)
-            .field("source", &self.source.as_ref().map(|s| s.var()))
+            .field("source", &self.source().map(|s| s.var()))
             .field("max", &self.max)
             .finish()
     }
@@ -134,8 +144,8 @@ impl Rooms {
         Ok(Self::with_source(policy, source, settings, metrics))
     }
 
-    /// The policy with your own `source` (or none), bounded as `settings`
-    /// say.
+    /// The policy with your own `source` (or none), bounded and cached as
+    /// `settings` say.
     pub fn with_source(
         policy: RoomPolicy,
         source: Option<Arc<dyn RoomSource>>,
@@ -144,36 +154,34 @@ impl Rooms {
     ) -> Self {
         Self {
             policy,
-            source,
+            lookups: source.map(|source| cache::Lookups::new(source, settings, metrics)),
             max: settings.max,
-            timeout: settings.timeout,
-            metrics,
             readiness: Readiness::default(),
         }
     }
 
+    fn source(&self) -> Option<&Arc<dyn RoomSource>> {
+        self.lookups.as_ref().map(|l| &l.source)
+    }
+
     /// The token's rooms for `principal`: everything granted (at most
     /// `ROOMS_MAX`), or the `requested` rooms, each covered by a grant.
-    /// `headers` are the caller's (for `ROOMS_URL`), `None` when minting
-    /// for a subject without its session.
     pub async fn authorize(
         &self,
         principal: &Principal,
         requested: Option<&[String]>,
-        headers: Option<&HeaderMap>,
+        caller: Caller<'_>,
     ) -> Result<Vec<String>, RoomsError> {
         check_requested(requested)?;
         let mut granted = self.policy.grants(principal);
-        if let Some(source) = &self.source {
+        if let Some(lookups) = &self.lookups {
             let ask = Ask {
                 principal,
                 requested,
-                headers,
+                headers: caller.headers,
             };
-            let values = self.lookup(source.as_ref(), ask).await?;
-            let (merged, dropped) = merge(granted, values);
-            self.report(source.var(), dropped);
-            granted = merged;
+            let values = lookups.values(ask, caller.owner).await?;
+            granted = merge(granted, &values);
         }
         if requested.is_none() && granted.len() > self.max {
             return Err(RoomsError::TooMany(self.max));
@@ -181,45 +189,9 @@ impl Rooms {
         Ok(select(granted, requested)?)
     }
 
-    /// One source lookup, bounded by `ROOMS_TIMEOUT` and measured.
-    async fn lookup(
-        &self,
-        source: &dyn RoomSource,
-        ask: Ask<'_>,
-    ) -> Result<Vec<String>, RoomsError> {
-        let started = Instant::now();
-        self.metrics.lookups.inc();
-        let answer = match tokio::time::timeout(self.timeout, source.lookup(ask)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(format!(
-                "{}: no answer within ROOMS_TIMEOUT ({:?})",
-                source.var(),
-                self.timeout
-            )),
-        };
-        self.metrics
-            .seconds
-            .observe(started.elapsed().as_secs_f64());
-        answer.map_err(|why| {
-            self.metrics.errors.inc();
-            RoomsError::Unavailable(why)
-        })
-    }
-
-    fn report(&self, var: &str, dropped: Dropped) {
-        if let (count @ 1.., Some(problem)) = (dropped.count, dropped.first) {
-            self.metrics.dropped.inc_by(count as u64);
-            // Never the values: they are the app's data, possibly large.
-            log::warn!(
-                "{var} returned {count} value(s) that are not room patterns, dropped (the first {}); values are not logged",
-                problem.reason()
-            );
-        }
-    }
-
     /// Whether the source can serve lookups; checked at most once a second.
     pub async fn ready(&self) -> Result<(), RoomsError> {
-        let Some(source) = &self.source else {
+        let Some(source) = self.source() else {
             return Ok(());
         };
         self.readiness
@@ -239,10 +211,11 @@ impl Rooms {
     /// The start-up check: `Err` (naming the variable) when the source's
     /// configuration cannot work; an unreachable source is only logged.
     pub async fn check_at_startup(&self) -> Result<(), String> {
-        let Some(source) = &self.source else {
+        let Some(lookups) = &self.lookups else {
             return Ok(());
         };
-        match tokio::time::timeout(self.timeout, source.check()).await {
+        let source = &lookups.source;
+        match tokio::time::timeout(lookups.timeout, source.check()).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(SourceCheck::Invalid(why))) => Err(why),
             Ok(Err(SourceCheck::Unreachable(why))) => {
@@ -253,14 +226,6 @@ impl Rooms {
                 log::warn!("{} not checked at start-up: no answer within ROOMS_TIMEOUT; /readyz says 503 until it answers", source.var());
                 Ok(())
             }
-        }
-    }
-
-    /// The policy and the source, for logs and `check-config`.
-    pub fn describe(&self) -> String {
-        match &self.source {
-            None => self.policy.describe(),
-            Some(source) => format!("{} ∪ {}", self.policy.describe(), source.var()),
         }
     }
 }

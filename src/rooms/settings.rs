@@ -27,6 +27,11 @@ pub struct RoomsSettings {
     /// `ROOMS_CACHE_TTL`: how long a source answer is reused per subject
     /// and requested rooms; zero (the default) asks on every request.
     pub cache_ttl: Duration,
+    /// Most cached answers (the session cache's `SESSION_CACHE_SIZE`).
+    pub cache_size: usize,
+    /// Most cached answers one client address holds (the session cache's
+    /// `SESSION_CACHE_PER_CLIENT`).
+    pub cache_per_client: usize,
 }
 
 impl Default for RoomsSettings {
@@ -36,6 +41,8 @@ impl Default for RoomsSettings {
             timeout: DEFAULT_TIMEOUT,
             max: DEFAULT_MAX,
             cache_ttl: Duration::ZERO,
+            cache_size: 10_000,
+            cache_per_client: 1000,
         }
     }
 }

@@ -16,7 +16,8 @@ use crate::http::origin::Origins;
 use crate::metrics::LookupOutcome;
 use crate::principal::Principal;
 use crate::ratelimit::{ClientAddr, SubjectCheck};
-use crate::session::{Refused, SessionError};
+use crate::rooms::Caller;
+use crate::session::{cache, Refused, SessionError};
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes.
@@ -51,7 +52,7 @@ pub async fn issue_token(
     subject_check.finish(&state.limits, &principal.sub).await?;
     let rooms = state
         .rooms
-        .authorize(&principal, body.rooms.as_deref(), caller_headers(&req))
+        .authorize(&principal, body.rooms.as_deref(), caller(&req))
         .await?;
     let issued = state.issuer.issue(&principal.sub, rooms)?;
     state.metrics.token_issued();
@@ -105,10 +106,15 @@ async fn authenticate(
     Ok((principal, SubjectCheck::Pending))
 }
 
-/// The caller's headers, for a room source that asks the app with the
-/// user's cookies; none with the admin key, whose caller is not the user.
-fn caller_headers(req: &HttpRequest) -> Option<&header::HeaderMap> {
-    bearer_key(req).is_none().then(|| req.headers())
+/// Who asks, for the room source: the request's headers (a source that
+/// asks the app sends the user's cookies; none with the admin key, whose
+/// caller is not the user) and the client address (the room cache's
+/// per-client bound).
+fn caller(req: &HttpRequest) -> Caller<'_> {
+    Caller {
+        headers: bearer_key(req).is_none().then(|| req.headers()),
+        owner: cache::owner(req),
+    }
 }
 
 /// Reads the optional JSON body: bounded in size and time, JSON only.
