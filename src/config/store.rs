@@ -262,6 +262,11 @@ pub(super) fn read_pg_tls(
     };
     kept.push(("sslmode".into(), mode.for_tokio_postgres().into()));
     parsed.query_pairs_mut().clear().extend_pairs(kept);
+    // The form encoding writes a space as `+`, which tokio-postgres reads
+    // as a `+` (`options=-c search_path=app` would reach the server as
+    // `-c+search_path=app`); a `+` in a value is `%2B` by then.
+    let query = parsed.query().map(|q| q.replace('+', "%20"));
+    parsed.set_query(query.as_deref());
     Some((Secret::new(parsed.to_string()), mode, root_pem))
 }
 

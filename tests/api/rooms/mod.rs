@@ -9,6 +9,7 @@ use realtime_token::session::cookies::{percent_encode, CookieSigner};
 use crate::support::*;
 
 mod cache;
+mod examples;
 mod minting;
 mod query;
 mod redis_set;

@@ -141,6 +141,18 @@ fn settings_are_checked_naming_the_variable() {
         ],
         "DATABASE_URL",
     );
+    // libpq's `options` (a search_path) reaches tokio-postgres with its
+    // space intact, not as a form-encoded `+`.
+    let in_schema = (
+        "DATABASE_URL",
+        "postgres://u@h/app?options=-c%20search_path%3Dapp",
+    );
+    let config = config_with(&[query, in_schema]).unwrap();
+    let realtime_token::rooms::SourceSettings::Query(q) = &config.rooms.source else {
+        panic!("a query source")
+    };
+    let url = q.database.url.expose();
+    assert!(url.contains("options=-c%20search_path%3Dapp"), "{url}");
     // No env grants: fine with a source, refused without one.
     assert!(config_with(&[query, db, ("REALTIME_ROOMS", "")]).is_ok());
     error(&[("REALTIME_ROOMS", "")], "REALTIME_ROOMS");
