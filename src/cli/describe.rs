@@ -4,9 +4,11 @@ use std::process::ExitCode;
 
 use super::{report_config_errors, self_check};
 use crate::config::{Config, SecretRole, StoreSettings};
+use crate::metrics::RoomMetrics;
 use crate::redis_conn::Topology;
-use crate::rooms::{CookieForward, RoomsSettings, SourceSettings};
+use crate::rooms::{CookieForward, Rooms, RoomsSettings, SourceCheck, SourceSettings};
 use crate::session::preset::{CookieKind, StoreKind};
+use crate::session::store::PgPools;
 use crate::session::{SessionConfig, Shown};
 
 pub(super) fn check_config() -> ExitCode {
@@ -18,16 +20,51 @@ pub(super) fn check_config() -> ExitCode {
     for warning in config.warnings() {
         println!("warning: {warning}");
     }
+    let rooms = check_room_source(&config);
     match self_check(&config) {
-        Ok(()) => {
+        Ok(()) if rooms => {
             println!("self-check: minted and verified a token with these settings");
             ExitCode::SUCCESS
         }
+        Ok(()) => ExitCode::FAILURE,
         Err(e) => {
             println!("self-check failed: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Checks the room source as `serve` does before it listens, printing the
+/// verdict; false when `serve` would refuse to start.
+fn check_room_source(config: &Config) -> bool {
+    if config.rooms.source.var().is_none() {
+        return true;
+    }
+    let checked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SourceCheck::Unreachable(format!("cannot start a runtime: {e}")))
+        .and_then(|runtime| {
+            let rooms = Rooms::new(
+                config.policy.clone(),
+                &config.rooms,
+                &PgPools::default(),
+                RoomMetrics::detached(),
+            )
+            .map_err(SourceCheck::Invalid)?;
+            runtime.block_on(rooms.check_source())
+        });
+    match checked {
+        Ok(()) => println!("room source: checked, it answers"),
+        Err(SourceCheck::Unreachable(why)) => {
+            println!("warning: the room source does not answer ({why}); serve would start and answer 503 until it does")
+        }
+        Err(SourceCheck::Invalid(why)) => {
+            println!("room source: {why}");
+            return false;
+        }
+    }
+    true
 }
 
 /// The effective configuration as `key: value` lines, secrets redacted;

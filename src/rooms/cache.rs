@@ -15,7 +15,7 @@ use crate::metrics::{CacheMetrics, RoomMetrics};
 use crate::session::cache::{cache_key, CacheKey, LookupCache};
 
 /// A source's valid values, shared between the cache and its readers.
-pub type Values = Arc<Vec<String>>;
+type Values = Arc<Vec<String>>;
 
 /// How a [`RoomSource`] is asked.
 pub(super) struct Lookups {

@@ -1,6 +1,8 @@
 //! Rooms from the app's own data: a [`RoomSource`] (`ROOMS_QUERY` on
-//! PostgreSQL, `ROOMS_REDIS_KEY` on Redis, `ROOMS_URL` at the app) adds grants to the env [`RoomPolicy`], and [`Rooms`]
-//! decides a token's rooms from both.
+//! PostgreSQL, `ROOMS_REDIS_KEY` on Redis, `ROOMS_URL` at the app) adds
+//! grants to the env [`RoomPolicy`], and [`Rooms`] decides a token's rooms
+//! from both. One file per source; `cache` asks them (timeout, metrics,
+//! validation, `ROOMS_CACHE_TTL`), `grants` checks and joins the values.
 //!
 //! Granted = env grants ∪ the source's values. Every value is checked as a
 //! room pattern; an invalid one is dropped and logged without its content.
@@ -27,8 +29,7 @@ pub mod redis;
 mod settings;
 pub mod url;
 
-pub use cache::Values;
-pub use grants::{merge, valid_values, Dropped};
+use grants::merge;
 pub use settings::{
     CookieForward, QuerySettings, RedisSetSettings, RoomsSettings, SourceSettings, UrlSettings,
     DEFAULT_MAX, DEFAULT_TIMEOUT,
@@ -208,22 +209,30 @@ impl Rooms {
             .await
     }
 
-    /// The start-up check: `Err` (naming the variable) when the source's
-    /// configuration cannot work; an unreachable source is only logged.
-    pub async fn check_at_startup(&self) -> Result<(), String> {
+    /// The source's own check (a `ROOMS_QUERY` prepares), within
+    /// `ROOMS_TIMEOUT`; `Ok` without a source.
+    pub async fn check_source(&self) -> Result<(), SourceCheck> {
         let Some(lookups) = &self.lookups else {
             return Ok(());
         };
-        let source = &lookups.source;
-        match tokio::time::timeout(lookups.timeout, source.check()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(SourceCheck::Invalid(why))) => Err(why),
-            Ok(Err(SourceCheck::Unreachable(why))) => {
-                log::warn!("{} not checked at start-up, the source does not answer: {why}; /readyz says 503 until it does", source.var());
-                Ok(())
-            }
-            Err(_) => {
-                log::warn!("{} not checked at start-up: no answer within ROOMS_TIMEOUT; /readyz says 503 until it answers", source.var());
+        tokio::time::timeout(lookups.timeout, lookups.source.check())
+            .await
+            .unwrap_or_else(|_| {
+                Err(SourceCheck::Unreachable(format!(
+                    "{}: no answer within ROOMS_TIMEOUT",
+                    lookups.source.var()
+                )))
+            })
+    }
+
+    /// The start-up check: `Err` (naming the variable) when the source's
+    /// configuration cannot work; an unreachable source is only logged.
+    pub async fn check_at_startup(&self) -> Result<(), String> {
+        match self.check_source().await {
+            Ok(()) => Ok(()),
+            Err(SourceCheck::Invalid(why)) => Err(why),
+            Err(SourceCheck::Unreachable(why)) => {
+                log::warn!("room source not checked at start-up, it does not answer: {why}; /readyz says 503 until it does");
                 Ok(())
             }
         }

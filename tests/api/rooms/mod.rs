@@ -11,6 +11,7 @@ use crate::support::*;
 mod cache;
 mod examples;
 mod minting;
+mod property;
 mod query;
 mod redis_set;
 mod startup;

@@ -74,7 +74,8 @@ async fn a_database_down_at_start_up_is_not_fatal_and_readyz_says_so() {
         .unwrap();
     expect_error(res, 503, "rooms_unavailable").await;
     let log = server.log_text();
-    assert!(log.contains("ROOMS_QUERY not checked at start-up"), "{log}");
+    assert!(log.contains("room source not checked at start-up"), "{log}");
+    assert!(log.contains("ROOMS_QUERY"), "{log}");
 }
 
 #[tokio::test]
@@ -110,6 +111,49 @@ async fn dropped_values_are_logged_without_the_values() {
     });
     let log = server.log_text();
     assert!(!log.contains("marker"), "a value was logged: {log}");
+}
+
+#[tokio::test]
+async fn check_config_prepares_the_query_as_serve_would() {
+    let db = Memberships::create().await;
+    let url = database_url();
+    let good = db.query();
+    let bad = format!(
+        "select room from {}.nope where user_id = $1",
+        db.schema.name
+    );
+    let closed = format!(
+        "postgres://postgres:pw-not-shown@127.0.0.1:{}/test",
+        free_port()
+    );
+    let run = |query: &str, database: &str| {
+        run_cli(
+            &[
+                ("ROOMS_QUERY", query),
+                ("DATABASE_URL", database),
+                ("ROOMS_TIMEOUT", "500ms"),
+            ],
+            &["check-config"],
+        )
+    };
+    let out = run(&good, &url);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("room source: checked"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&bad, &url);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("does not exist"), "{}", stdout(&out));
+    let out = run(&good, &closed);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("warning: the room source does not answer"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("pw-not-shown"), "{}", stdout(&out));
 }
 
 #[test]
@@ -153,6 +197,16 @@ fn settings_are_checked_naming_the_variable() {
     };
     let url = q.database.url.expose();
     assert!(url.contains("options=-c%20search_path%3Dapp"), "{url}");
+    // Passwords stay out of Debug.
+    let with_password = config_with(&[
+        query,
+        ("ROOMS_DATABASE_URL", "postgres://u:pg-pass-0123@h/app"),
+    ])
+    .unwrap();
+    assert!(!format!("{with_password:?}").contains("pg-pass-0123"));
+    let url = ("ROOMS_URL", "https://app:url-pass-0123@app.example/rooms");
+    let with_password = config_with(&[url]).unwrap();
+    assert!(!format!("{with_password:?}").contains("url-pass-0123"));
     // No env grants: fine with a source, refused without one.
     assert!(config_with(&[query, db, ("REALTIME_ROOMS", "")]).is_ok());
     error(&[("REALTIME_ROOMS", "")], "REALTIME_ROOMS");
