@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::ops::read_duration;
-use super::session::is_cookie_name;
+use super::session::read_cookie_names;
 use super::store::{read_pg_tls, read_redis, required_url};
 use super::vars::Vars;
 use crate::policy::Template;
@@ -156,20 +156,7 @@ fn read_url(vars: &mut Vars) -> Option<UrlSettings> {
         &["http://", "https://"],
         "http://127.0.0.1:3000/api/realtime-rooms",
     )?;
-    let names: Vec<String> = vars
-        .get("ROOMS_URL_COOKIES")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if let Some(bad) = names.iter().find(|n| !is_cookie_name(n)) {
-        vars.fail(
-            "ROOMS_URL_COOKIES",
-            format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. ROOMS_URL_COOKIES=sessionid"),
-        );
-    }
+    let names = read_cookie_names(vars, "ROOMS_URL_COOKIES", "sessionid");
     Some(UrlSettings {
         url,
         cookies: CookieForward::Named(names),

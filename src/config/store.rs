@@ -1,7 +1,7 @@
 //! Store settings: where a preset's sessions are kept (`REDIS_URL`,
 //! `DATABASE_URL`, `SESSION_UPSTREAM_*`), read for the store its preset names.
 
-use super::session::is_cookie_name;
+use super::session::read_cookie_names;
 use super::vars::Vars;
 use crate::redis_conn::Topology;
 use crate::secret::Secret;
@@ -98,20 +98,8 @@ pub(super) fn read_store(
                     );
                 }
             }
-            let session_cookies: Vec<String> = vars
-                .get("SESSION_UPSTREAM_COOKIES")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if let Some(bad) = session_cookies.iter().find(|c| !is_cookie_name(c)) {
-                vars.fail(
-                    "SESSION_UPSTREAM_COOKIES",
-                    format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. SESSION_UPSTREAM_COOKIES=connect.sid"),
-                );
-            }
+            let session_cookies =
+                read_cookie_names(vars, "SESSION_UPSTREAM_COOKIES", "connect.sid");
             Some(StoreSettings::Upstream {
                 url,
                 method,

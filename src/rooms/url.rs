@@ -10,6 +10,7 @@ use futures_util::future::{BoxFuture, FutureExt as _};
 use serde::Deserialize;
 
 use super::{Ask, CookieForward, RoomSource, SourceCheck, UrlSettings, MAX_SOURCE_VALUES};
+use crate::session::upstream::app_client;
 
 /// Largest answer read.
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
@@ -31,16 +32,8 @@ impl UrlSource {
     pub fn new(settings: &UrlSettings, timeout: Duration) -> Result<Self, String> {
         let url =
             reqwest::Url::parse(settings.url.expose()).map_err(|e| format!("ROOMS_URL: {e}"))?;
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("realtime-token/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("ROOMS_URL: {e}"))?;
         Ok(Self {
-            client,
+            client: app_client("ROOMS_URL", timeout)?,
             url,
             cookies: settings.cookies.clone(),
         })

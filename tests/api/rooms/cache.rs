@@ -18,14 +18,7 @@ async fn answers_are_kept_per_subject_and_requested_rooms() {
     let db = Memberships::create().await;
     db.add("alice", 1).await;
     db.add("bob", 2).await;
-    let (query, url) = (db.query(), database_url());
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-        ("ROOMS_CACHE_TTL", "5m"),
-    ])
-    .await;
+    let app = serve_query(&db.query(), &[("ROOMS_CACHE_TTL", "5m")]).await;
     let alice = app.cookie("alice");
     assert_eq!(
         rooms_of(app.post_token(Some(&alice)).await).await,
@@ -61,14 +54,10 @@ async fn concurrent_requests_for_one_answer_ask_the_source_once() {
         "select 'document-' || document_id from {}.memberships cross join pg_sleep(0.3) where user_id = $1",
         db.schema.name
     );
-    let url = database_url();
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-        ("ROOMS_CACHE_TTL", "5m"),
-        ("RATE_LIMIT_SUBJECT", "off"),
-    ])
+    let app = serve_query(
+        &query,
+        &[("ROOMS_CACHE_TTL", "5m"), ("RATE_LIMIT_SUBJECT", "off")],
+    )
     .await;
     let alice = app.cookie("alice");
     let answers =
@@ -86,13 +75,14 @@ async fn a_failure_is_never_kept() {
     db.add("alice", 1).await;
     let proxy = FaultProxy::start("127.0.0.1:5432").await;
     let (query, url) = (db.query(), via(&proxy));
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("ROOMS_DATABASE_URL", &url),
-        ("ROOMS_CACHE_TTL", "5m"),
-        ("ROOMS_TIMEOUT", "500ms"),
-    ])
+    let app = serve_query(
+        &query,
+        &[
+            ("ROOMS_DATABASE_URL", &url),
+            ("ROOMS_CACHE_TTL", "5m"),
+            ("ROOMS_TIMEOUT", "500ms"),
+        ],
+    )
     .await;
     proxy.set(ProxyMode::Down);
     let alice = app.cookie("alice");

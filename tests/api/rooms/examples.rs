@@ -31,14 +31,9 @@ fn url_in(schema: &PgSchema) -> String {
 
 /// The service on `url` with the documented query `example` and `extra`.
 async fn service(example: &str, url: &str, extra: &[(&str, &str)]) -> TestApp {
-    let query = documented_query(example);
-    let mut env = vec![
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", query.as_str()),
-        ("DATABASE_URL", url),
-    ];
+    let mut env = vec![("DATABASE_URL", url)];
     env.extend_from_slice(extra);
-    spawn_app_with(&env).await
+    serve_query(&documented_query(example), &env).await
 }
 
 /// `document-<id>` for each title, by the ids the framework gave.

@@ -22,13 +22,15 @@ async fn admin_minting_asks_the_source_for_the_sub_in_the_body() {
     db.add("bob", 3).await;
     let proxy = FaultProxy::start("127.0.0.1:5432").await;
     let (query, url) = (db.query(), via(&proxy));
-    let app = spawn_app_with(&[
-        ("ADMIN_API_KEY", ADMIN_KEY),
-        ("REALTIME_ROOMS", "user-{sub}"),
-        ("ROOMS_QUERY", &query),
-        ("ROOMS_DATABASE_URL", &url),
-        ("ROOMS_TIMEOUT", "500ms"),
-    ])
+    let app = serve_query(
+        &query,
+        &[
+            ("ADMIN_API_KEY", ADMIN_KEY),
+            ("REALTIME_ROOMS", "user-{sub}"),
+            ("ROOMS_DATABASE_URL", &url),
+            ("ROOMS_TIMEOUT", "500ms"),
+        ],
+    )
     .await;
     let rooms = rooms_of(admin_post(&app, json!({"sub": "alice"})).await).await;
     assert_eq!(rooms, ["user-alice", "document-1"]);

@@ -98,6 +98,19 @@ impl Memberships {
     }
 }
 
+/// The service with `query` as `ROOMS_QUERY` on the test database and no
+/// env grants, then `extra` (which may set them, or another database).
+pub async fn serve_query(query: &str, extra: &[(&str, &str)]) -> TestApp {
+    let url = database_url();
+    let mut env = vec![
+        ("REALTIME_ROOMS", ""),
+        ("ROOMS_QUERY", query),
+        ("DATABASE_URL", url.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    spawn_app_with(&env).await
+}
+
 /// A signed-cookie session for `sub` (the test secret), for servers run as
 /// a process.
 pub fn session_cookie(sub: &str) -> String {
@@ -119,6 +132,15 @@ pub fn via(proxy: &FaultProxy) -> String {
 pub async fn rooms_of(res: reqwest::Response) -> Vec<String> {
     expect_token(res).await.1.permissions.rooms
 }
+
+/// The settings of a load run: a short ROOMS_TIMEOUT, no rate limits, two
+/// workers.
+pub const LOAD_ENV: &[(&str, &str)] = &[
+    ("ROOMS_TIMEOUT", "300ms"),
+    ("RATE_LIMIT_IP", "off"),
+    ("RATE_LIMIT_SUBJECT", "off"),
+    ("WORKERS", "2"),
+];
 
 /// Takes the source behind `proxy` down during a load run with `cookie`,
 /// then back up: only 200 or 503 meanwhile, no token sent after the outage

@@ -12,13 +12,7 @@ async fn grants_exactly_the_members_documents_on_top_of_the_env_policy() {
     for (user, doc) in [("alice", 1), ("alice", 2), ("bob", 3)] {
         db.add(user, doc).await;
     }
-    let (query, url) = (db.query(), database_url());
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", "user-{sub}"),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-    ])
-    .await;
+    let app = serve_query(&db.query(), &[("REALTIME_ROOMS", "user-{sub}")]).await;
     let alice = app.cookie("alice");
     let all = rooms_of(app.post_token(Some(&alice)).await).await;
     assert_eq!(all, ["user-alice", "document-1", "document-2"]);
@@ -55,13 +49,7 @@ async fn grants_exactly_the_members_documents_on_top_of_the_env_policy() {
 async fn with_a_source_the_env_policy_may_be_empty_and_nothing_granted_is_403() {
     let db = Memberships::create().await;
     db.add("alice", 1).await;
-    let (query, url) = (db.query(), database_url());
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-    ])
-    .await;
+    let app = serve_query(&db.query(), &[]).await;
     let alice = rooms_of(app.post_token(Some(&app.cookie("alice"))).await).await;
     assert_eq!(alice, ["document-1"]);
     let res = app.post_token(Some(&app.cookie("carol"))).await;
@@ -72,13 +60,7 @@ async fn with_a_source_the_env_policy_may_be_empty_and_nothing_granted_is_403() 
 async fn a_membership_added_or_removed_applies_on_the_next_request() {
     let db = Memberships::create().await;
     db.add("alice", 1).await;
-    let (query, url) = (db.query(), database_url());
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-    ])
-    .await;
+    let app = serve_query(&db.query(), &[]).await;
     let alice = app.cookie("alice");
     let ask = json!({"rooms": ["document-2"]});
     expect_error(
@@ -114,13 +96,7 @@ async fn hostile_subjects_are_bound_as_data() {
     db.add(quote, 10).await;
     db.add(injection, 11).await;
     db.add("alice", 12).await;
-    let (query, url) = (db.query(), database_url());
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-    ])
-    .await;
+    let app = serve_query(&db.query(), &[]).await;
     let rooms = rooms_of(app.post_token(Some(&app.cookie(quote))).await).await;
     assert_eq!(rooms, ["document-10"]);
     let rooms = rooms_of(app.post_token(Some(&app.cookie(injection))).await).await;
@@ -142,14 +118,7 @@ async fn more_rooms_than_rooms_max_must_be_named() {
     for doc in 1..=5 {
         db.add("alice", doc).await;
     }
-    let (query, url) = (db.query(), database_url());
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-        ("ROOMS_MAX", "4"),
-    ])
-    .await;
+    let app = serve_query(&db.query(), &[("ROOMS_MAX", "4")]).await;
     let alice = app.cookie("alice");
     let message = expect_error(app.post_token(Some(&alice)).await, 403, "room_not_allowed").await;
     assert!(message.contains("more than 4 rooms"), "{message}");
@@ -175,13 +144,7 @@ async fn invalid_values_are_dropped_and_the_valid_ones_kept() {
         "select room from {}.grants where user_id = $1",
         db.schema.name
     );
-    let url = database_url();
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-    ])
-    .await;
+    let app = serve_query(&query, &[]).await;
     let alice = app.cookie("alice");
     let rooms = rooms_of(app.post_token(Some(&alice)).await).await;
     assert_eq!(rooms, ["document-7", "team-*"]);
@@ -204,11 +167,14 @@ async fn database_down_is_503_rooms_unavailable_and_tokens_return_with_it() {
     db.add("alice", 1).await;
     let proxy = FaultProxy::start("127.0.0.1:5432").await;
     let (query, url) = (db.query(), via(&proxy));
-    let app = spawn_app_with(&[
-        ("ROOMS_QUERY", &query),
-        ("ROOMS_DATABASE_URL", &url),
-        ("ROOMS_TIMEOUT", "500ms"),
-    ])
+    let app = serve_query(
+        &query,
+        &[
+            ("REALTIME_ROOMS", "document-*,user-{sub}"),
+            ("ROOMS_DATABASE_URL", &url),
+            ("ROOMS_TIMEOUT", "500ms"),
+        ],
+    )
     .await;
     let alice = app.cookie("alice");
     expect_token(app.post_token(Some(&alice)).await).await;
@@ -245,15 +211,9 @@ async fn database_outage_under_load_never_yields_a_token() {
     db.add("alice", 1).await;
     let proxy = FaultProxy::start("127.0.0.1:5432").await;
     let (query, url) = (db.query(), via(&proxy));
-    let app = spawn_app_with(&[
-        ("ROOMS_QUERY", &query),
-        ("ROOMS_DATABASE_URL", &url),
-        ("ROOMS_TIMEOUT", "300ms"),
-        ("RATE_LIMIT_IP", "off"),
-        ("RATE_LIMIT_SUBJECT", "off"),
-        ("WORKERS", "2"),
-    ])
-    .await;
+    let mut env = vec![("ROOMS_DATABASE_URL", url.as_str())];
+    env.extend_from_slice(LOAD_ENV);
+    let app = serve_query(&query, &env).await;
     outage_under_load(&app, &proxy, &app.cookie("alice")).await;
 }
 
@@ -268,14 +228,7 @@ async fn a_slow_query_is_503_within_rooms_timeout_and_does_not_hold_up_the_next(
          cross join pg_sleep(case when $1 = 'slow' then 30 else 0 end) where user_id = $1",
         db.schema.name
     );
-    let url = database_url();
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_QUERY", &query),
-        ("DATABASE_URL", &url),
-        ("ROOMS_TIMEOUT", "300ms"),
-    ])
-    .await;
+    let app = serve_query(&query, &[("ROOMS_TIMEOUT", "300ms")]).await;
     // The client gives up long before the query's 30 s would end.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

@@ -14,6 +14,46 @@ async fn redis() -> redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
+/// The service with `ROOMS_REDIS_KEY=template` on `redis` and no env
+/// grants, then `extra`.
+async fn serve_sets(template: &str, redis: &str, extra: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![
+        ("REALTIME_ROOMS", ""),
+        ("ROOMS_REDIS_KEY", template),
+        ("REDIS_URL", redis),
+    ];
+    env.extend_from_slice(extra);
+    spawn_app_with(&env).await
+}
+
+/// Alice's set (`document-1`) under a prefix of its own, on the real Redis
+/// seen through a proxy that can take it down.
+struct AliceSet {
+    key: String,
+    template: String,
+    proxy: FaultProxy,
+    url: String,
+}
+
+impl AliceSet {
+    async fn behind_proxy() -> Self {
+        let prefix = unique("rooms-");
+        let key = format!("{prefix}:alice");
+        let _: () = redis().await.sadd(&key, "document-1").await.unwrap();
+        let proxy = FaultProxy::start("127.0.0.1:6379").await;
+        Self {
+            key,
+            template: format!("{prefix}:{{sub}}"),
+            url: format!("redis://127.0.0.1:{}", proxy.port),
+            proxy,
+        }
+    }
+
+    async fn remove(self) {
+        let _: () = redis().await.del(&self.key).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn grants_the_members_of_the_users_set_and_follows_its_changes() {
     let prefix = unique("rooms-");
@@ -26,12 +66,7 @@ async fn grants_the_members_of_the_users_set_and_follows_its_changes() {
     let _: () = conn.sadd(key("bob"), "document-3").await.unwrap();
     let template = format!("{prefix}:{{sub}}");
     let url = redis_url();
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_REDIS_KEY", &template),
-        ("REDIS_URL", &url),
-    ])
-    .await;
+    let app = serve_sets(&template, &url, &[]).await;
     let alice = app.cookie("alice");
     let mut rooms = rooms_of(app.post_token(Some(&alice)).await).await;
     rooms.sort();
@@ -84,12 +119,7 @@ async fn a_subject_that_cannot_name_a_key_reads_no_set() {
     }
     let template = format!("{prefix}:{{sub}}:docs");
     let url = redis_url();
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_REDIS_KEY", &template),
-        ("REDIS_URL", &url),
-    ])
-    .await;
+    let app = serve_sets(&template, &url, &[]).await;
     // `a b` is not a safe value; `x:y` holds the separator that follows {sub}.
     for sub in ["a b", "x:y"] {
         let res = app.post_token(Some(&app.cookie(sub))).await;
@@ -109,29 +139,16 @@ async fn a_key_that_is_not_a_set_is_503_not_fewer_rooms() {
         .unwrap();
     let template = format!("{prefix}:{{sub}}");
     let url = redis_url();
-    let app = spawn_app_with(&[("ROOMS_REDIS_KEY", &template), ("REDIS_URL", &url)]).await;
+    let app = serve_sets(&template, &url, &[]).await;
     let res = app.post_token(Some(&app.cookie("alice"))).await;
     expect_error(res, 503, "rooms_unavailable").await;
 }
 
 #[tokio::test]
 async fn redis_down_is_503_and_readyz_says_so_until_it_returns() {
-    let prefix = unique("rooms-");
-    let mut conn = redis().await;
-    let _: () = conn
-        .sadd(format!("{prefix}:alice"), "document-1")
-        .await
-        .unwrap();
-    let proxy = FaultProxy::start("127.0.0.1:6379").await;
-    let url = format!("redis://127.0.0.1:{}", proxy.port);
-    let template = format!("{prefix}:{{sub}}");
-    let app = spawn_app_with(&[
-        ("REALTIME_ROOMS", ""),
-        ("ROOMS_REDIS_KEY", &template),
-        ("REDIS_URL", &url),
-        ("ROOMS_TIMEOUT", "300ms"),
-    ])
-    .await;
+    let set = AliceSet::behind_proxy().await;
+    let app = serve_sets(&set.template, &set.url, &[("ROOMS_TIMEOUT", "300ms")]).await;
+    let proxy = &set.proxy;
     let alice = app.cookie("alice");
     assert_eq!(
         rooms_of(app.post_token(Some(&alice)).await).await,
@@ -149,31 +166,15 @@ async fn redis_down_is_503_and_readyz_says_so_until_it_returns() {
         ["document-1"]
     );
     assert_eq!(app.eventually_ready().await, 200);
-    let _: () = conn.del(format!("{prefix}:alice")).await.unwrap();
+    set.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_under_load_never_yields_a_token() {
-    let prefix = unique("rooms-");
-    let mut conn = redis().await;
-    let _: () = conn
-        .sadd(format!("{prefix}:alice"), "document-1")
-        .await
-        .unwrap();
-    let proxy = FaultProxy::start("127.0.0.1:6379").await;
-    let url = format!("redis://127.0.0.1:{}", proxy.port);
-    let template = format!("{prefix}:{{sub}}");
-    let app = spawn_app_with(&[
-        ("ROOMS_REDIS_KEY", &template),
-        ("REDIS_URL", &url),
-        ("ROOMS_TIMEOUT", "300ms"),
-        ("RATE_LIMIT_IP", "off"),
-        ("RATE_LIMIT_SUBJECT", "off"),
-        ("WORKERS", "2"),
-    ])
-    .await;
-    outage_under_load(&app, &proxy, &app.cookie("alice")).await;
-    let _: () = conn.del(format!("{prefix}:alice")).await.unwrap();
+    let set = AliceSet::behind_proxy().await;
+    let app = serve_sets(&set.template, &set.url, LOAD_ENV).await;
+    outage_under_load(&app, &set.proxy, &app.cookie("alice")).await;
+    set.remove().await;
 }
 
 #[tokio::test]
