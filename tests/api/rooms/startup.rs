@@ -157,6 +157,36 @@ async fn check_config_prepares_the_query_as_serve_would() {
 }
 
 #[test]
+fn the_env_example_query_line_reads_as_written_from_a_dotenv_file() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".env.example"),
+    )
+    .unwrap();
+    let line = example
+        .lines()
+        .find_map(|l| l.strip_prefix("# ROOMS_QUERY="))
+        .expect("the commented example in .env.example");
+    let dir = scratch_dir().join(unique("dotenv-rooms-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dotenv = format!("ROOMS_QUERY={line}\nDATABASE_URL={}\n", database_url());
+    std::fs::write(dir.join(".env"), dotenv).unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .envs(base_env())
+        .arg("check-config")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Read as written: PostgreSQL saw $1 and $2, and only misses the table.
+    let text = stdout(&out);
+    assert!(
+        text.contains("relation \"memberships\" does not exist"),
+        "{text}{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn settings_are_checked_naming_the_variable() {
     let error = |overrides: &[(&str, &str)], var: &str| {
         let errors = config_with(overrides).unwrap_err();
