@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproducible load benchmark and soak for realtime-token (see bench/README.md).
 #
-#   bench/run.sh [--no-peers] [--no-formats] [--exact-status] [--soak MINUTES]
+#   bench/run.sh [--no-peers] [--no-formats] [--no-rooms] [--exact-status] [--soak MINUTES]
 #
 # env: DURATION (seconds per row, default 8), WARMUP (seconds of discarded
 # load before each row, default 1, 0 = none), PEER_DIR (node peer folder).
@@ -12,16 +12,19 @@
 # for MINUTES x 60 s, counts every status, reports RSS after each minute and
 # exits 1 on any unexpected status or socket error. Session-format rows
 # (bench/formats.sh; --no-formats skips them) load one service per format
-# with a cookie its real library wrote. Everything is bounded in
+# with a cookie its real library wrote. Room source rows (bench/rooms.sh;
+# --no-rooms skips them) add ROOMS_QUERY, asked on every request and with a
+# 5 s cache, alone and beside the postgres backend. Everything is bounded in
 # time; every process it starts is stopped on exit. No timing assertions.
 set -euo pipefail
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 PEERS=1
 FORMATS=1
+ROOMS=1
 EXACT=0
 SOAK=0
 ORIG_ARGS=("$@")
@@ -29,6 +32,7 @@ while (($#)); do
     case $1 in
         --no-peers) PEERS=0 ;;
         --no-formats) FORMATS=0 ;;
+        --no-rooms) ROOMS=0 ;;
         --exact-status) EXACT=1 ;;
         --soak)
             [[ $# -ge 2 ]] || { echo "--soak needs MINUTES" >&2; exit 2; }
@@ -83,6 +87,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 readonly LUA="$REPO/bench/post.lua"
 # shellcheck source=bench/formats.sh
 source "$(dirname "${BASH_SOURCE[0]}")/formats.sh"
+# shellcheck source=bench/rooms.sh
+source "$(dirname "${BASH_SOURCE[0]}")/rooms.sh"
 # shellcheck source=bench/scale.sh
 source "$(dirname "${BASH_SOURCE[0]}")/scale.sh"
 # shellcheck source=bench/signing.sh
@@ -91,6 +97,7 @@ harness_init
 REDIS_SEEDED=0
 on_exit() {
     ((FORMATS)) && formats_cleanup
+    ((ROOMS)) && rooms_cleanup
     if ((REDIS_SEEDED)); then
         timeout 5 redis-cli -h 127.0.0.1 -p 6379 del "$REDIS_KEY" >/dev/null 2>&1 || true
     fi
@@ -367,6 +374,9 @@ run_signing_rows
 # ---------------------------------------------------------------- session formats
 ((FORMATS)) && run_format_rows
 
+# ---------------------------------------------------------------- room sources
+((ROOMS)) && run_rooms_rows
+
 # ---------------------------------------------------------------- at scale: TLS, shared limits
 run_scale_rows
 
@@ -438,7 +448,7 @@ print_header
 echo
 echo "| row | requests/s | p50 | p99 | unexpected statuses | ratio to /healthz |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for id in healthz token redis bad quiet "${SIGNING_ROWS[@]}" "${FORMAT_ROWS[@]}" "${SCALE_ROWS[@]}" "${PEER_ROWS[@]}"; do
+for id in healthz token redis bad quiet "${SIGNING_ROWS[@]}" "${FORMAT_ROWS[@]}" "${ROOMS_ROWS[@]}" "${SCALE_ROWS[@]}" "${PEER_ROWS[@]}"; do
     print_row "$id" "$(ratio "${R_RPS[$id]}" "${R_RPS[healthz]:-0}")"
 done
 echo
@@ -452,7 +462,7 @@ echo "- unexpected statuses: our rows from the service's own /metrics (requests 
 for id in "${PEER_ROWS[@]}"; do
     echo "- our signed-cookie token row / ${R_LABEL[$id]}: $(ratio "${R_RPS[token]}" "${R_RPS[$id]}")x"
 done
-for note in "${SIGNING_NOTES[@]}" "${FORMAT_NOTES[@]}" "${SCALE_NOTES[@]}" "${PEER_NOTES[@]}"; do echo "- $note"; done
+for note in "${SIGNING_NOTES[@]}" "${FORMAT_NOTES[@]}" "${ROOMS_NOTES[@]}" "${SCALE_NOTES[@]}" "${PEER_NOTES[@]}"; do echo "- $note"; done
 echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "<details><summary>configuration and wrk commands</summary>"

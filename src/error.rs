@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::policy::PolicyError;
 use crate::ratelimit::RateLimited;
+use crate::rooms::RoomsError;
 use crate::session::{Reason, Refused, SessionError};
 use crate::token::SignError;
 
@@ -58,6 +59,9 @@ pub enum ApiError {
     /// The session store or upstream failed: fail closed.
     #[error("session backend unavailable: {0}")]
     SessionBackendUnavailable(String),
+    /// The room source failed, timed out or answered garbage: fail closed.
+    #[error("room source unavailable: {0}")]
+    RoomsUnavailable(String),
     /// This process is draining after SIGTERM (`/readyz` only).
     #[error("shutting down")]
     ShuttingDown,
@@ -87,6 +91,7 @@ impl ApiError {
             Self::RequestTimeout => "request_timeout",
             Self::RateLimited(_) => "rate_limited",
             Self::SessionBackendUnavailable(_) => "session_backend_unavailable",
+            Self::RoomsUnavailable(_) => "rooms_unavailable",
             Self::ShuttingDown => "shutting_down",
             Self::Internal(_) => "internal_error",
         }
@@ -122,6 +127,9 @@ impl ApiError {
             Self::RateLimited(secs) => format!("too many token requests; retry in {secs} s"),
             Self::SessionBackendUnavailable(_) => {
                 "the session store is unavailable; try again shortly".into()
+            }
+            Self::RoomsUnavailable(_) => {
+                "the rooms this user may open cannot be looked up right now; try again shortly".into()
             }
             Self::ShuttingDown => {
                 "this instance is shutting down and still serves tokens; new traffic belongs elsewhere".into()
@@ -166,6 +174,16 @@ impl From<PolicyError> for ApiError {
     }
 }
 
+impl From<RoomsError> for ApiError {
+    fn from(e: RoomsError) -> Self {
+        match e {
+            RoomsError::Policy(policy) => policy.into(),
+            RoomsError::TooMany(_) => Self::RoomNotAllowed(e.to_string()),
+            RoomsError::Unavailable(cause) => Self::RoomsUnavailable(cause),
+        }
+    }
+}
+
 impl From<SignError> for ApiError {
     fn from(e: SignError) -> Self {
         Self::Internal(e.to_string())
@@ -184,7 +202,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::SessionBackendUnavailable(_) | Self::ShuttingDown => {
+            Self::SessionBackendUnavailable(_) | Self::RoomsUnavailable(_) | Self::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -197,6 +215,7 @@ impl ResponseError for ApiError {
             Self::SessionBackendUnavailable(cause) => {
                 log::warn!("session backend unavailable: {cause}")
             }
+            Self::RoomsUnavailable(cause) => log::warn!("room source unavailable: {cause}"),
             Self::Unauthenticated(reason, why) => log::debug!(
                 "unauthenticated ({}): {why}; {}",
                 reason.code(),
@@ -211,7 +230,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(allow) => {
                 res.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
             }
-            Self::SessionBackendUnavailable(_) => {
+            Self::SessionBackendUnavailable(_) | Self::RoomsUnavailable(_) => {
                 res.insert_header((
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),

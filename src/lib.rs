@@ -19,6 +19,7 @@ pub mod policy;
 pub mod principal;
 pub mod ratelimit;
 pub mod redis_conn;
+pub mod rooms;
 pub mod routes;
 pub mod secret;
 pub mod session;

@@ -1,5 +1,6 @@
 //! Prometheus metrics: tokens issued, rejections by error code, session
-//! lookups and their latency, the session cache, HTTP request durations.
+//! lookups and their latency, the session cache, room source lookups,
+//! HTTP request durations.
 //! With `METRICS=off` there is no registry at all and every call returns
 //! at once.
 
@@ -64,6 +65,79 @@ struct Recorders {
     cache: CacheMetrics,
     http: HistogramVec,
     limit_fallbacks: IntCounter,
+    rooms: RoomMetrics,
+}
+
+/// The room source's metrics (`ROOMS_QUERY`, `ROOMS_REDIS_KEY`, `ROOMS_URL`).
+#[derive(Clone)]
+pub struct RoomMetrics {
+    /// Lookups that asked the source (not answered by the cache).
+    pub lookups: IntCounter,
+    /// Lookups that failed or timed out (answered 503).
+    pub errors: IntCounter,
+    /// How long each lookup took.
+    pub seconds: Histogram,
+    /// Values the source returned that are not room patterns.
+    pub dropped: IntCounter,
+    /// Lookups answered from the room cache.
+    pub cache_hits: IntCounter,
+    /// Entries in the room cache.
+    pub cache_entries: IntGauge,
+}
+
+impl RoomMetrics {
+    fn new(registered: bool) -> Self {
+        // Unregistered metrics may share names; registered ones are named
+        // for the exposition.
+        let name = |n: &str| match registered {
+            true => format!("realtime_token_room_{n}"),
+            false => format!("room_{n}"),
+        };
+        Self {
+            lookups: IntCounter::new(name("lookups_total"), "Room source lookups.").unwrap(),
+            errors: IntCounter::new(
+                name("lookup_errors_total"),
+                "Room source lookups that failed or timed out (answered 503 rooms_unavailable).",
+            )
+            .unwrap(),
+            seconds: Histogram::with_opts(
+                HistogramOpts::new(name("lookup_seconds"), "Room source lookup durations.")
+                    .buckets(BUCKETS.to_vec()),
+            )
+            .unwrap(),
+            dropped: IntCounter::new(
+                name("values_dropped_total"),
+                "Values a room source returned that are not room patterns (dropped).",
+            )
+            .unwrap(),
+            cache_hits: IntCounter::new(
+                name("cache_hits_total"),
+                "Room lookups answered from the in-process room cache (ROOMS_CACHE_TTL).",
+            )
+            .unwrap(),
+            cache_entries: IntGauge::new(
+                name("cache_entries"),
+                "Entries in the room cache: kept answers and lookups in flight.",
+            )
+            .unwrap(),
+        }
+    }
+
+    /// Metrics in no registry (metrics off).
+    pub fn detached() -> Self {
+        Self::new(false)
+    }
+
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 6] {
+        [
+            Box::new(self.lookups.clone()),
+            Box::new(self.errors.clone()),
+            Box::new(self.seconds.clone()),
+            Box::new(self.dropped.clone()),
+            Box::new(self.cache_hits.clone()),
+            Box::new(self.cache_entries.clone()),
+        ]
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -132,6 +206,7 @@ impl Metrics {
             "Rate-limit checks answered by this replica's own buckets because the shared store (Redis) did not.",
         )
         .unwrap();
+        let rooms = RoomMetrics::new(true);
         for collector in [
             Box::new(tokens_issued.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(limit_fallbacks.clone()),
@@ -141,7 +216,10 @@ impl Metrics {
             Box::new(cache.hits.clone()),
             Box::new(cache.entries.clone()),
             Box::new(http.clone()),
-        ] {
+        ]
+        .into_iter()
+        .chain(rooms.collectors())
+        {
             registry.register(collector).expect("unique metric names");
         }
         #[cfg(target_os = "linux")]
@@ -162,6 +240,7 @@ impl Metrics {
                 cache,
                 http,
                 limit_fallbacks,
+                rooms,
             })),
         }
     }
@@ -186,6 +265,15 @@ impl Metrics {
         match &self.recorders {
             Some(r) => r.cache.clone(),
             None => CacheMetrics::detached(),
+        }
+    }
+
+    /// The room source's metrics: live ones, or detached ones when metrics
+    /// are off.
+    pub fn rooms(&self) -> RoomMetrics {
+        match &self.recorders {
+            Some(r) => r.rooms.clone(),
+            None => RoomMetrics::detached(),
         }
     }
 

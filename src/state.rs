@@ -7,8 +7,8 @@ use crate::admin::AdminKey;
 use crate::config::Config;
 use crate::drain::Drain;
 use crate::metrics::Metrics;
-use crate::policy::RoomPolicy;
 use crate::ratelimit::RateLimits;
+use crate::rooms::Rooms;
 use crate::session::readiness::Readiness;
 use crate::session::SessionAuthenticator;
 use crate::token::TokenIssuer;
@@ -17,8 +17,8 @@ use crate::token::TokenIssuer;
 pub struct AppState {
     /// Signs tokens.
     pub issuer: TokenIssuer,
-    /// Grants rooms.
-    pub policy: RoomPolicy,
+    /// Grants rooms: the env policy and the room source.
+    pub rooms: Rooms,
     /// Checks sessions.
     pub authenticator: Arc<dyn SessionAuthenticator>,
     /// The backend's readiness, checked at most once a second.
@@ -36,17 +36,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `config` with the given authenticator and metrics; `Err`
-    /// names the setting that cannot be used (a shared-limit Redis URL).
+    /// State for `config` with the given authenticator, rooms and metrics;
+    /// `Err` names the setting that cannot be used (a shared-limit Redis
+    /// URL).
     pub fn new(
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
+        rooms: Rooms,
         metrics: Metrics,
         drain: Arc<Drain>,
     ) -> Result<Self, String> {
         Ok(Self {
             issuer: TokenIssuer::new(&config.jwt),
-            policy: config.policy.clone(),
+            rooms,
             authenticator,
             readiness: Readiness::default(),
             drain,

@@ -19,7 +19,9 @@ use crate::http::client_addr::client_addr;
 use crate::http::origin::{cors, Origins};
 use crate::metrics::Metrics;
 use crate::ratelimit::ClientResolver;
+use crate::rooms::Rooms;
 use crate::routes;
+use crate::session::store::PgPools;
 use crate::session::{self, SessionAuthenticator};
 use crate::state::AppState;
 
@@ -78,12 +80,23 @@ pub struct Application {
 impl Application {
     /// Binds `HOST:PORT` and builds the server with the configured backend.
     /// Call it inside an actix (or Tokio) runtime: store backends start
-    /// their connection tasks there.
+    /// their connection tasks there. The room source is not checked here
+    /// (see [`Application::start`]); its first lookup or `/readyz` will.
     pub fn build(config: &Config) -> std::io::Result<Self> {
-        let metrics = metrics_for(config);
-        let authenticator = session::from_settings(&config.session, metrics.cache())
-            .map_err(std::io::Error::other)?;
-        Self::build_with(config, authenticator, metrics)
+        let (authenticator, rooms, metrics) = Self::parts(config)?;
+        Self::build_with(config, authenticator, rooms, metrics)
+    }
+
+    /// [`Application::build`], after checking the room source (a
+    /// `ROOMS_QUERY` must prepare): an error of kind `InvalidInput` names
+    /// the variable; a source that does not answer yet is only logged.
+    pub async fn start(config: &Config) -> std::io::Result<Self> {
+        let (authenticator, rooms, metrics) = Self::parts(config)?;
+        rooms
+            .check_at_startup()
+            .await
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        Self::build_with(config, authenticator, rooms, metrics)
     }
 
     /// Binds and builds the server with your own [`SessionAuthenticator`].
@@ -91,12 +104,27 @@ impl Application {
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
     ) -> std::io::Result<Self> {
-        Self::build_with(config, authenticator, metrics_for(config))
+        let metrics = metrics_for(config);
+        let rooms = rooms_for(config, &PgPools::default(), &metrics)?;
+        Self::build_with(config, authenticator, rooms, metrics)
+    }
+
+    /// The configured authenticator and rooms, sharing PostgreSQL pools
+    /// where they name the same database, and the metrics.
+    fn parts(config: &Config) -> std::io::Result<(Arc<dyn SessionAuthenticator>, Rooms, Metrics)> {
+        let metrics = metrics_for(config);
+        let pools = PgPools::default();
+        let authenticator = pools
+            .scope(|| session::from_settings(&config.session, metrics.cache()))
+            .map_err(std::io::Error::other)?;
+        let rooms = rooms_for(config, &pools, &metrics)?;
+        Ok((authenticator, rooms, metrics))
     }
 
     fn build_with(
         config: &Config,
         authenticator: Arc<dyn SessionAuthenticator>,
+        rooms: Rooms,
         metrics: Metrics,
     ) -> std::io::Result<Self> {
         let listener = bind(&config.server.host, config.server.port, "HOST/PORT")?;
@@ -122,7 +150,7 @@ impl Application {
         });
         let drain = Arc::new(Drain::default());
         let state = web::Data::new(
-            AppState::new(config, authenticator, metrics, drain.clone())
+            AppState::new(config, authenticator, rooms, metrics, drain.clone())
                 .map_err(std::io::Error::other)?,
         );
         let origins = web::Data::new(Origins::new(&config.allowed_origins));
@@ -231,6 +259,12 @@ impl Application {
         let _ = metrics_task.await;
         result
     }
+}
+
+/// The env policy and the room source `config` names.
+fn rooms_for(config: &Config, pools: &PgPools, metrics: &Metrics) -> std::io::Result<Rooms> {
+    Rooms::new(config.policy.clone(), &config.rooms, pools, metrics.rooms())
+        .map_err(std::io::Error::other)
 }
 
 /// Recording metrics, or none with `METRICS=off`.

@@ -6,8 +6,11 @@ use super::{report_errors, self_check};
 use crate::config::reference::row;
 use crate::config::{Config, SecretRole, StoreSettings};
 use crate::env_var::Shown;
+use crate::metrics::RoomMetrics;
 use crate::redis_conn::Topology;
+use crate::rooms::{CookieForward, Rooms, RoomsSettings, SourceCheck, SourceSettings};
 use crate::session::preset::{CookieKind, StoreKind};
+use crate::session::store::PgPools;
 use crate::session::SessionConfig;
 use crate::token::Signing;
 
@@ -20,11 +23,13 @@ pub(super) fn check_config() -> ExitCode {
     for warning in config.warnings() {
         println!("warning: {warning}");
     }
+    let rooms = check_room_source(&config);
     match self_check(&config) {
-        Ok(()) => {
+        Ok(()) if rooms => {
             println!("self-check: minted and verified a token with these settings");
             ExitCode::SUCCESS
         }
+        Ok(()) => ExitCode::FAILURE,
         Err(e) => {
             println!("self-check failed: {e}");
             ExitCode::FAILURE
@@ -35,6 +40,39 @@ pub(super) fn check_config() -> ExitCode {
 /// What `var` means, as the reference says, for an error about it.
 fn about(var: &str) -> Option<String> {
     row(var).map(|row| row.meaning.to_owned())
+}
+
+/// Checks the room source as `serve` does before it listens, printing the
+/// verdict; false when `serve` would refuse to start.
+fn check_room_source(config: &Config) -> bool {
+    if config.rooms.source.var().is_none() {
+        return true;
+    }
+    let checked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SourceCheck::Unreachable(format!("cannot start a runtime: {e}")))
+        .and_then(|runtime| {
+            let rooms = Rooms::new(
+                config.policy.clone(),
+                &config.rooms,
+                &PgPools::default(),
+                RoomMetrics::detached(),
+            )
+            .map_err(SourceCheck::Invalid)?;
+            runtime.block_on(rooms.check_source())
+        });
+    match checked {
+        Ok(()) => println!("room source: checked, it answers"),
+        Err(SourceCheck::Unreachable(why)) => {
+            println!("warning: the room source does not answer ({why}); serve would start and answer 503 until it does")
+        }
+        Err(SourceCheck::Invalid(why)) => {
+            println!("room source: {why}");
+            return false;
+        }
+    }
+    true
 }
 
 /// The effective configuration as `key: value` lines, secrets redacted;
@@ -58,6 +96,7 @@ pub fn describe(config: &Config) -> String {
         format!("jwt audience: {}", opt(&config.jwt.audience)),
         format!("token ttl: {} s", config.jwt.ttl.as_secs()),
         format!("rooms: {}", config.policy.describe()),
+        format!("room source: {}", describe_room_source(&config.rooms)),
         format!(
             "session backend: {}",
             describe_backend(session.preset.name, &session.store)
@@ -160,6 +199,48 @@ fn describe_keys(signing: &Signing) -> String {
                 .join(", ")
         ),
     }
+}
+
+/// The room source, where it is (never a password) and its bounds.
+fn describe_room_source(rooms: &RoomsSettings) -> String {
+    let source = match &rooms.source {
+        SourceSettings::None => return "(none: the env policy alone)".into(),
+        SourceSettings::Query(q) => format!(
+            "ROOMS_QUERY on postgres at {} ({}; sslmode {:?})",
+            location(q.database.url.expose(), true),
+            q.database_var,
+            q.database.ssl_mode
+        ),
+        SourceSettings::RedisSet(set) => format!(
+            "ROOMS_REDIS_KEY sets `{}` on {}",
+            set.key.source(),
+            match &set.topology {
+                Topology::Single => format!("redis at {}", location(set.url.expose(), true)),
+                Topology::Sentinel { master, .. } => format!("the primary of `{master}`"),
+                Topology::Cluster { nodes } => format!("the cluster of {}", nodes.join(", ")),
+            }
+        ),
+        SourceSettings::Url(url) => format!(
+            "ROOMS_URL POST {} (forwarding {})",
+            location(url.url.expose(), false),
+            match &url.cookies {
+                CookieForward::All => "the whole Cookie header".to_owned(),
+                CookieForward::Named(names) => format!("the cookies {}", names.join(", ")),
+            }
+        ),
+    };
+    format!(
+        "{source}; timeout {:?}, at most {} rooms unrequested, cache {}",
+        rooms.timeout,
+        rooms.max,
+        match rooms.cache_ttl.is_zero() {
+            true => "off".to_owned(),
+            false => format!(
+                "{:?}, at most {} answers",
+                rooms.cache_ttl, rooms.cache_size
+            ),
+        }
+    )
 }
 
 /// What the session cookie holds, and how it is protected.

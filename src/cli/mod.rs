@@ -167,13 +167,14 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
     }
     log::info!("token signing: {}", config.jwt.describe_signing());
     let result = actix_web::rt::System::new().block_on(async {
-        let app = Application::build(config)?;
+        let app = Application::start(config).await?;
         log::info!(
-            "listening on {}:{} (session backend {}, rooms {}, {} allowed origin(s), admin minting {})",
+            "listening on {}:{} (session backend {}, rooms {}{}, {} allowed origin(s), admin minting {})",
             config.server.host,
             app.port(),
             config.session.preset.name,
             config.policy.describe(),
+            config.rooms.source.var().map(|var| format!(" ∪ {var}")).unwrap_or_default(),
             config.allowed_origins.len(),
             if config.admin_api_key.is_some() { "on" } else { "off" },
         );
@@ -187,6 +188,11 @@ fn run(config: &Config, on_bound: impl FnOnce(u16)) -> ExitCode {
         Ok(()) => {
             log::info!("stopped");
             ExitCode::SUCCESS
+        }
+        // A room source whose configuration cannot work (start-up check).
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            eprintln!("realtime-token: invalid configuration:\n  {e}");
+            ExitCode::from(EXIT_CONFIG)
         }
         Err(e) => {
             log::error!("{e}");

@@ -9,8 +9,11 @@ use serde_json::Map;
 use super::keys::read_jwks;
 use super::{report_config_errors, EXIT_CONFIG};
 use crate::config::{self, Dotenv};
+use crate::metrics::RoomMetrics;
 use crate::policy::validate_room_pattern;
 use crate::principal::Principal;
+use crate::rooms::{Caller, Rooms, RoomsError};
+use crate::session::store::PgPools;
 use crate::token::{unix_now, TokenIssuer, TokenVerifier};
 
 pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool) -> ExitCode {
@@ -36,26 +39,23 @@ pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool)
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let rooms = if rooms.is_empty() {
-        let policy = match dotenv.read(|lookup| config::policy_from_lookup(lookup)) {
-            Ok(policy) => policy,
-            Err(errors) => {
-                eprintln!("--rooms not given and the policy cannot be read:");
-                return report_config_errors(&errors);
-            }
-        };
-        policy.grants(&principal)
+    let source = match dotenv.read(|lookup| config::room_source_from_lookup(lookup)) {
+        Ok(settings) => settings.source,
+        Err(errors) => return report_config_errors(&errors),
+    };
+    let rooms = if rooms.is_empty() || source.var().is_some() {
+        match granted(&dotenv, &principal, rooms) {
+            Ok(rooms) => rooms,
+            Err(code) => return code,
+        }
     } else {
+        // No room source: the operator's rooms as given.
+        if let Some(e) = rooms.iter().find_map(|r| validate_room_pattern(r).err()) {
+            eprintln!("--rooms: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
         rooms
     };
-    if rooms.is_empty() {
-        eprintln!("--rooms: no rooms to grant; pass e.g. --rooms document-*");
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    if let Some(e) = rooms.iter().find_map(|r| validate_room_pattern(r).err()) {
-        eprintln!("--rooms: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
     match issuer.issue(&principal.sub, rooms) {
         Ok(issued) if json => {
             println!("{}", serde_json::to_string(&issued).expect("serializable"));
@@ -70,6 +70,52 @@ pub(super) fn mint(sub: &str, rooms: Vec<String>, ttl: Option<&str>, json: bool)
             ExitCode::FAILURE
         }
     }
+}
+
+/// What the env policy and the room source grant `principal`, as a token
+/// request would get it: everything, or the `requested` rooms, each covered
+/// (so an operator cannot mint what the app would refuse).
+fn granted(
+    dotenv: &Dotenv,
+    principal: &Principal,
+    requested: Vec<String>,
+) -> Result<Vec<String>, ExitCode> {
+    let (policy, settings) = dotenv
+        .read(|lookup| config::rooms_from_lookup(lookup))
+        .map_err(|errors| {
+            eprintln!("the rooms to grant cannot be decided:");
+            report_config_errors(&errors)
+        })?;
+    let rooms = Rooms::new(
+        policy,
+        &settings,
+        &PgPools::default(),
+        RoomMetrics::detached(),
+    )
+    .map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("cannot start a runtime: {e}");
+            ExitCode::FAILURE
+        })?;
+    let requested = (!requested.is_empty()).then_some(requested);
+    runtime
+        .block_on(rooms.authorize(principal, requested.as_deref(), Caller::default()))
+        .map_err(|e| match e {
+            RoomsError::Unavailable(why) => {
+                eprintln!("rooms unavailable, no token minted: {why}");
+                ExitCode::FAILURE
+            }
+            refused => {
+                eprintln!("--rooms: {refused}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        })
 }
 
 pub(super) fn verify(token: Option<String>, jwks: Option<&str>) -> ExitCode {

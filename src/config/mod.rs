@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::policy::RoomPolicy;
 pub use crate::ratelimit::LimitsConfig;
+pub use crate::rooms::RoomsSettings;
 pub use crate::secret::Secret;
 pub use crate::session::preset::SecretRole;
 pub use crate::session::{SessionConfig, StoreSettings};
@@ -19,6 +20,7 @@ mod jwt_keys;
 mod limits;
 mod ops;
 pub mod reference;
+mod rooms;
 mod session;
 mod session_rows;
 mod store;
@@ -47,8 +49,10 @@ pub struct Config {
     pub server: ServerConfig,
     /// How tokens are signed.
     pub jwt: JwtConfig,
-    /// Which rooms a principal is granted.
+    /// Which rooms a principal is granted by the environment.
     pub policy: RoomPolicy,
+    /// The room source that grants more, from the app's data.
+    pub rooms: RoomsSettings,
     /// Where sessions are checked.
     pub session: SessionConfig,
     /// Exact origins (`scheme://host[:port]`) allowed to call with credentials.
@@ -104,7 +108,7 @@ impl Config {
         };
         let server = read_server(&mut vars);
         let jwt = read_jwt(&mut vars);
-        let policy = read_policy(&mut vars);
+        let (policy, rooms) = read_rooms_and_policy(&mut vars);
         let session = read_session(&mut vars);
         let allowed_origins = read_origins(&mut vars);
         let admin_api_key = read_admin_key(&mut vars);
@@ -120,11 +124,15 @@ impl Config {
             return Err(ConfigErrors(vars.errors));
         }
         // Every reader above returned `Some` when no error was recorded.
+        let mut rooms = rooms.expect("room settings");
+        let session = session.expect("session config");
+        rooms::from_session(&mut rooms, &session);
         Ok(Config {
             server,
             jwt: jwt.expect("jwt config"),
             policy: policy.expect("policy"),
-            session: session.expect("session config"),
+            rooms,
+            session,
             allowed_origins,
             admin_api_key,
             limits,
@@ -222,17 +230,38 @@ pub fn verify_rules_from_lookup(lookup: &Lookup) -> Result<VerifyRules, ConfigEr
     }
 }
 
-/// Reads only the room policy (for `mint` without `--rooms`).
-pub fn policy_from_lookup(lookup: &Lookup) -> Result<RoomPolicy, ConfigErrors> {
+/// Reads only the room source settings (for `mint`, which asks the source
+/// when there is one).
+pub fn room_source_from_lookup(lookup: &Lookup) -> Result<RoomsSettings, ConfigErrors> {
     let mut vars = Vars {
         lookup,
         errors: Vec::new(),
     };
-    let policy = read_policy(&mut vars);
-    match policy {
-        Some(policy) if vars.errors.is_empty() => Ok(policy),
+    match rooms::read_rooms(&mut vars) {
+        Some(rooms) if vars.errors.is_empty() => Ok(rooms),
         _ => Err(ConfigErrors(vars.errors)),
     }
+}
+
+/// Reads only the room policy and source (for `mint`).
+pub fn rooms_from_lookup(lookup: &Lookup) -> Result<(RoomPolicy, RoomsSettings), ConfigErrors> {
+    let mut vars = Vars {
+        lookup,
+        errors: Vec::new(),
+    };
+    match read_rooms_and_policy(&mut vars) {
+        (Some(policy), Some(rooms)) if vars.errors.is_empty() => Ok((policy, rooms)),
+        _ => Err(ConfigErrors(vars.errors)),
+    }
+}
+
+/// The room source first: with one, the env policy may be empty.
+fn read_rooms_and_policy(vars: &mut Vars) -> (Option<RoomPolicy>, Option<RoomsSettings>) {
+    let rooms = rooms::read_rooms(vars);
+    let source = rooms::SOURCE_VARS
+        .iter()
+        .any(|&var| vars.get(var).is_some());
+    (read_policy(vars, source), rooms)
 }
 
 #[cfg(test)]

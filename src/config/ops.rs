@@ -40,16 +40,19 @@ pub(super) fn read_server(vars: &mut Vars) -> ServerConfig {
     }
 }
 
-pub(super) fn read_policy(vars: &mut Vars) -> Option<RoomPolicy> {
+/// The env room policy; it may be empty when a room source (`source`)
+/// grants rooms instead.
+pub(super) fn read_policy(vars: &mut Vars, source: bool) -> Option<RoomPolicy> {
     let defaults = vars.get("REALTIME_ROOMS").unwrap_or_default();
     let roles = vars.get("REALTIME_ROLE_ROOMS").unwrap_or_default();
     let role_attr = vars
         .get("REALTIME_ROLE_ATTRIBUTE")
         .unwrap_or_else(|| "roles".into());
-    if defaults.is_empty() && roles.is_empty() {
+    if defaults.is_empty() && roles.is_empty() && !source {
         vars.fail(
             "REALTIME_ROOMS",
-            "no room grants configured, so every request would be refused; set e.g. REALTIME_ROOMS=document-*,user-{sub}",
+            "no room grants configured, so every request would be refused; set e.g. REALTIME_ROOMS=document-*,user-{sub} \
+             (or a room source such as ROOMS_QUERY)",
         );
         return None;
     }

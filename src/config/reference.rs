@@ -6,6 +6,7 @@
 use super::jwt::{ADMIN_VAR, TOKEN_VARS};
 use super::limits::LIMIT_VARS;
 use super::ops::{OPS_VARS, ORIGINS_VAR, POLICY_VARS, SERVER_VARS};
+use super::rooms::ROOMS_VARS;
 use super::session_rows::{SESSION_VARS, STORE_VARS};
 use crate::env_var::{EnvVar, Shown};
 use crate::session::preset::PRESETS;
@@ -65,6 +66,11 @@ pub fn sections() -> Vec<Section> {
             "Room policy",
             "Which rooms a user is granted: nothing unless these say so.",
             POLICY_VARS,
+        ),
+        fixed(
+            "Room sources",
+            "Rooms from the app's own data, added to the policy's grants (at most one source).",
+            ROOMS_VARS,
         ),
         fixed(
             "Callers",

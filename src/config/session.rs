@@ -286,6 +286,26 @@ fn read_cookie_name(vars: &mut Vars, defaults: &Preset) -> String {
     name
 }
 
+/// The comma-separated cookie names in `var` (none when unset); one that
+/// is not a cookie name is an error naming it (`example` is a good one).
+pub(super) fn read_cookie_names(vars: &mut Vars, var: &'static str, example: &str) -> Vec<String> {
+    let names: Vec<String> = vars
+        .get(var)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = names.iter().find(|n| !is_cookie_name(n)) {
+        vars.fail(
+            var,
+            format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. {var}={example}"),
+        );
+    }
+    names
+}
+
 pub(super) fn is_cookie_name(name: &str) -> bool {
     !name.is_empty()
         && name

@@ -1,7 +1,7 @@
 //! Store settings: where a preset's sessions are kept (`REDIS_URL`,
 //! `DATABASE_URL`, `SESSION_UPSTREAM_*`), read for the store its preset names.
 
-use super::session::is_cookie_name;
+use super::session::read_cookie_names;
 use super::vars::Vars;
 use crate::redis_conn::Topology;
 use crate::secret::Secret;
@@ -19,37 +19,10 @@ pub(super) fn read_store(
     match kind {
         StoreKind::None => Some(StoreSettings::None),
         StoreKind::Redis => {
-            let topology = read_topology(vars);
-            // With Sentinel or Cluster, REDIS_URL only brings the credentials
-            // and TLS (with Sentinel, its host is the name the primary's
-            // certificate must carry).
-            let url = match (&topology, vars.get("REDIS_URL")) {
-                (Topology::Sentinel { .. } | Topology::Cluster { .. }, None) => {
-                    Secret::new("redis://nodes-from-the-topology")
-                }
-                _ => required_url(
-                    vars,
-                    "REDIS_URL",
-                    &["redis://", "rediss://"],
-                    "redis://127.0.0.1:6379",
-                )?,
-            };
+            let (url, ca_pem, topology) = read_redis(vars)?;
             let prefix = vars
                 .get("SESSION_REDIS_PREFIX")
                 .unwrap_or_else(|| "sess:".into());
-            let ca_pem = read_ca_file(vars, "REDIS_CA_FILE");
-            if ca_pem.is_some() && !url.expose().starts_with("rediss://") {
-                vars.fail(
-                    "REDIS_CA_FILE",
-                    match topology {
-                        Topology::Cluster { .. } => {
-                            "is set but REDIS_URL is not rediss://; with REDIS_CLUSTER, \
-                             REDIS_URL=rediss://[:password@]cluster speaks TLS to every node"
-                        }
-                        _ => "is set but REDIS_URL is not rediss://; use rediss:// to speak TLS to Redis",
-                    },
-                );
-            }
             Some(StoreSettings::Redis {
                 url,
                 prefix,
@@ -67,7 +40,7 @@ pub(super) fn read_store(
                 &["postgres://", "postgresql://"],
                 "postgres://user:password@127.0.0.1:5432/app",
             )?;
-            let (url, ssl_mode, root_pem) = read_pg_tls(vars, &url)?;
+            let (url, ssl_mode, root_pem) = read_pg_tls(vars, "DATABASE_URL", &url)?;
             let table = vars
                 .get("SESSION_PG_TABLE")
                 .unwrap_or_else(|| default_table.into());
@@ -125,20 +98,8 @@ pub(super) fn read_store(
                     );
                 }
             }
-            let session_cookies: Vec<String> = vars
-                .get("SESSION_UPSTREAM_COOKIES")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if let Some(bad) = session_cookies.iter().find(|c| !is_cookie_name(c)) {
-                vars.fail(
-                    "SESSION_UPSTREAM_COOKIES",
-                    format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. SESSION_UPSTREAM_COOKIES=connect.sid"),
-                );
-            }
+            let session_cookies =
+                read_cookie_names(vars, "SESSION_UPSTREAM_COOKIES", "connect.sid");
             Some(StoreSettings::Upstream {
                 url,
                 method,
@@ -149,7 +110,42 @@ pub(super) fn read_store(
     }
 }
 
-fn required_url(
+/// The service's Redis: `REDIS_URL`, `REDIS_CA_FILE` and the topology
+/// (`REDIS_SENTINELS`, `REDIS_CLUSTER`), for the session store and the
+/// room source.
+pub(super) fn read_redis(vars: &mut Vars) -> Option<(Secret, Option<Vec<u8>>, Topology)> {
+    let topology = read_topology(vars);
+    // With Sentinel or Cluster, REDIS_URL only brings the credentials
+    // and TLS (with Sentinel, its host is the name the primary's
+    // certificate must carry).
+    let url = match (&topology, vars.get("REDIS_URL")) {
+        (Topology::Sentinel { .. } | Topology::Cluster { .. }, None) => {
+            Secret::new("redis://nodes-from-the-topology")
+        }
+        _ => required_url(
+            vars,
+            "REDIS_URL",
+            &["redis://", "rediss://"],
+            "redis://127.0.0.1:6379",
+        )?,
+    };
+    let ca_pem = read_ca_file(vars, "REDIS_CA_FILE");
+    if ca_pem.is_some() && !url.expose().starts_with("rediss://") {
+        vars.fail(
+            "REDIS_CA_FILE",
+            match topology {
+                Topology::Cluster { .. } => {
+                    "is set but REDIS_URL is not rediss://; with REDIS_CLUSTER, \
+                     REDIS_URL=rediss://[:password@]cluster speaks TLS to every node"
+                }
+                _ => "is set but REDIS_URL is not rediss://; use rediss:// to speak TLS to Redis",
+            },
+        );
+    }
+    Some((url, ca_pem, topology))
+}
+
+pub(super) fn required_url(
     vars: &mut Vars,
     var: &'static str,
     schemes: &[&str],
@@ -199,14 +195,17 @@ pub(super) fn read_ca_file(vars: &mut Vars, var: &'static str) -> Option<Vec<u8>
     Some(pem)
 }
 
-/// libpq's TLS parameters taken out of `DATABASE_URL`: the URL left for
+/// libpq's TLS parameters taken out of the URL in `var`: the URL left for
 /// tokio-postgres (its `sslmode` one it knows), the mode, and the PEM of
 /// `sslrootcert` (read and checked now).
-fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option<Vec<u8>>)> {
-    const VAR: &str = "DATABASE_URL";
+pub(super) fn read_pg_tls(
+    vars: &mut Vars,
+    var: &'static str,
+    url: &Secret,
+) -> Option<(Secret, SslMode, Option<Vec<u8>>)> {
     let Ok(mut parsed) = reqwest::Url::parse(url.expose()) else {
         vars.fail(
-            VAR,
+            var,
             "is not a URL; e.g. postgres://user:password@host:5432/app?sslmode=verify-full",
         );
         return None;
@@ -219,7 +218,7 @@ fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option
                 Some(m) => mode = m,
                 None => {
                     vars.fail(
-                        VAR,
+                        var,
                         format!("sslmode=`{value}` is not disable, prefer, require, verify-ca or verify-full"),
                     );
                     return None;
@@ -238,19 +237,24 @@ fn read_pg_tls(vars: &mut Vars, url: &Secret) -> Option<(Secret, SslMode, Option
             }
             Ok(_) => {
                 vars.fail(
-                    VAR,
+                    var,
                     format!("sslrootcert `{path}` holds no PEM certificate"),
                 );
                 return None;
             }
             Err(e) => {
-                vars.fail(VAR, format!("cannot read sslrootcert `{path}`: {e}"));
+                vars.fail(var, format!("cannot read sslrootcert `{path}`: {e}"));
                 return None;
             }
         },
     };
     kept.push(("sslmode".into(), mode.for_tokio_postgres().into()));
     parsed.query_pairs_mut().clear().extend_pairs(kept);
+    // The form encoding writes a space as `+`, which tokio-postgres reads
+    // as a `+` (`options=-c search_path=app` would reach the server as
+    // `-c+search_path=app`); a `+` in a value is `%2B` by then.
+    let query = parsed.query().map(|q| q.replace('+', "%20"));
+    parsed.set_query(query.as_deref());
     Some((Secret::new(parsed.to_string()), mode, root_pem))
 }
 

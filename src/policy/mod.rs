@@ -31,24 +31,54 @@ pub(crate) fn is_safe_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'@')
 }
 
-/// Checks that `pattern` is `*`, or safe characters with an optional trailing `*`.
-pub fn validate_room_pattern(pattern: &str) -> Result<(), String> {
+/// Why a string is not a room pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternProblem {
+    /// The empty string.
+    Empty,
+    /// Over [`MAX_ROOM_LEN`] bytes.
+    TooLong,
+    /// A character outside the safe set, or a `*` before the end.
+    Characters,
+}
+
+impl PatternProblem {
+    /// The reason, without the value (values from a room source are logged
+    /// without their content).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Empty => "is empty (or NULL)",
+            Self::TooLong => "is over 128 characters",
+            Self::Characters => "has characters outside `A-Za-z0-9-_.:@` or a `*` not at the end",
+        }
+    }
+}
+
+/// What is wrong with `pattern` as a room pattern, if anything.
+pub fn pattern_problem(pattern: &str) -> Option<PatternProblem> {
     if pattern.is_empty() {
-        return Err("a room name must not be empty".into());
+        return Some(PatternProblem::Empty);
     }
     if pattern.len() > MAX_ROOM_LEN {
-        return Err(format!(
-            "a room name is limited to {MAX_ROOM_LEN} characters"
-        ));
+        return Some(PatternProblem::TooLong);
     }
     let literal = pattern.strip_suffix('*').unwrap_or(pattern);
-    if !literal.bytes().all(is_safe_byte) {
-        return Err(format!(
+    (!literal.bytes().all(is_safe_byte)).then_some(PatternProblem::Characters)
+}
+
+/// Checks that `pattern` is `*`, or safe characters with an optional trailing `*`.
+pub fn validate_room_pattern(pattern: &str) -> Result<(), String> {
+    match pattern_problem(pattern) {
+        None => Ok(()),
+        Some(PatternProblem::Empty) => Err("a room name must not be empty".into()),
+        Some(PatternProblem::TooLong) => Err(format!(
+            "a room name is limited to {MAX_ROOM_LEN} characters"
+        )),
+        Some(PatternProblem::Characters) => Err(format!(
             "room `{}` may use only letters, digits, `-_.:@` and one trailing `*`",
             pattern.escape_default()
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// True when `room` is one of the rooms `pattern` grants: `*` matches every
@@ -90,6 +120,54 @@ pub enum PolicyError {
     /// A requested room is outside the policy.
     #[error("room `{0}` is not allowed for this user")]
     RoomNotAllowed(String),
+}
+
+/// Checks a request's room list: when present, not empty, at most
+/// [`MAX_REQUESTED_ROOMS`], each a valid pattern.
+pub fn check_requested(requested: Option<&[String]>) -> Result<(), PolicyError> {
+    let Some(requested) = requested else {
+        return Ok(());
+    };
+    if requested.is_empty() {
+        return Err(PolicyError::InvalidRooms(
+            "`rooms` must not be empty; omit it to get every granted room".into(),
+        ));
+    }
+    if requested.len() > MAX_REQUESTED_ROOMS {
+        return Err(PolicyError::InvalidRooms(format!(
+            "at most {MAX_REQUESTED_ROOMS} rooms may be requested"
+        )));
+    }
+    for room in requested {
+        validate_room_pattern(room).map_err(PolicyError::InvalidRooms)?;
+    }
+    Ok(())
+}
+
+/// The token's rooms out of `granted`: all of them, or the `requested` ones
+/// (checked by [`check_requested`]), each covered by a grant, without
+/// duplicates. Nothing granted, when nothing is requested, is
+/// [`PolicyError::NoRooms`]; a requested room is refused by name.
+pub fn select(
+    granted: Vec<String>,
+    requested: Option<&[String]>,
+) -> Result<Vec<String>, PolicyError> {
+    let Some(requested) = requested else {
+        return match granted.is_empty() {
+            true => Err(PolicyError::NoRooms),
+            false => Ok(granted),
+        };
+    };
+    let mut rooms: Vec<String> = Vec::with_capacity(requested.len());
+    for room in requested {
+        if !granted.iter().any(|g| pattern_covers(g, room)) {
+            return Err(PolicyError::RoomNotAllowed(room.clone()));
+        }
+        if !rooms.contains(room) {
+            rooms.push(room.clone());
+        }
+    }
+    Ok(rooms)
 }
 
 /// The env-driven room policy: default grants plus grants by role.
@@ -176,38 +254,14 @@ impl RoomPolicy {
         principal: &Principal,
         requested: Option<&[String]>,
     ) -> Result<Vec<String>, PolicyError> {
-        if let Some(requested) = requested {
-            if requested.is_empty() {
-                return Err(PolicyError::InvalidRooms(
-                    "`rooms` must not be empty; omit it to get every granted room".into(),
-                ));
-            }
-            if requested.len() > MAX_REQUESTED_ROOMS {
-                return Err(PolicyError::InvalidRooms(format!(
-                    "at most {MAX_REQUESTED_ROOMS} rooms may be requested"
-                )));
-            }
-            for room in requested {
-                validate_room_pattern(room).map_err(PolicyError::InvalidRooms)?;
-            }
-        }
-        let granted = self.grants(principal);
-        if granted.is_empty() {
-            return Err(PolicyError::NoRooms);
-        }
-        let Some(requested) = requested else {
-            return Ok(granted);
-        };
-        let mut rooms: Vec<String> = Vec::with_capacity(requested.len());
-        for room in requested {
-            if !granted.iter().any(|g| pattern_covers(g, room)) {
-                return Err(PolicyError::RoomNotAllowed(room.clone()));
-            }
-            if !rooms.contains(room) {
-                rooms.push(room.clone());
-            }
-        }
-        Ok(rooms)
+        check_requested(requested)?;
+        select(self.grants(principal), requested)
+    }
+
+    /// True when the policy grants nothing to anyone (a room source then
+    /// grants everything).
+    pub fn is_empty(&self) -> bool {
+        self.defaults.is_empty() && self.roles.is_empty()
     }
 
     /// The configured templates, for `check-config`.

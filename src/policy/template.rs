@@ -89,6 +89,24 @@ impl Template {
         })
     }
 
+    /// The template as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether it ends in `*`.
+    pub fn is_wildcard(&self) -> bool {
+        self.wildcard
+    }
+
+    /// What it expands to for `principal`: none when a value is missing or
+    /// unsafe (logged), several for an array attribute.
+    pub fn expand_for(&self, principal: &Principal) -> Vec<String> {
+        let mut out = Vec::new();
+        self.expand(principal, &mut out);
+        out
+    }
+
     /// Appends this template's grants for `principal` to `out`. A missing
     /// or unsafe value drops the grant (and is logged), never widens it.
     pub(super) fn expand(&self, principal: &Principal, out: &mut Vec<String>) {

@@ -16,8 +16,9 @@ use crate::http::origin::Origins;
 use crate::metrics::LookupOutcome;
 use crate::principal::Principal;
 use crate::ratelimit::{ClientAddr, SubjectCheck};
+use crate::rooms::Caller;
 use crate::session::preset::session_cookie_seen;
-use crate::session::{Reason, Refused, SessionError};
+use crate::session::{cache, Reason, Refused, SessionError};
 use crate::state::AppState;
 
 /// Largest request body accepted, in bytes.
@@ -50,7 +51,10 @@ pub async fn issue_token(
     req.extensions_mut()
         .insert(LoggedSubject(principal.sub.clone()));
     subject_check.finish(&state.limits, &principal.sub).await?;
-    let rooms = state.policy.authorize(&principal, body.rooms.as_deref())?;
+    let rooms = state
+        .rooms
+        .authorize(&principal, body.rooms.as_deref(), caller(&req))
+        .await?;
     let issued = state.issuer.issue(&principal.sub, rooms)?;
     state.metrics.token_issued();
     Ok(HttpResponse::Ok()
@@ -120,6 +124,17 @@ fn with_cookie_hint(req: &HttpRequest, refused: Refused) -> ApiError {
         }
     }
     refused.into()
+}
+
+/// Who asks, for the room source: the request's headers (a source that
+/// asks the app sends the user's cookies; none with the admin key, whose
+/// caller is not the user) and the client address (the room cache's
+/// per-client bound).
+fn caller(req: &HttpRequest) -> Caller<'_> {
+    Caller {
+        headers: bearer_key(req).is_none().then(|| req.headers()),
+        owner: cache::owner(req),
+    }
 }
 
 /// Reads the optional JSON body: bounded in size and time, JSON only.

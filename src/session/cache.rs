@@ -1,4 +1,5 @@
-//! An optional in-process cache of positive session lookups, with request
+//! An optional in-process cache of positive session lookups (and of room
+//! source answers: it is generic over what is looked up), with request
 //! coalescing: while a lookup for a session is in flight, every other
 //! request for the same session waits for it instead of asking again.
 //! Failures and "not logged in" are shared with the requests already
@@ -27,20 +28,15 @@ use crate::ratelimit::{ClientAddr, DEFAULT_IPV6_PREFIX};
 /// Longest time between two sweeps of expired results.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-type Lookup = Shared<BoxFuture<'static, Result<Principal, SessionError>>>;
+type Lookup<T, E> = Shared<BoxFuture<'static, Result<T, E>>>;
 
-enum State {
-    Ready {
-        principal: Principal,
-        until: Instant,
-    },
-    Pending {
-        lookup: Lookup,
-    },
+enum State<T, E> {
+    Ready { value: T, until: Instant },
+    Pending { lookup: Lookup<T, E> },
 }
 
-struct Slot {
-    state: State,
+struct Slot<T, E> {
+    state: State<T, E>,
     /// The client address (IPv6: its /64) that filled the slot.
     owner: Option<IpAddr>,
 }
@@ -59,8 +55,8 @@ pub fn cache_key(parts: &[&[u8]]) -> CacheKey {
     hasher.finalize().into()
 }
 
-struct Slots {
-    map: HashMap<CacheKey, Slot>,
+struct Slots<T, E> {
+    map: HashMap<CacheKey, Slot<T, E>>,
     /// Entries per owner, for the per-client bound.
     owners: HashMap<IpAddr, usize>,
     // Expired results are swept at most once per SWEEP_EVERY (a full sweep
@@ -68,20 +64,21 @@ struct Slots {
     next_sweep: Instant,
 }
 
-struct Inner {
+struct Inner<T, E> {
     ttl: Duration,
     capacity: usize,
     per_owner: usize,
-    slots: Mutex<Slots>,
+    slots: Mutex<Slots<T, E>>,
     metrics: CacheMetrics,
 }
 
-/// The cache shared by all workers.
-pub struct LookupCache {
-    inner: Arc<Inner>,
+/// The cache shared by all workers: of principals by session (the
+/// defaults), or of any `T` looked up with errors `E`.
+pub struct LookupCache<T = Principal, E = SessionError> {
+    inner: Arc<Inner<T, E>>,
 }
 
-impl std::fmt::Debug for LookupCache {
+impl<T, E> std::fmt::Debug for LookupCache<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LookupCache")
             .field("ttl", &self.inner.ttl)
@@ -102,7 +99,13 @@ impl LookupCache {
             )
         })
     }
+}
 
+impl<T, E> LookupCache<T, E>
+where
+    T: Clone + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
     /// Keeps positive results for `ttl`; holds at most `capacity` entries,
     /// lookups in flight included, and at most `per_owner` of one owner.
     pub fn new(ttl: Duration, capacity: usize, per_owner: usize, metrics: CacheMetrics) -> Self {
@@ -121,32 +124,32 @@ impl LookupCache {
         }
     }
 
-    /// The cached principal for `key`, the result of the lookup in flight
-    /// for it, or the result of `lookup` (which then becomes that lookup,
-    /// owned by `owner`). Needs a Tokio runtime: a new lookup runs in a
-    /// task of its own.
+    /// The cached value for `key`, the result of the lookup in flight for
+    /// it, or the result of `lookup` (which then becomes that lookup, owned
+    /// by `owner`). Needs a Tokio runtime: a new lookup runs in a task of
+    /// its own.
     pub async fn get_or_lookup(
         &self,
         key: CacheKey,
         owner: Option<IpAddr>,
-        lookup: impl FnOnce() -> BoxFuture<'static, Result<Principal, SessionError>>,
-    ) -> Result<Principal, SessionError> {
+        lookup: impl FnOnce() -> BoxFuture<'static, Result<T, E>>,
+    ) -> Result<T, E> {
         let inner = &self.inner;
         let shared = {
             let mut slots = inner.lock();
             let now = Instant::now();
             match slots.map.get(&key).map(|slot| &slot.state) {
-                Some(State::Ready { principal, until }) if *until > now => {
+                Some(State::Ready { value, until }) if *until > now => {
                     inner.metrics.hits.inc();
-                    return Ok(principal.clone());
+                    return Ok(value.clone());
                 }
                 // A finished lookup whose task has not settled it yet: its
                 // success counts, its failure is not reused.
                 Some(State::Pending { lookup }) => match lookup.peek() {
                     None => Some(lookup.clone()),
-                    Some(Ok(principal)) if !inner.ttl.is_zero() => {
+                    Some(Ok(value)) if !inner.ttl.is_zero() => {
                         inner.metrics.hits.inc();
-                        return Ok(principal.clone());
+                        return Ok(value.clone());
                     }
                     Some(_) => None,
                 },
@@ -162,7 +165,7 @@ impl LookupCache {
     }
 }
 
-impl Slots {
+impl<T, E> Slots<T, E> {
     /// Drops expired results; lookups in flight stay (their task settles them).
     fn sweep(&mut self, now: Instant, ttl: Duration) {
         let owners = &mut self.owners;
@@ -179,7 +182,7 @@ impl Slots {
         self.next_sweep = now + ttl.min(SWEEP_EVERY);
     }
 
-    fn insert(&mut self, key: CacheKey, slot: Slot) {
+    fn insert(&mut self, key: CacheKey, slot: Slot<T, E>) {
         if let Some(owner) = slot.owner {
             *self.owners.entry(owner).or_default() += 1;
         }
@@ -214,19 +217,23 @@ fn release(owners: &mut HashMap<IpAddr, usize>, owner: Option<IpAddr>) {
 
 /// A lookup to wait for: shared through the cache, or, when the cache is
 /// full, the caller's own.
-type Started = Result<Lookup, BoxFuture<'static, Result<Principal, SessionError>>>;
+type Started<T, E> = Result<Lookup<T, E>, BoxFuture<'static, Result<T, E>>>;
 
-impl Inner {
+impl<T, E> Inner<T, E>
+where
+    T: Clone + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
     /// Starts the lookup for `key` in a task of its own, registered as
     /// pending; at capacity it is handed back to run uncached.
     fn start(
         self: &Arc<Self>,
-        slots: &mut Slots,
+        slots: &mut Slots<T, E>,
         key: CacheKey,
         owner: Option<IpAddr>,
         now: Instant,
-        lookup: impl FnOnce() -> BoxFuture<'static, Result<Principal, SessionError>>,
-    ) -> Started {
+        lookup: impl FnOnce() -> BoxFuture<'static, Result<T, E>>,
+    ) -> Started<T, E> {
         slots.remove(&key);
         if now >= slots.next_sweep {
             slots.sweep(now, self.ttl);
@@ -254,12 +261,12 @@ impl Inner {
         Ok(shared)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots<T, E>> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Replaces the finished lookup's slot with the result to keep, if any.
-    fn settle(&self, key: CacheKey, finished: &Lookup, result: Result<Principal, SessionError>) {
+    fn settle(&self, key: CacheKey, finished: &Lookup<T, E>, result: Result<T, E>) {
         let mut slots = self.lock();
         let owner = match slots.map.get(&key) {
             Some(Slot {
@@ -270,9 +277,9 @@ impl Inner {
         };
         if let Some(owner) = owner {
             match result {
-                Ok(principal) if !self.ttl.is_zero() => {
+                Ok(value) if !self.ttl.is_zero() => {
                     let until = Instant::now() + self.ttl;
-                    let state = State::Ready { principal, until };
+                    let state = State::Ready { value, until };
                     slots.insert(key, Slot { state, owner });
                 }
                 _ => slots.remove(&key),

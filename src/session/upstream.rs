@@ -74,6 +74,20 @@ impl Inner {
     }
 }
 
+/// A client for the app's own endpoints (`SESSION_UPSTREAM_URL`,
+/// `ROOMS_URL`, named `var` in errors): no redirects followed (a login
+/// page is not an answer), each request bounded by `timeout`.
+pub fn app_client(var: &str, timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .user_agent(concat!("realtime-token/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("{var}: {e}"))
+}
+
 /// Authenticates by asking `SESSION_UPSTREAM_URL`.
 pub struct UpstreamAuthenticator {
     inner: Arc<Inner>,
@@ -113,14 +127,7 @@ impl UpstreamAuthenticator {
             .map(|h| reqwest::header::HeaderName::from_bytes(h.as_bytes()))
             .collect::<Result<_, _>>()
             .map_err(|e| format!("SESSION_UPSTREAM_HEADERS: {e}"))?;
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.lookup_timeout)
-            .connect_timeout(config.lookup_timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("realtime-token/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("SESSION_UPSTREAM_URL: {e}"))?;
+        let client = app_client("SESSION_UPSTREAM_URL", config.lookup_timeout)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 client,

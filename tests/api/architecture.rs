@@ -11,6 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["telemetry", "metrics", "policy", "admin", "ratelimit"],
     &["token"],
     &["session"],
+    &["rooms"],
     &["config", "error"],
     &["state"],
     &["http"],

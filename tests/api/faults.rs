@@ -3,24 +3,11 @@
 //! 200 or 503, never 401; tokens flow again by themselves once it is back
 //! (`scripts/faults.sh` measures how soon; this test only bounds it loosely).
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::AsyncCommands as _;
 
 use crate::support::*;
-
-/// One request of the load: sent and answered (since the start), status.
-type Row = (Duration, Duration, u16);
-
-/// Waits until `n` rows match `pred`, for at most 20 s.
-async fn wait_for(results: &Mutex<Vec<Row>>, what: &str, pred: impl Fn(&Row) -> bool, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while results.lock().unwrap().iter().filter(|r| pred(r)).count() < n {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_under_load_is_503_only_and_recovers_by_itself() {
@@ -51,51 +38,21 @@ async fn redis_outage_under_load_is_503_only_and_recovers_by_itself() {
     ])
     .await;
     let cookie = express_cookie("sid-load");
-    let start = Instant::now();
-    let results: Arc<Mutex<Vec<Row>>> = Arc::default();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let (client, url, cookie, results, stop) = (
-            app.client.clone(),
-            app.url("/api/realtime-token"),
-            cookie.clone(),
-            results.clone(),
-            stop.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let sent = start.elapsed();
-                let status = client
-                    .post(&url)
-                    .header("Cookie", &cookie)
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0);
-                results
-                    .lock()
-                    .unwrap()
-                    .push((sent, start.elapsed(), status));
-            }
-        }));
-    }
+    let load = Load::start(&app.client, &app.url("/api/realtime-token"), &cookie, 8);
     // Each phase lasts until the load shows what it waits for (bounded).
-    wait_for(&results, "tokens before the outage", |r| r.2 == 200, 50).await;
-    let down_at = start.elapsed();
+    load.wait_for("tokens before the outage", |r| r.2 == 200, 50)
+        .await;
+    let down_at = load.elapsed();
     proxy.set(ProxyMode::Down);
     let outage = |r: &Row| r.0 > down_at && r.2 == 503;
-    wait_for(&results, "503s during the outage", outage, 20).await;
-    let up_at = start.elapsed();
+    load.wait_for("503s during the outage", outage, 20).await;
+    let up_at = load.elapsed();
     proxy.set(ProxyMode::Up);
     let recovered = |r: &Row| r.0 > up_at && r.2 == 200;
-    wait_for(&results, "tokens after the outage", recovered, 50).await;
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    for t in tasks {
-        t.await.unwrap();
-    }
+    load.wait_for("tokens after the outage", recovered, 50)
+        .await;
+    let results = load.stop().await;
 
-    let results = results.lock().unwrap().clone();
     let count = |f: &dyn Fn(&Row) -> bool| results.iter().filter(|r| f(r)).count();
     assert!(
         count(&|r| r.2 == 200) > 50,

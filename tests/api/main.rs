@@ -37,6 +37,7 @@ mod redis_tls;
 mod reference;
 mod refusal_reasons;
 mod rolling_restart;
+mod rooms;
 mod rotation;
 mod sentinel;
 mod sentinel_tls;

@@ -23,7 +23,7 @@ fn counting(
 
 #[tokio::test]
 async fn concurrent_lookups_coalesce_and_positive_results_are_kept() {
-    let cache = LookupCache::new(Duration::from_secs(60), 10, 100, metrics());
+    let cache = LookupCache::<Principal>::new(Duration::from_secs(60), 10, 100, metrics());
     let calls = Arc::new(AtomicUsize::new(0));
     let key = cache_key(&[b"sid-1"]);
     let all = futures_util::future::join_all(
@@ -41,7 +41,7 @@ async fn concurrent_lookups_coalesce_and_positive_results_are_kept() {
 
 #[tokio::test]
 async fn failures_are_shared_but_not_kept() {
-    let cache = LookupCache::new(Duration::from_secs(60), 10, 100, metrics());
+    let cache = LookupCache::<Principal>::new(Duration::from_secs(60), 10, 100, metrics());
     let calls = Arc::new(AtomicUsize::new(0));
     let key = cache_key(&[b"sid-2"]);
     let all = futures_util::future::join_all((0..5).map(|_| {
@@ -67,7 +67,7 @@ async fn failures_are_shared_but_not_kept() {
 
 #[tokio::test]
 async fn at_capacity_new_sessions_are_looked_up_but_not_kept() {
-    let cache = LookupCache::new(Duration::from_secs(60), 1, 100, metrics());
+    let cache = LookupCache::<Principal>::new(Duration::from_secs(60), 1, 100, metrics());
     let calls = Arc::new(AtomicUsize::new(0));
     let (first, second) = (cache_key(&[b"sid-a"]), cache_key(&[b"sid-b"]));
     for key in [first, second, first, second] {
@@ -82,7 +82,7 @@ async fn at_capacity_new_sessions_are_looked_up_but_not_kept() {
 
 #[tokio::test]
 async fn zero_ttl_coalesces_without_keeping() {
-    let cache = LookupCache::new(Duration::ZERO, 10, 100, metrics());
+    let cache = LookupCache::<Principal>::new(Duration::ZERO, 10, 100, metrics());
     let calls = Arc::new(AtomicUsize::new(0));
     let key = cache_key(&[b"sid-3"]);
     cache
@@ -98,7 +98,7 @@ async fn zero_ttl_coalesces_without_keeping() {
 
 #[tokio::test]
 async fn an_abandoned_lookup_finishes_and_settles_its_slot() {
-    let cache = LookupCache::new(Duration::from_secs(60), 10, 100, metrics());
+    let cache = LookupCache::<Principal>::new(Duration::from_secs(60), 10, 100, metrics());
     let (release, released) = tokio::sync::oneshot::channel::<()>();
     let waiter = cache.get_or_lookup(cache_key(&[b"sid-4"]), None, || {
         async move {
@@ -119,7 +119,7 @@ async fn an_abandoned_lookup_finishes_and_settles_its_slot() {
 
 #[tokio::test]
 async fn lookups_in_flight_count_toward_the_capacity() {
-    let cache = LookupCache::new(Duration::from_secs(60), 2, 100, metrics());
+    let cache = LookupCache::<Principal>::new(Duration::from_secs(60), 2, 100, metrics());
     let calls = Arc::new(AtomicUsize::new(0));
     let all = futures_util::future::join_all(
         (0..5u8)

@@ -20,12 +20,14 @@ use crate::redis_conn::RedisConnections;
 use crate::session::Reason;
 use crate::token::unix_now;
 
+mod pg_pool;
 mod pg_tls;
 mod postgres;
 mod redis;
 
+pub use pg_pool::{pool_from_settings, PgPools, PgTarget};
 pub use pg_tls::SslMode;
-pub use postgres::{describe_error, is_table_name, pool_from_settings, PgColumns, PostgresStore};
+pub use postgres::{describe_error, is_table_name, PgColumns, PostgresStore};
 pub use redis::RedisStore;
 
 /// The store presets' [`Build`](super::preset::Build): a session-id cookie

@@ -8,7 +8,7 @@ use std::time::Duration;
 use deadpool_postgres::tokio_postgres::error::SqlState;
 use futures_util::future::{BoxFuture, FutureExt as _};
 
-use super::pg_tls::{self, SslMode};
+use super::pg_pool::{pool_from_settings, NEEDS_DATABASE};
 use super::SessionStore;
 use crate::session::StoreSettings;
 
@@ -75,51 +75,6 @@ pub fn is_table_name(name: &str) -> bool {
                 && !part.starts_with(|c: char| c.is_ascii_digit())
                 && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         })
-}
-
-/// A pool on the store `settings` (a [`StoreSettings::Postgres`]) name,
-/// connecting on demand within `timeout`, over TLS as its libpq `sslmode`
-/// and `sslrootcert` ask.
-pub fn pool_from_settings(
-    settings: &StoreSettings,
-    timeout: Duration,
-) -> Result<deadpool_postgres::Pool, String> {
-    let StoreSettings::Postgres {
-        url,
-        ssl_mode,
-        root_pem,
-        ..
-    } = settings
-    else {
-        return Err(NEEDS_DATABASE.into());
-    };
-    pool(url.expose(), (*ssl_mode, root_pem.as_deref()), timeout)
-}
-
-const NEEDS_DATABASE: &str = "SESSION_BACKEND: this backend needs DATABASE_URL";
-
-/// A pool that connects to `url` on demand, over TLS as `tls` (libpq's
-/// `sslmode` and the `sslrootcert` PEM) asks.
-fn pool(
-    url: &str,
-    tls: (SslMode, Option<&[u8]>),
-    timeout: Duration,
-) -> Result<deadpool_postgres::Pool, String> {
-    let mut pg: deadpool_postgres::tokio_postgres::Config =
-        url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
-    pg.connect_timeout(timeout);
-    pg.application_name("realtime-token");
-    let manager = deadpool_postgres::Manager::from_config(
-        pg,
-        pg_tls::connector(tls.0, tls.1)?,
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        },
-    );
-    deadpool_postgres::Pool::builder(manager)
-        .max_size(16)
-        .build()
-        .map_err(|e| format!("DATABASE_URL: {e}"))
 }
 
 /// `e` as a log message; a missing table is named, with `var` (the setting

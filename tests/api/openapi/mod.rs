@@ -281,6 +281,7 @@ fn the_document_is_well_formed() {
             "rate_limited",
             "internal_error",
             "session_backend_unavailable",
+            "rooms_unavailable",
             "shutting_down",
         ])
     );

@@ -158,6 +158,12 @@ pub(super) async fn table(spec: &Value) -> Vec<Case> {
         &key,
     )))
     .await;
+    let pg_down = closed_url().replace("http://", "postgres://postgres@");
+    let rooms_down = spawn_app_with(&[
+        ("ROOMS_QUERY", "select 'document-' || $1"),
+        ("ROOMS_DATABASE_URL", &pg_down),
+    ])
+    .await;
     let panicking = spawn_panicking_app().await;
 
     let c = &app.client;
@@ -284,6 +290,18 @@ pub(super) async fn table(spec: &Value) -> Vec<Case> {
             ),
         ),
         case(
+            "an unreachable room source",
+            TOKEN,
+            "post",
+            503,
+            send(
+                rooms_down
+                    .client
+                    .post(rooms_down.url(TOKEN))
+                    .header("Cookie", rooms_down.cookie("alice")),
+            ),
+        ),
+        case(
             "a preflight from an allowed origin",
             TOKEN,
             "options",
@@ -312,6 +330,13 @@ pub(super) async fn table(spec: &Value) -> Vec<Case> {
             "get",
             503,
             send(unavailable.client.get(unavailable.url("/readyz"))),
+        ),
+        case(
+            "readiness with the room source down",
+            "/readyz",
+            "get",
+            503,
+            send(rooms_down.client.get(rooms_down.url("/readyz"))),
         ),
         case("metrics", "/metrics", "get", 200, send(c.get(app.url("/metrics")))),
         case(

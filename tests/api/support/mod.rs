@@ -15,6 +15,7 @@ mod cluster;
 mod driver;
 mod fake_redis;
 mod keys;
+mod load;
 mod node;
 mod process;
 mod raw;
@@ -27,6 +28,7 @@ pub use cluster::{wait_until, RedisCluster};
 pub use driver::Driver;
 pub use fake_redis::{FakePrimary, FakeSentinel};
 pub use keys::*;
+pub use load::{Load, Row};
 pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
@@ -89,7 +91,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 
 /// Starts the app with a configuration already read.
 pub async fn spawn_app_config(config: Config) -> TestApp {
-    let app = Application::build(&config).expect("bind");
+    let app = Application::start(&config).await.expect("bind");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let signer = CookieSigner::new(config.session.secrets.iter().map(|s| s.expose()));

@@ -44,6 +44,8 @@ pub enum ProxyMode {
 /// without stopping the server other tests share.
 pub struct FaultProxy {
     pub port: u16,
+    /// Connections accepted so far.
+    pub accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     mode: std::sync::Arc<std::sync::Mutex<ProxyMode>>,
     live: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
@@ -55,12 +57,14 @@ impl FaultProxy {
         let mode = std::sync::Arc::new(std::sync::Mutex::new(ProxyMode::Up));
         let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let target = target.to_owned();
-        let (m, l) = (mode.clone(), live.clone());
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (m, l, a) = (mode.clone(), live.clone(), accepted.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
+                a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let mode = *m.lock().unwrap();
                 let target = target.clone();
                 let task = tokio::spawn(async move {
@@ -82,7 +86,12 @@ impl FaultProxy {
                 l.lock().unwrap().push(task.abort_handle());
             }
         });
-        Self { port, mode, live }
+        Self {
+            port,
+            accepted,
+            mode,
+            live,
+        }
     }
 
     /// Switches mode; every open connection is cut.

@@ -32,6 +32,8 @@ pub struct Upstream {
     pub hits: Arc<AtomicUsize>,
     /// Every request's URI and headers.
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Every request's body.
+    pub bodies: Arc<Mutex<Vec<String>>>,
     port: u16,
 }
 
@@ -41,6 +43,7 @@ impl Upstream {
             answer: Arc::new(Mutex::new(answer)),
             hits: Arc::new(AtomicUsize::new(0)),
             seen: Arc::new(Mutex::new(Vec::new())),
+            bodies: Arc::new(Mutex::new(Vec::new())),
             port: 0,
         };
         let data = web::Data::new(state.clone());
@@ -68,8 +71,13 @@ impl Upstream {
     }
 }
 
-async fn whoami(req: HttpRequest, state: web::Data<Upstream>) -> HttpResponse {
+async fn whoami(req: HttpRequest, body: web::Bytes, state: web::Data<Upstream>) -> HttpResponse {
     state.hits.fetch_add(1, Ordering::SeqCst);
+    state
+        .bodies
+        .lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&body).into_owned());
     let headers = req
         .headers()
         .iter()

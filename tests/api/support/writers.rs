@@ -33,7 +33,8 @@ pub fn python_writer(name: &str, request: &Value) -> Value {
     let venv = root.join("target").join(format!("venv-{name}"));
     python_venv(&venv, &dir.join("requirements.txt"));
     let mut cmd = Command::new(venv.join("bin/python"));
-    cmd.arg("write.py");
+    // No __pycache__ left in the source tree.
+    cmd.arg("write.py").env("PYTHONDONTWRITEBYTECODE", "1");
     run_writer(cmd, &dir, request)
 }
 

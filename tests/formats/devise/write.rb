@@ -10,12 +10,18 @@
 #      {"login": "<email>", "password": "..."},           # POST /users/sign_in: a cookie
 #      {"change_password": "<email>", "password": "..."}, # user.update(password:)
 #      {"destroy": "<email>"},                            # user.destroy
-#      {"visit": "<Cookie header>"}                       # GET /me: Devise's own verdict
+#      {"visit": "<Cookie header>"},                      # GET /me: Devise's own verdict
+#      {"member": "<email>", "document": "<title>"}       # Membership.create!
 #    ]}
 # The app and its schema (created when missing, with the users table of
 # Devise's migration template) are set up first; the schema is left for the
-# test to drop. Answer on stdout:
-#   {"cookies": ["_app_session=.."], "visits": [200 | 401], "ids": {"<email>": id}}
+# test to drop. `member` steps first create the app's own documents and
+# memberships tables, as the migrations `rails generate model Document
+# title:string` and `rails generate model Membership user:references
+# document:references` write them (user_id and document_id bigint). Answer
+# on stdout:
+#   {"cookies": ["_app_session=.."], "visits": [200 | 401], "ids": {"<email>": id},
+#    "documents": {"<title>": id}}
 # The cookie store runs as under `load_defaults 7.0` (JSON cookies, the SHA256
 # key generator, cookies with metadata).
 require "json"
@@ -67,6 +73,13 @@ class User < ActiveRecord::Base
   devise :database_authenticatable
 end
 
+class Document < ActiveRecord::Base; end
+
+class Membership < ActiveRecord::Base
+  belongs_to :user
+  belongs_to :document
+end
+
 class ApplicationController < ActionController::Base; end
 
 # What the app shows a signed-in user; Devise refuses everyone else.
@@ -98,6 +111,22 @@ unless connection.table_exists?("users")
   end
 end
 
+def create_membership_tables
+  return if ActiveRecord::Base.connection.table_exists?("memberships")
+
+  ActiveRecord::Schema.define do
+    create_table :documents do |t|
+      t.string :title
+      t.timestamps
+    end
+    create_table :memberships do |t|
+      t.references :user, null: false, foreign_key: true
+      t.references :document, null: false, foreign_key: true
+      t.timestamps
+    end
+  end
+end
+
 def session_cookie(headers, name)
   headers.fetch("Set-Cookie").split("\n").map { |l| l.split(";").first }
          .find { |c| c.start_with?("#{name}=") } or raise "no #{name} cookie set"
@@ -105,7 +134,7 @@ end
 
 name = input.fetch("name", "_app_session")
 app = Rack::MockRequest.new(DeviseApp)
-out = { cookies: [], visits: [], ids: {} }
+out = { cookies: [], visits: [], ids: {}, documents: {} }
 input.fetch("steps").each do |step|
   if (email = step["create"])
     out[:ids][email] = User.create!(email: email, password: step.fetch("password")).id
@@ -118,6 +147,11 @@ input.fetch("steps").each do |step|
     User.find_by!(email: email).update!(password: step.fetch("password"))
   elsif (email = step["destroy"])
     User.find_by!(email: email).destroy!
+  elsif (email = step["member"])
+    create_membership_tables
+    document = Document.find_or_create_by!(title: step.fetch("document"))
+    Membership.create!(user: User.find_by!(email: email), document: document)
+    out[:documents][document.title] = document.id
   elsif step.key?("visit")
     res = app.get("/me", "HTTP_ACCEPT" => "application/json", "HTTP_COOKIE" => step["visit"])
     out[:visits] << res.status

@@ -8,7 +8,8 @@
             "then": "logout" | "expire" | "set_password" | "change_password_here"
                     | "deactivate" | "delete_user",
             "signed_at": unix seconds, "serializer": "pickle"}],
- "verify": [{"engine": ..., "secret": ..., "fallbacks": [...], "cookie": "sessionid=..."}]}
+ "verify": [{"engine": ..., "secret": ..., "fallbacks": [...], "cookie": "sessionid=..."}],
+ "memberships": [{"user": "alice", "document": "Roadmap"}]}
 
 For each case a user logs in through Django's test client (force_login) and
 the session cookie it got becomes one Cookie header on stdout
@@ -20,6 +21,11 @@ same through `update_session_auth_hash` (the session it runs in stays, with a
 new key). Each `verify` entry is answered in `users` with the pk Django's
 `django.contrib.auth.get_user` finds for that cookie, or null when Django
 treats it as anonymous (which, for the db engine, also deletes the row).
+
+With `memberships`, the `collab` app (collab/models.py, migrated by its own
+migration) is installed, and each entry makes the user (when missing), the
+document (by title) and a Membership; the answer's "documents" maps each
+title to its id.
 
 With `user_model`, AUTH_USER_MODEL is the custom model in accounts/models.py
 (table <schema>.members, a UUID key in column member_id) and `user` is its
@@ -57,6 +63,7 @@ settings.configure(
         "django.contrib.auth",
         "django.contrib.sessions",
         *(["accounts"] if USER_MODEL.startswith("accounts.") else []),
+        *(["collab"] if "memberships" in REQUEST else []),
     ],
     AUTH_USER_MODEL=USER_MODEL,
     MIDDLEWARE=[
@@ -181,15 +188,28 @@ def verify(check):
         return str(user.pk) if user.is_authenticated else None
 
 
+def member(entry):
+    """Makes `entry["user"]` a member of the document titled `entry["document"]`."""
+    from collab.models import Document, Membership
+
+    User = get_user_model()
+    user, _ = User._default_manager.get_or_create(**{User.USERNAME_FIELD: entry["user"]})
+    document, _ = Document.objects.get_or_create(title=entry["document"])
+    Membership.objects.get_or_create(user=user, document=document)
+    return entry["document"], document.id
+
+
 migrate()
 written = [write(case) for case in REQUEST.get("cases", [])]
 users = [verify(check) for check in REQUEST.get("verify", [])]
+documents = dict(member(entry) for entry in REQUEST.get("memberships", []))
 print(
     json.dumps(
         {
             "cookies": [c for c, _ in written],
             "subjects": [s for _, s in written],
             "users": users,
+            "documents": documents,
         }
     )
 )
