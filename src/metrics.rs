@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
+use prometheus::core::{Collector, Desc, Describer as _};
+use prometheus::proto::MetricFamily;
 use prometheus::{
     Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     Opts, Registry, TextEncoder,
@@ -208,6 +210,18 @@ impl Metrics {
         }
     }
 
+    /// Exports a counter that another module keeps (e.g. the log records
+    /// telemetry dropped), read by `read` at each scrape.
+    pub fn count_from(&self, name: &str, help: &str, read: fn() -> u64) {
+        if let Some(r) = &self.recorders {
+            let opts = Opts::new(name, help);
+            let desc = opts.describe().expect("a valid metric name");
+            r.registry
+                .register(Box::new(CounterFn { opts, desc, read }))
+                .expect("a unique metric name");
+        }
+    }
+
     /// The text exposition format; empty when metrics are off.
     pub fn render(&self) -> String {
         let Some(r) = &self.recorders else {
@@ -218,6 +232,25 @@ impl Metrics {
             .encode(&r.registry.gather(), &mut out)
             .expect("text encoding does not fail");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// A counter whose value is kept elsewhere and read at each scrape.
+struct CounterFn {
+    opts: Opts,
+    desc: Desc,
+    read: fn() -> u64,
+}
+
+impl Collector for CounterFn {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let counter = IntCounter::with_opts(self.opts.clone()).expect("valid options");
+        counter.inc_by((self.read)());
+        counter.collect()
     }
 }
 
@@ -235,7 +268,10 @@ mod tests {
         let on = Metrics::new();
         on.session_lookup(LookupOutcome::Unavailable, Duration::from_millis(1));
         on.http_request("/healthz", StatusCode::OK, Duration::from_millis(1));
+        on.count_from("kept_elsewhere_total", "A counter kept elsewhere.", || 42);
+        off.count_from("kept_elsewhere_total", "A counter kept elsewhere.", || 42);
         let text = on.render();
+        assert!(text.contains("kept_elsewhere_total 42"), "{text}");
         assert!(text.contains("outcome=\"unavailable\"} 1"), "{text}");
         assert!(text.contains("status=\"200\""), "{text}");
     }

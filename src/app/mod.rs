@@ -234,10 +234,17 @@ impl Application {
 
 /// Recording metrics, or none with `METRICS=off`.
 fn metrics_for(config: &Config) -> Metrics {
-    match config.ops.metrics {
-        true => Metrics::new(),
-        false => Metrics::disabled(),
+    if !config.ops.metrics {
+        return Metrics::disabled();
     }
+    let metrics = Metrics::new();
+    metrics.count_from(
+        "realtime_token_log_records_dropped_total",
+        "Log records dropped because stderr did not take them as fast as they came (8 MiB waiting); \
+         requests never wait for the log.",
+        crate::telemetry::dropped_records,
+    );
+    metrics
 }
 
 fn bind(host: &str, port: u16, vars: &str) -> std::io::Result<TcpListener> {
