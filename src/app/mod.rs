@@ -115,27 +115,29 @@ impl Application {
         };
         let ops_port = metrics_listener.is_some();
         let metrics_on_main_port = !ops_port && config.ops.metrics;
-        let access = web::Data::new(AccessLog {
+        let access = AccessLog {
             metrics: metrics.clone(),
             format: config.ops.log_format,
-        });
+        };
         let drain = Arc::new(Drain::default());
         let state = web::Data::new(
             AppState::new(config, authenticator, metrics, drain.clone())
                 .map_err(std::io::Error::other)?,
         );
-        let origins = web::Data::new(Origins::new(&config.allowed_origins));
-        let resolver = web::Data::new(ClientResolver::new(
+        let origins = Origins::new(&config.allowed_origins);
+        let resolver = ClientResolver::new(
             config.limits.trusted_proxies.clone(),
             config.limits.proxy_header,
-        ));
+        );
         let metrics_state = state.clone();
         let mut server = HttpServer::new(move || {
+            // The middlewares' data: a copy per worker, so that extracting it
+            // per request counts on an `Arc` no other worker writes.
             App::new()
                 .app_data(state.clone())
-                .app_data(origins.clone())
-                .app_data(access.clone())
-                .app_data(resolver.clone())
+                .app_data(web::Data::new(Origins::clone(&origins)))
+                .app_data(web::Data::new(AccessLog::clone(&access)))
+                .app_data(web::Data::new(ClientResolver::clone(&resolver)))
                 .configure(routes)
                 .configure(|cfg| {
                     if !ops_port {
