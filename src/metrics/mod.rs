@@ -6,12 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod per_thread;
+
+use per_thread::{ThreadCounter, ThreadHistogramVec};
+
 use actix_web::http::StatusCode;
 use prometheus::core::{Collector, Desc, Describer as _};
 use prometheus::proto::MetricFamily;
 use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    Opts, Registry, TextEncoder,
+    Encoder as _, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 /// Latency buckets in seconds: from 50 µs (a cookie check) to 2.5 s.
@@ -57,15 +60,19 @@ pub struct Metrics {
     recorders: Option<Arc<Recorders>>,
 }
 
+/// What a request records every time is kept per thread (`per_thread.rs`).
 struct Recorders {
     registry: Registry,
-    tokens_issued: IntCounter,
+    tokens_issued: ThreadCounter,
     rejections: IntCounterVec,
-    lookups: [Histogram; 3],
+    lookups: ThreadHistogramVec,
     cache: CacheMetrics,
-    http: HistogramVec,
+    http: ThreadHistogramVec,
     limit_fallbacks: IntCounter,
 }
+
+/// The `outcome` labels, in [`LookupOutcome`] order.
+const OUTCOMES: [&str; 3] = ["ok", "unauthenticated", "unavailable"];
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,8 +87,10 @@ impl Metrics {
     /// A fresh registry with every metric at zero.
     pub fn new() -> Self {
         let registry = Registry::new();
-        let tokens_issued =
-            IntCounter::new("realtime_token_tokens_issued_total", "Tokens issued.").unwrap();
+        let tokens_issued = ThreadCounter::new(Opts::new(
+            "realtime_token_tokens_issued_total",
+            "Tokens issued.",
+        ));
         let rejections = IntCounterVec::new(
             Opts::new(
                 "realtime_token_rejections_total",
@@ -90,15 +99,15 @@ impl Metrics {
             &["code"],
         )
         .unwrap();
-        let lookups = HistogramVec::new(
+        let lookups = ThreadHistogramVec::new(
             HistogramOpts::new(
                 "realtime_token_session_lookup_seconds",
                 "Session checks by the configured backend, by outcome.",
             )
             .buckets(BUCKETS.to_vec()),
             &["outcome"],
-        )
-        .unwrap();
+            &OUTCOMES.map(|o| [o]).each_ref().map(|o| &o[..]),
+        );
         let cache = CacheMetrics {
             hits: IntCounter::new(
                 "realtime_token_session_cache_hits_total",
@@ -111,15 +120,15 @@ impl Metrics {
             )
             .unwrap(),
         };
-        let http = HistogramVec::new(
+        let http = ThreadHistogramVec::new(
             HistogramOpts::new(
                 "realtime_token_http_request_seconds",
                 "HTTP requests by route and status.",
             )
             .buckets(BUCKETS.to_vec()),
             &["route", "status"],
-        )
-        .unwrap();
+            &[],
+        );
         let limit_fallbacks = IntCounter::new(
             "realtime_token_rate_limit_fallbacks_total",
             "Rate-limit checks answered by this replica's own buckets because the shared store (Redis) did not.",
@@ -142,8 +151,6 @@ impl Metrics {
                 prometheus::process_collector::ProcessCollector::for_self(),
             ))
             .expect("process metrics");
-        let lookups =
-            ["ok", "unauthenticated", "unavailable"].map(|o| lookups.with_label_values(&[o]));
         Self {
             recorders: Some(Arc::new(Recorders {
                 registry,
@@ -197,7 +204,8 @@ impl Metrics {
     /// Records one session check and its outcome.
     pub fn session_lookup(&self, outcome: LookupOutcome, took: Duration) {
         if let Some(r) = &self.recorders {
-            r.lookups[outcome as usize].observe(took.as_secs_f64());
+            r.lookups
+                .observe(&[OUTCOMES[outcome as usize]], took.as_secs_f64());
         }
     }
 
@@ -205,8 +213,7 @@ impl Metrics {
     pub fn http_request(&self, route: &str, status: StatusCode, took: Duration) {
         if let Some(r) = &self.recorders {
             r.http
-                .with_label_values(&[route, status.as_str()])
-                .observe(took.as_secs_f64());
+                .observe(&[route, status.as_str()], took.as_secs_f64());
         }
     }
 
