@@ -4,10 +4,13 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use hmac::{Hmac, Mac as _};
+use jsonwebtoken::{Algorithm, Header};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::policy::room_matches;
 
@@ -108,9 +111,14 @@ impl fmt::Debug for IssuedToken {
 pub struct SignError(String);
 
 /// Signs HS256 tokens with the configured secret, issuer, audience and TTL.
+///
+/// The bytes are `jsonwebtoken::encode`'s (base64url JSON header, claims and
+/// HMAC-SHA256, see the test), but the key is set up once: `encode` keys a
+/// new HMAC (two SHA-256 blocks) and re-encodes the fixed header per token.
 pub struct TokenIssuer {
-    key: EncodingKey,
-    header: Header,
+    key: Hmac<Sha256>,
+    /// `base64url(JSON header) + "."`.
+    header: String,
     issuer: Option<String>,
     audience: Option<String>,
     ttl: Duration,
@@ -133,9 +141,11 @@ impl TokenIssuer {
         let signing = config.signing_key();
         let mut header = Header::new(Algorithm::HS256);
         header.kid = signing.kid.clone();
+        let json = serde_json::to_vec(&header).expect("a JWT header serializes");
         Self {
-            key: EncodingKey::from_secret(signing.secret.expose().as_bytes()),
-            header,
+            key: Hmac::new_from_slice(signing.secret.expose().as_bytes())
+                .expect("HMAC takes any key length"),
+            header: format!("{}.", URL_SAFE_NO_PAD.encode(json)),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl: config.ttl,
@@ -170,14 +180,28 @@ impl TokenIssuer {
             iss: self.issuer.clone(),
             aud: self.audience.clone().map(Audience::One),
         };
-        let token = jsonwebtoken::encode(&self.header, &claims, &self.key)
-            .map_err(|e| SignError(e.to_string()))?;
+        let token = self.sign(&claims)?;
         Ok(IssuedToken {
             token,
             expires_at: exp,
             expires_in: exp - iat,
             rooms: claims.permissions.rooms,
         })
+    }
+}
+
+impl TokenIssuer {
+    /// `header.claims.signature`, each part base64url without padding.
+    fn sign(&self, claims: &Claims) -> Result<String, SignError> {
+        let json = serde_json::to_vec(claims).map_err(|e| SignError(e.to_string()))?;
+        let mut token = String::with_capacity(self.header.len() + json.len() * 4 / 3 + 48);
+        token.push_str(&self.header);
+        URL_SAFE_NO_PAD.encode_string(&json, &mut token);
+        let mut mac = self.key.clone();
+        mac.update(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+        Ok(token)
     }
 }
 
@@ -197,5 +221,53 @@ pub fn unix_now() -> u64 {
 fn new_jti() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn tokens_are_the_bytes_jsonwebtoken_encode_writes() {
+        let secret = "0123456789abcdef0123456789abcdef-\u{e9}";
+        for (kid, issuer, audience) in [
+            (None, None, None),
+            (
+                Some("k-1"),
+                Some("https://issuer.example"),
+                Some("realtime"),
+            ),
+        ] {
+            let config = JwtConfig {
+                keys: vec![JwtKey {
+                    kid: kid.map(Into::into),
+                    secret: Secret::new(secret),
+                }],
+                leeway: Duration::ZERO,
+                issuer: issuer.map(Into::into),
+                audience: audience.map(Into::into),
+                ttl: Duration::from_secs(3600),
+            };
+            let issuer = TokenIssuer::new(&config);
+            let issued = issuer
+                .issue_at(
+                    "alice \"\u{2028}",
+                    vec!["document-*".into(), "room:1".into()],
+                    1_800_000_000,
+                )
+                .unwrap();
+            let claims: Claims = jsonwebtoken::dangerous::insecure_decode(&issued.token)
+                .unwrap()
+                .claims;
+            let mut header = Header::new(Algorithm::HS256);
+            header.kid = kid.map(Into::into);
+            let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+            assert_eq!(
+                issued.token,
+                jsonwebtoken::encode(&header, &claims, &key).unwrap()
+            );
+        }
+    }
 }
