@@ -80,6 +80,7 @@ impl Record<'_> {
     /// a fixed `ApiError::code`, and the request id is `[A-Za-z0-9._-]{1,64}`
     /// or ours (`request_id`).
     fn write(&self, format: LogFormat, out: &mut Vec<u8>) {
+        out.reserve(192 + self.sub.map_or(0, str::len));
         match format {
             LogFormat::Json => {
                 out.extend_from_slice(b"{\"method\":");

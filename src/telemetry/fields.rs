@@ -87,17 +87,23 @@ pub fn push_json_string(out: &mut Vec<u8>, s: &str) {
 
 /// Appends `n` in decimal, as `Display` writes it.
 pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+    // Statuses, octets and most durations: up to three digits, no loop.
+    let digit = |d: u64| b'0' + d as u8;
+    match n {
+        0..=9 => out.push(digit(n)),
+        10..=99 => out.extend_from_slice(&[digit(n / 10), digit(n % 10)]),
+        100..=999 => out.extend_from_slice(&[digit(n / 100), digit(n / 10 % 10), digit(n % 10)]),
+        _ => {
+            let mut digits = [0u8; 20];
+            let mut at = digits.len();
+            while n > 0 {
+                at -= 1;
+                digits[at] = digit(n % 10);
+                n /= 10;
+            }
+            out.extend_from_slice(&digits[at..]);
         }
     }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// Appends `ip` as `Display` writes it (IPv4 without formatting machinery).
@@ -171,7 +177,7 @@ mod tests {
             push_json_string(&mut out, text);
             assert_eq!(out, json_string(text).into_bytes(), "{text:?}");
         }
-        for n in [0, 7, 10, 99, 1234567, u64::MAX] {
+        for n in [0, 7, 10, 42, 99, 100, 255, 999, 1000, 1234567, u64::MAX] {
             let mut out = Vec::new();
             push_decimal(&mut out, n);
             assert_eq!(out, n.to_string().into_bytes());
