@@ -8,6 +8,8 @@
 //!
 //! Run: `cargo build --release --example bench-minimal`, then
 //! `JWT_SECRET=... SESSION_SECRET=... PORT=8095 WORKERS=1 target/release/examples/bench-minimal`.
+//! `SESSION_SECRET=... bench-minimal cookies N` prints N signed cookie values
+//! (`user-0` ... `user-<N-1>`, percent-encoded) for bench/many-keys.lua.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -96,11 +98,38 @@ async fn token(req: HttpRequest, keys: web::Data<Keys>) -> HttpResponse {
     }
 }
 
+/// `s:<value>.<sig>` as cookie-signature writes it, percent-encoded as
+/// Express's `res.cookie` sends it.
+fn sign(key: &Hmac<Sha256>, value: &str) -> String {
+    let mut mac = key.clone();
+    mac.update(value.as_bytes());
+    let sig = STANDARD_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("s:{value}.{sig}")
+        .replace(':', "%3A")
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let var = |name: &str| {
         std::env::var(name).map_err(|_| std::io::Error::other(format!("{name} is not set")))
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, count] = &args[..] {
+        if command == "cookies" {
+            let key = Hmac::<Sha256>::new_from_slice(var("SESSION_SECRET")?.as_bytes())
+                .expect("any key length");
+            let count: usize = count.parse().map_err(std::io::Error::other)?;
+            let mut out = String::new();
+            for i in 0..count {
+                out.push_str(&sign(&key, &format!("user-{i}")));
+                out.push('\n');
+            }
+            print!("{out}");
+            return Ok(());
+        }
+    }
     let keys = web::Data::new(Keys {
         cookie: Hmac::new_from_slice(var("SESSION_SECRET")?.as_bytes()).expect("any key length"),
         jwt: EncodingKey::from_secret(var("JWT_SECRET")?.as_bytes()),
