@@ -15,7 +15,9 @@
 # (bench/minimal), and the service lean (RUST_LOG=warn METRICS=off
 # RATE_LIMIT_IP=off RATE_LIMIT_SUBJECT=off), with the access log alone,
 # metrics alone, rate limits alone (out of reach) and the default (all
-# three), for the signed-cookie and the redis backends. Writes a Markdown
+# three), for the signed-cookie and the redis backends; and the minimal
+# endpoint and the signed-cookie default with many keys (1,000 cookies,
+# 100 addresses in X-Forwarded-For from a trusted proxy). Writes a Markdown
 # table with date and commit to FILE (default bench/results/instructions.md)
 # and prints it. --rows takes a comma list of row ids (see ROW_IDS below).
 set -euo pipefail
@@ -83,6 +85,9 @@ bounded env -C "$REPO" timeout 3600 cargo build --release --locked --example ben
     die "release build of bench-minimal failed"
 
 COOKIE_ALICE="session=$(signed_cookie_value "$SESSION_SECRET" alice)"
+readonly MANY_KEYS=1000 MANY_ADDRS=100
+MANY_COOKIES="$TMP/cookies.txt"
+env -i "SESSION_SECRET=$SESSION_SECRET" "$MINIMAL_BIN" cookies "$MANY_KEYS" >"$MANY_COOKIES"
 COOKIE_REDIS="connect.sid=$(signed_cookie_value "$SESSION_SECRET" "$REDIS_SID")"
 
 # quanta (governor's clock) calibrates the TSC once at start-up in a busy
@@ -112,13 +117,29 @@ count_run() {
     POLL_PAUSE=0.1 wait_ready 120 "$pid" "$TMP/$what.log" "$what under callgrind" listening_on "$port" ||
         die "$what did not listen on $port"
     # One curl, N transfers on one keep-alive connection, one at a time.
-    {
-        printf -- '-X POST\n-H "Origin: %s"\n-H "Cookie: %s"\n-w "%%{http_code}\\n"\n' "$ORIGIN" "$COOKIE"
-        for ((i = 0; i < n; i++)); do
-            printf 'url = "http://127.0.0.1:%s/api/realtime-token"\noutput = "/dev/null"\n' "$port"
-        done
-    } >"$TMP/curl.cfg"
-    bounded timeout 1800 curl -s --config "$TMP/curl.cfg" >"$TMP/codes.txt" || die "curl failed for $what"
+    if [[ $COOKIE == many ]]; then
+        # Request i: the i-th of MANY_KEYS cookies, address 10.0.<i mod MANY_ADDRS>;
+        # `next` starts each transfer's own options (the connection stays).
+        awk -v n="$n" -v port="$port" -v origin="$ORIGIN" -v addrs="$MANY_ADDRS" '
+            { c[NR - 1] = $0 }
+            END {
+                for (i = 0; i < n; i++) {
+                    printf "url = \"http://127.0.0.1:%s/api/realtime-token\"\noutput = \"/dev/null\"\n", port
+                    printf "request = \"POST\"\nwrite-out = \"%%{http_code}\\n\"\n"
+                    printf "header = \"Origin: %s\"\nheader = \"Cookie: session=%s\"\n", origin, c[i % NR]
+                    printf "header = \"X-Forwarded-For: 10.0.%d.%d\"\n", int((i % addrs) / 256), (i % addrs) % 256
+                    if (i < n - 1) print "next"
+                }
+            }' "$MANY_COOKIES" >"$TMP/curl.cfg"
+    else
+        {
+            printf -- '-X POST\n-H "Origin: %s"\n-H "Cookie: %s"\n-w "%%{http_code}\\n"\n' "$ORIGIN" "$COOKIE"
+            for ((i = 0; i < n; i++)); do
+                printf 'url = "http://127.0.0.1:%s/api/realtime-token"\noutput = "/dev/null"\n' "$port"
+            done
+        } >"$TMP/curl.cfg"
+    fi
+    bounded timeout 1800 curl -sS --config "$TMP/curl.cfg" >"$TMP/codes.txt" || die "curl failed for $what (exit $?)"
     local ok
     ok=$(grep -c '^200$' "$TMP/codes.txt" || true)
     ((ok == n)) || die "$what answered $ok of $n requests with 200: $(sort "$TMP/codes.txt" | uniq -c | tr '\n' ' ')"
@@ -139,19 +160,23 @@ declare -A LABEL PER_REQ SPREAD BACKEND_OF
 ROWS=()
 
 # measure ID LABEL WHAT COOKIE ENV...
+#   COOKIE `many`: rotate MANY_KEYS cookies and MANY_ADDRS addresses; both
+#   runs first send MANY_KEYS requests more, so that the counted ones meet
+#   keys already seen (the steady state, not first insertions).
 measure() {
     local id=$1 label=$2 what=$3
     COOKIE=$4
     shift 4
     if [[ -n $ONLY && ",$ONLY," != *",$id,"* ]]; then return; fi
-    local r per=() i1 i2
+    local r per=() i1 i2 n1=$N1 n2=$N2
+    [[ $COOKIE == many ]] && n1=$((N1 + MANY_KEYS)) n2=$((N2 + MANY_KEYS))
     for ((r = 0; r < REPEAT; r++)); do
-        log "$id: $N1 requests"
-        i1=$(count_run "$N1" "$what" "$@")
-        log "$id: $N2 requests"
-        i2=$(count_run "$N2" "$what" "$@")
+        log "$id: $n1 requests"
+        i1=$(count_run "$n1" "$what" "$@")
+        log "$id: $n2 requests"
+        i2=$(count_run "$n2" "$what" "$@")
         per+=("$(((i2 - i1) / (N2 - N1)))")
-        log "$id: I($N1) = $i1, I($N2) = $i2, per request ${per[-1]}"
+        log "$id: I($n1) = $i1, I($n2) = $i2, per request ${per[-1]}"
     done
     LABEL[$id]=$label
     PER_REQ[$id]=$(printf '%s\n' "${per[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
@@ -170,6 +195,7 @@ limits_only=(RUST_LOG=warn METRICS=off "${LIMITS_ON[@]}")
 default=(RUST_LOG=info METRICS=on "${LIMITS_ON[@]}")
 
 measure minimal "minimal actix endpoint (bench/minimal)" minimal "$COOKIE_ALICE"
+measure minimal-many "minimal actix endpoint, many keys" minimal many
 for backend in signed-cookie redis; do
     cookie=$COOKIE_ALICE
     extra=()
@@ -187,7 +213,10 @@ for backend in signed-cookie redis; do
     measure "$backend-limits" "$backend, rate limits only" service "$cookie" "${extra[@]}" "${limits_only[@]}"
     measure "$backend-default" "$backend, default (log, metrics, limits on)" service "$cookie" "${extra[@]}" "${default[@]}"
 done
+measure signed-cookie-default-many "signed-cookie, default, many keys" service many "${default[@]}" \
+    TRUSTED_PROXIES=127.0.0.1
 
+minimal_of() { [[ $1 == *many ]] && echo minimal-many || echo minimal; } # ID -> its yardstick
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "–" }'; }
 
 report() {
@@ -199,17 +228,22 @@ report() {
     echo "  sends N requests one after another on one keep-alive connection (\`POST /api/realtime-token\`"
     echo "  with a valid session cookie and an allowed \`Origin\`, every answer checked to be 200);"
     echo "  per request = (I($N2) − I($N1)) / $((N2 - N1)), I = instructions of the whole process (all"
-    echo "  threads, user space; Redis's own work is not counted)."
+    echo "  threads, user space; Redis's own work is not counted). Many keys: request i carries the"
+    echo "  (i mod $MANY_KEYS)-th of $MANY_KEYS signed cookies and the address 10.0.x.y (i mod $MANY_ADDRS) in"
+    echo "  X-Forwarded-For from the trusted 127.0.0.1; both runs send $MANY_KEYS requests more first, so"
+    echo "  the counted ones meet keys already seen. The × lean column of that row is against the"
+    echo "  one-key lean row."
     echo
     echo "| row | instructions per request | × lean of its backend | × minimal endpoint |"
     echo "| --- | ---: | ---: | ---: |"
     local id lean_id spread
     for id in "${ROWS[@]}"; do
-        lean_id="${id%-*}-lean"
+        lean_id="${id%-many}"
+        lean_id="${lean_id%-*}-lean"
         spread=${SPREAD[$id]:+ (${SPREAD[$id]})}
         printf '| %s | %s%s | %s | %s |\n' "${LABEL[$id]}" "${PER_REQ[$id]}" "$spread" \
-            "$( [[ $id == minimal ]] && echo – || ratio "${PER_REQ[$id]}" "${PER_REQ[$lean_id]:-0}")" \
-            "$(ratio "${PER_REQ[$id]}" "${PER_REQ[minimal]:-0}")"
+            "$( [[ $id == minimal* ]] && echo – || ratio "${PER_REQ[$id]}" "${PER_REQ[$lean_id]:-0}")" \
+            "$(ratio "${PER_REQ[$id]}" "${PER_REQ[$(minimal_of "$id")]:-0}")"
     done
 }
 
