@@ -5,7 +5,9 @@
 #   bench/instructions.sh [--rows LIST] [--out FILE]
 #
 # env: N1 (requests of the short run, default 200), N2 (of the long run,
-# default 1200), REPEAT (runs per count, default 1; more shows the spread).
+# default 1200), REPEAT (runs per count, default 1; more shows the spread),
+# SERVICE_BIN (count this realtime-token binary instead of the build, e.g.
+# an older commit's; the report names it).
 #
 # For each row the release binary runs under callgrind with WORKERS=1 twice:
 # once serving N1 requests, once N2, each sent by curl (another process,
@@ -19,10 +21,12 @@
 # endpoint and the signed-cookie default with many keys (1,000 cookies,
 # 100 addresses in X-Forwarded-For from a trusted proxy). Writes a Markdown
 # table with date and commit to FILE (default bench/results/instructions.md)
-# and prints it. --rows takes a comma list of row ids (see ROW_IDS below).
+# and prints it. --rows takes a comma list of row ids: minimal,
+# minimal-many, BACKEND-lean, -log, -metrics, -limits, -default (BACKEND
+# signed-cookie or redis), signed-cookie-default-many.
 set -euo pipefail
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 ONLY=""
 OUT=""
@@ -106,7 +110,7 @@ count_run() {
     shift 2
     port=$(free_port)
     out="$TMP/callgrind.$what.$n.$RANDOM"
-    cmd=("$BIN" serve)
+    cmd=("${SERVICE_BIN:-$BIN}" serve)
     [[ $what == minimal ]] && cmd=("$MINIMAL_BIN")
     # No request before the counted ones (a readiness poll would be counted):
     # wait for the listening socket, then curl queues on it.
@@ -223,7 +227,8 @@ report() {
     echo "# Instructions per token request"
     echo
     echo "- date: $DATE_START; commit: $(git_rev); $(valgrind --version), $(rustc --version 2>/dev/null || echo rustc)"
-    echo "- command: \`N1=$N1 N2=$N2 REPEAT=$REPEAT bench/instructions.sh${ONLY:+ --rows $ONLY}\`"
+    echo "- command: \`N1=$N1 N2=$N2 REPEAT=$REPEAT${SERVICE_BIN:+ SERVICE_BIN=$SERVICE_BIN} bench/instructions.sh${ONLY:+ --rows $ONLY}\`"
+    [[ -z ${SERVICE_BIN:-} ]] || echo "- the service binary counted is \`$SERVICE_BIN\`, not the build of this commit"
     echo "- method: release build under \`valgrind --tool=callgrind\`, \`WORKERS=1\`; curl in another process"
     echo "  sends N requests one after another on one keep-alive connection (\`POST /api/realtime-token\`"
     echo "  with a valid session cookie and an allowed \`Origin\`, every answer checked to be 200);"
