@@ -8,8 +8,12 @@
 # (run by the trap), then calls harness_init.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/realtime-token"
-readonly REPO BIN
+# Where cargo puts the build: CARGO_TARGET_DIR (relative to the repository,
+# where cargo runs) when set, else target/.
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+[[ $TARGET_DIR == /* ]] || TARGET_DIR="$REPO/$TARGET_DIR"
+BIN="$TARGET_DIR/release/realtime-token"
+readonly REPO TARGET_DIR BIN
 
 log() { printf '[%s] %s\n' "$HARNESS" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

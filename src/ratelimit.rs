@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -119,31 +119,67 @@ impl Rate {
     }
 }
 
-/// How often (in checks) idle buckets are dropped, to bound memory.
+/// How often (in checks on one thread) idle buckets are dropped, to bound
+/// memory.
 const SWEEP_EVERY: u64 = 16_384;
+
+/// Check counters per limiter, one per thread slot: a worker counts on a
+/// cache line of its own instead of one that every worker writes.
+const SLOTS: usize = 8;
+
+/// A counter alone on its cache line(s).
+#[derive(Default)]
+#[repr(align(128))]
+struct Slot(AtomicU64);
+
+/// This thread's counter slot.
+fn thread_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
+    }
+    SLOT.with(|slot| *slot)
+}
 
 struct Limiter<K: std::hash::Hash + Eq + Clone> {
     inner: DefaultKeyedRateLimiter<K>,
-    checks: AtomicU64,
+    checks: [Slot; SLOTS],
 }
 
 impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
     fn new(rate: Rate) -> Self {
         Self {
             inner: RateLimiter::keyed(rate.quota()),
-            checks: AtomicU64::new(0),
+            checks: Default::default(),
         }
     }
 
     /// `Err(seconds to wait)` when `key` is over its limit.
     fn check(&self, key: &K) -> Result<(), u64> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+        let checks = &self.checks[thread_slot()].0;
+        if checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.inner.retain_recent();
             self.inner.shrink_to_fit();
         }
         self.inner.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+}
+
+impl Limiter<String> {
+    /// [`check`](Self::check) of a borrowed key: the owned key is a reused
+    /// buffer of this thread (copied only for a key seen the first time).
+    fn check_str(&self, key: &str) -> Result<(), u64> {
+        thread_local! {
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        KEY.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            buffer.clear();
+            buffer.push_str(key);
+            self.check(&buffer)
         })
     }
 }
@@ -217,7 +253,12 @@ impl RateLimits {
             return Ok(());
         };
         let key = bucket(ip, self.ipv6_prefix);
-        self.check("ip", &key.to_string(), *rate, local, &key).await
+        if self.shared.is_some() {
+            if let Some(answer) = self.check_shared("ip", &key.to_string(), *rate).await {
+                return answer;
+            }
+        }
+        local.check(&key).map_err(RateLimited)
     }
 
     /// Whether subjects have a limit (`RATE_LIMIT_SUBJECT` is not `off`):
@@ -232,26 +273,28 @@ impl RateLimits {
         let Some((rate, local)) = &self.per_subject else {
             return Ok(());
         };
-        self.check("sub", sub, *rate, local, &sub.to_owned()).await
+        if let Some(answer) = self.check_shared("sub", sub, *rate).await {
+            return answer;
+        }
+        local.check_str(sub).map_err(RateLimited)
     }
 
-    /// The shared bucket when there is one and it answers, else the local.
-    async fn check<K: std::hash::Hash + Eq + Clone>(
+    /// The shared bucket's answer; `None` when there is none or it did not
+    /// answer (then the local buckets do).
+    async fn check_shared(
         &self,
         kind: &str,
-        shared_key: &str,
+        key: &str,
         rate: Rate,
-        local: &Limiter<K>,
-        key: &K,
-    ) -> Result<(), RateLimited> {
-        if let Some(shared) = &self.shared {
-            match shared.check(kind, shared_key, rate).await {
-                Ok(0) => return Ok(()),
-                Ok(wait_us) => return Err(rate_limited(wait_us)),
-                Err(why) => self.fell_back(&why),
+    ) -> Option<Result<(), RateLimited>> {
+        match self.shared.as_ref()?.check(kind, key, rate).await {
+            Ok(0) => Some(Ok(())),
+            Ok(wait_us) => Some(Err(rate_limited(wait_us))),
+            Err(why) => {
+                self.fell_back(&why);
+                None
             }
         }
-        local.check(key).map_err(RateLimited)
     }
 
     fn fell_back(&self, why: &str) {

@@ -144,27 +144,29 @@ impl Application {
         };
         let ops_port = metrics_listener.is_some();
         let metrics_on_main_port = !ops_port && config.ops.metrics;
-        let access = web::Data::new(AccessLog {
+        let access = AccessLog {
             metrics: metrics.clone(),
             format: config.ops.log_format,
-        });
+        };
         let drain = Arc::new(Drain::default());
         let state = web::Data::new(
             AppState::new(config, authenticator, rooms, metrics, drain.clone())
                 .map_err(std::io::Error::other)?,
         );
-        let origins = web::Data::new(Origins::new(&config.allowed_origins));
-        let resolver = web::Data::new(ClientResolver::new(
+        let origins = Origins::new(&config.allowed_origins);
+        let resolver = ClientResolver::new(
             config.limits.trusted_proxies.clone(),
             config.limits.proxy_header,
-        ));
+        );
         let metrics_state = state.clone();
         let mut server = HttpServer::new(move || {
+            // The middlewares' data: a copy per worker, so that extracting it
+            // per request counts on an `Arc` no other worker writes.
             App::new()
                 .app_data(state.clone())
-                .app_data(origins.clone())
-                .app_data(access.clone())
-                .app_data(resolver.clone())
+                .app_data(web::Data::new(Origins::clone(&origins)))
+                .app_data(web::Data::new(AccessLog::clone(&access)))
+                .app_data(web::Data::new(ClientResolver::clone(&resolver)))
                 .configure(routes)
                 .configure(|cfg| {
                     if !ops_port {
@@ -269,10 +271,17 @@ fn rooms_for(config: &Config, pools: &PgPools, metrics: &Metrics) -> std::io::Re
 
 /// Recording metrics, or none with `METRICS=off`.
 fn metrics_for(config: &Config) -> Metrics {
-    match config.ops.metrics {
-        true => Metrics::new(),
-        false => Metrics::disabled(),
+    if !config.ops.metrics {
+        return Metrics::disabled();
     }
+    let metrics = Metrics::new();
+    metrics.count_from(
+        "realtime_token_log_records_dropped_total",
+        "Log records dropped because stderr did not take them as fast as they came (8 MiB waiting); \
+         requests never wait for the log.",
+        crate::telemetry::dropped_records,
+    );
+    metrics
 }
 
 fn bind(host: &str, port: u16, vars: &str) -> std::io::Result<TcpListener> {

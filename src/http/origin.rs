@@ -1,8 +1,6 @@
 //! The origin guard (CSRF protection) and the CORS headers for credentialed
 //! browser calls from `ALLOWED_ORIGINS`.
 
-use std::collections::HashSet;
-
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -15,23 +13,30 @@ use crate::ratelimit::ForwardedHost;
 /// The exact origins allowed to call with credentials.
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
-    allowed: HashSet<String>,
+    /// Sorted, for a binary search: cheaper per request than hashing the
+    /// origin (twice a request: the guard and the CORS headers).
+    allowed: Vec<String>,
 }
 
 impl Origins {
     /// An allow-list of exact origins.
     pub fn new(origins: &[String]) -> Self {
-        Self {
-            allowed: origins.iter().cloned().collect(),
-        }
+        let mut allowed = origins.to_vec();
+        allowed.sort_unstable();
+        allowed.dedup();
+        Self { allowed }
+    }
+
+    fn allows(&self, origin: &str) -> bool {
+        self.allowed
+            .binary_search_by(|o| o.as_str().cmp(origin))
+            .is_ok()
     }
 
     /// The request's `Origin` when it is on the list.
     pub fn allowed_origin<'r>(&self, req: &'r HttpRequest) -> Option<&'r HeaderValue> {
         let origin = req.headers().get(header::ORIGIN)?;
-        self.allowed
-            .contains(origin.to_str().ok()?)
-            .then_some(origin)
+        self.allows(origin.to_str().ok()?).then_some(origin)
     }
 
     /// Refuses a browser request from another site unless its origin is
@@ -53,7 +58,7 @@ impl Origins {
             };
         };
         let origin = origin.to_str().map_err(|_| ApiError::OriginNotAllowed)?;
-        if self.allowed.contains(origin) || is_own_host(origin, req) {
+        if self.allows(origin) || is_own_host(origin, req) {
             return Ok(());
         }
         Err(ApiError::OriginNotAllowed)

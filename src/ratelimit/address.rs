@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{HeaderMap, HeaderName};
 use ipnet::{IpNet, Ipv4Net};
 
 /// The header a trusted proxy names the client (and the browser's host) in
@@ -33,10 +33,12 @@ impl ProxyHeader {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The header's name, parsed once (a `&str` name is parsed and
+    /// validated on every lookup).
+    fn name(self) -> &'static HeaderName {
         match self {
-            Self::XForwardedFor => "x-forwarded-for",
-            Self::Forwarded => "forwarded",
+            Self::XForwardedFor => &X_FORWARDED_FOR,
+            Self::Forwarded => &FORWARDED,
         }
     }
 
@@ -49,6 +51,10 @@ impl ProxyHeader {
         parse_ip(text).map(|ip| ip.to_canonical())
     }
 }
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// The value of parameter `name` in one `Forwarded` element
 /// (`for=1.2.3.4;host="app.example.com"`), unquoted.
@@ -146,7 +152,7 @@ impl ClientResolver {
         }
         let host = match self.proxy_header {
             ProxyHeader::XForwardedFor => headers
-                .get_all("x-forwarded-host")
+                .get_all(&X_FORWARDED_HOST)
                 .next_back()
                 .and_then(|line| line.to_str().ok())
                 .and_then(|line| line.rsplit(',').next())

@@ -3,10 +3,10 @@
 //! compare). A remembered id is charged to its subject rather than to the
 //! client's address (`folded.rs`, and `session::store` without folding).
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 use std::sync::{Arc, Mutex};
-
-use sha2::{Digest as _, Sha256};
 
 /// The subject found last time under a session id, and the session then
 /// (kept only by folded lookups, to compare); shared, not copied, per
@@ -41,11 +41,18 @@ const HINT_MAX_SESSION: usize = 4096;
 #[derive(Default)]
 pub struct SubjectHints {
     map: Mutex<Hints>,
+    /// The digest's two random keys (this process's own): 128 bits of
+    /// keyed SipHash, not SHA-256, which cost a whole compression per
+    /// request. Ids cannot be read back from it, nor collisions chosen; an
+    /// accidental one (odds about n² / 2¹²⁹) would only charge a request to
+    /// another subject's bucket, never issue it for that subject (the
+    /// session is read and compared either way).
+    keys: [RandomState; 2],
 }
 
 #[derive(Default)]
 struct Hints {
-    by_sid: HashMap<[u8; 32], Arc<SubjectHint>>,
+    by_sid: HashMap<u128, Arc<SubjectHint>>,
     bytes: usize,
 }
 
@@ -53,7 +60,7 @@ impl SubjectHints {
     /// The hint for `sid`, if any.
     pub fn get(&self, sid: &str) -> Option<Arc<SubjectHint>> {
         let hints = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        hints.by_sid.get(&digest(sid)).cloned()
+        hints.by_sid.get(&self.digest(sid)).cloned()
     }
 
     /// Remembers that `session`, read under `sid` by a folded lookup, is
@@ -73,7 +80,7 @@ impl SubjectHints {
     /// Forgets `sid` (its session is gone or no longer names anyone).
     pub fn forget(&self, sid: &str) {
         let mut hints = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = hints.by_sid.remove(&digest(sid)) {
+        if let Some(old) = hints.by_sid.remove(&self.digest(sid)) {
             hints.bytes -= old.bytes();
         }
     }
@@ -90,14 +97,17 @@ impl SubjectHints {
             *hints = Hints::default();
         }
         hints.bytes += size;
-        if let Some(old) = hints.by_sid.insert(digest(sid), Arc::new(hint)) {
+        if let Some(old) = hints.by_sid.insert(self.digest(sid), Arc::new(hint)) {
             hints.bytes -= old.bytes();
         }
     }
 }
 
-fn digest(sid: &str) -> [u8; 32] {
-    Sha256::digest(sid.as_bytes()).into()
+impl SubjectHints {
+    fn digest(&self, sid: &str) -> u128 {
+        let [a, b] = &self.keys;
+        u128::from(a.hash_one(sid)) << 64 | u128::from(b.hash_one(sid))
+    }
 }
 
 #[cfg(test)]

@@ -42,12 +42,20 @@ pub struct TokenRequest {
 pub async fn issue_token(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
-    origins: web::Data<Origins>,
 ) -> Result<HttpResponse, ApiError> {
+    // Borrowed from the app rather than extracted: an extractor clones the
+    // `Arc`, whose count every worker would write on every request.
+    let (Some(state), Some(origins)) = (
+        req.app_data::<web::Data<AppState>>(),
+        req.app_data::<web::Data<Origins>>(),
+    ) else {
+        return Err(ApiError::Internal(
+            "the app has no AppState or Origins data (see app::routes)".into(),
+        ));
+    };
     origins.check_request(&req)?;
     let body = read_body(&req, payload).await?;
-    let (principal, subject_check) = authenticate(&req, &state, &body).await?;
+    let (principal, subject_check) = authenticate(&req, state, &body).await?;
     req.extensions_mut()
         .insert(LoggedSubject(principal.sub.clone()));
     subject_check.finish(&state.limits, &principal.sub).await?;

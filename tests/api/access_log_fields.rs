@@ -152,3 +152,59 @@ async fn json_access_log_lines_parse_and_round_trip_a_hostile_subject() {
         }
     }
 }
+
+/// The access log writes its records itself (without env_logger's
+/// formatting); they must still look like every other record.
+#[tokio::test]
+async fn access_records_have_the_prefix_of_every_other_record() {
+    // `[2026-01-01T00:00:00Z INFO  target] ` with the time to the second.
+    let shape = |line: &str| -> (usize, String, String) {
+        let (head, _) = line.split_once("] ").expect("a text record");
+        let (ts, rest) = head.trim_start_matches('[').split_once(' ').unwrap();
+        assert!(ts.ends_with('Z') && ts.contains('T'), "{line}");
+        let (level, target) = rest.split_at(5);
+        (ts.len(), level.to_owned(), target.trim_start().to_owned())
+    };
+    let lines = access_log_of_hostile_mints("text").await;
+    let (access, other): (Vec<_>, Vec<_>) = lines.iter().partition(|l| l.contains(" access] "));
+    let want = shape(
+        other
+            .iter()
+            .find(|l| l.contains(" INFO "))
+            .expect("an info record"),
+    );
+    assert!(!access.is_empty());
+    for line in access {
+        assert_eq!(
+            shape(line),
+            (want.0, "INFO ".into(), "access".into()),
+            "{line}"
+        );
+    }
+    // JSON: `{"ts":"...","level":"INFO","target":"access",<fields>}`.
+    let lines = access_log_of_hostile_mints("json").await;
+    let head = |line: &str| -> (usize, String) {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let ts = record["ts"].as_str().unwrap().to_owned();
+        let order = format!(
+            "{{\"ts\":\"{ts}\",\"level\":\"{}\",\"target\":\"{}\",",
+            record["level"].as_str().unwrap(),
+            record["target"].as_str().unwrap()
+        );
+        assert!(line.starts_with(&order), "{line}");
+        assert!(ts.ends_with('Z'), "{line}");
+        (ts.len(), record["level"].as_str().unwrap().to_owned())
+    };
+    let other = lines
+        .iter()
+        .find(|l| !l.contains("\"target\":\"access\""))
+        .unwrap();
+    let access: Vec<_> = lines
+        .iter()
+        .filter(|l| l.contains("\"target\":\"access\""))
+        .collect();
+    assert!(!access.is_empty());
+    for line in access {
+        assert_eq!(head(line), head(other), "{line}");
+    }
+}

@@ -154,6 +154,8 @@ async fn metrics_counters_move_as_requests_are_made() {
         2.0
     );
     assert!(after.contains("process_resident_memory_bytes"));
+    // Log records dropped because stderr fell behind (none here).
+    assert!(after.contains("\nrealtime_token_log_records_dropped_total "));
 }
 
 #[tokio::test]

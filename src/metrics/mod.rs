@@ -7,10 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod per_thread;
+
+use per_thread::{ThreadCounter, ThreadHistogramVec};
+
 use actix_web::http::StatusCode;
+use prometheus::core::{Collector, Desc, Describer as _};
+use prometheus::proto::MetricFamily;
 use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    Opts, Registry, TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// Latency buckets in seconds: from 50 µs (a cookie check) to 2.5 s.
@@ -56,14 +62,15 @@ pub struct Metrics {
     recorders: Option<Arc<Recorders>>,
 }
 
+/// What a request records every time is kept per thread (`per_thread.rs`).
 struct Recorders {
     registry: Registry,
-    tokens_issued: IntCounter,
+    tokens_issued: ThreadCounter,
     rejections: IntCounterVec,
     unauthenticated: IntCounterVec,
-    lookups: [Histogram; 3],
+    lookups: ThreadHistogramVec,
     cache: CacheMetrics,
-    http: HistogramVec,
+    http: ThreadHistogramVec,
     limit_fallbacks: IntCounter,
     rooms: RoomMetrics,
 }
@@ -140,6 +147,9 @@ impl RoomMetrics {
     }
 }
 
+/// The `outcome` labels, in [`LookupOutcome`] order.
+const OUTCOMES: [&str; 3] = ["ok", "unauthenticated", "unavailable"];
+
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.recorders {
@@ -153,8 +163,10 @@ impl Metrics {
     /// A fresh registry with every metric at zero.
     pub fn new() -> Self {
         let registry = Registry::new();
-        let tokens_issued =
-            IntCounter::new("realtime_token_tokens_issued_total", "Tokens issued.").unwrap();
+        let tokens_issued = ThreadCounter::new(Opts::new(
+            "realtime_token_tokens_issued_total",
+            "Tokens issued.",
+        ));
         let rejections = IntCounterVec::new(
             Opts::new(
                 "realtime_token_rejections_total",
@@ -171,15 +183,15 @@ impl Metrics {
             &["reason"],
         )
         .unwrap();
-        let lookups = HistogramVec::new(
+        let lookups = ThreadHistogramVec::new(
             HistogramOpts::new(
                 "realtime_token_session_lookup_seconds",
                 "Session checks by the configured backend, by outcome.",
             )
             .buckets(BUCKETS.to_vec()),
             &["outcome"],
-        )
-        .unwrap();
+            &OUTCOMES.map(|o| [o]).each_ref().map(|o| &o[..]),
+        );
         let cache = CacheMetrics {
             hits: IntCounter::new(
                 "realtime_token_session_cache_hits_total",
@@ -192,15 +204,15 @@ impl Metrics {
             )
             .unwrap(),
         };
-        let http = HistogramVec::new(
+        let http = ThreadHistogramVec::new(
             HistogramOpts::new(
                 "realtime_token_http_request_seconds",
                 "HTTP requests by route and status.",
             )
             .buckets(BUCKETS.to_vec()),
             &["route", "status"],
-        )
-        .unwrap();
+            &[],
+        );
         let limit_fallbacks = IntCounter::new(
             "realtime_token_rate_limit_fallbacks_total",
             "Rate-limit checks answered by this replica's own buckets because the shared store (Redis) did not.",
@@ -228,8 +240,6 @@ impl Metrics {
                 prometheus::process_collector::ProcessCollector::for_self(),
             ))
             .expect("process metrics");
-        let lookups =
-            ["ok", "unauthenticated", "unavailable"].map(|o| lookups.with_label_values(&[o]));
         Self {
             recorders: Some(Arc::new(Recorders {
                 registry,
@@ -301,7 +311,8 @@ impl Metrics {
     /// Records one session check and its outcome.
     pub fn session_lookup(&self, outcome: LookupOutcome, took: Duration) {
         if let Some(r) = &self.recorders {
-            r.lookups[outcome as usize].observe(took.as_secs_f64());
+            r.lookups
+                .observe(&[OUTCOMES[outcome as usize]], took.as_secs_f64());
         }
     }
 
@@ -309,8 +320,19 @@ impl Metrics {
     pub fn http_request(&self, route: &str, status: StatusCode, took: Duration) {
         if let Some(r) = &self.recorders {
             r.http
-                .with_label_values(&[route, status.as_str()])
-                .observe(took.as_secs_f64());
+                .observe(&[route, status.as_str()], took.as_secs_f64());
+        }
+    }
+
+    /// Exports a counter that another module keeps (e.g. the log records
+    /// telemetry dropped), read by `read` at each scrape.
+    pub fn count_from(&self, name: &str, help: &str, read: fn() -> u64) {
+        if let Some(r) = &self.recorders {
+            let opts = Opts::new(name, help);
+            let desc = opts.describe().expect("a valid metric name");
+            r.registry
+                .register(Box::new(CounterFn { opts, desc, read }))
+                .expect("a unique metric name");
         }
     }
 
@@ -324,6 +346,25 @@ impl Metrics {
             .encode(&r.registry.gather(), &mut out)
             .expect("text encoding does not fail");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// A counter whose value is kept elsewhere and read at each scrape.
+struct CounterFn {
+    opts: Opts,
+    desc: Desc,
+    read: fn() -> u64,
+}
+
+impl Collector for CounterFn {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let counter = IntCounter::with_opts(self.opts.clone()).expect("valid options");
+        counter.inc_by((self.read)());
+        counter.collect()
     }
 }
 
@@ -341,7 +382,10 @@ mod tests {
         let on = Metrics::new();
         on.session_lookup(LookupOutcome::Unavailable, Duration::from_millis(1));
         on.http_request("/healthz", StatusCode::OK, Duration::from_millis(1));
+        on.count_from("kept_elsewhere_total", "A counter kept elsewhere.", || 42);
+        off.count_from("kept_elsewhere_total", "A counter kept elsewhere.", || 42);
         let text = on.render();
+        assert!(text.contains("kept_elsewhere_total 42"), "{text}");
         assert!(text.contains("outcome=\"unavailable\"} 1"), "{text}");
         assert!(text.contains("status=\"200\""), "{text}");
     }

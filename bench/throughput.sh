@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Same-run throughput: the token endpoint in its default configuration
+# (access log, metrics, rate limits on) against the minimal actix endpoint
+# (bench/minimal), with one hot key and with many keys (see bench/README.md,
+# "Throughput against the minimal endpoint").
+#
+#   bench/throughput.sh [--out FILE]
+#
+# env: DURATION (seconds per measurement, default 8), ROUNDS (default 3),
+# WARMUP (seconds of discarded load per server and load, default 1).
+#
+# Both servers run side by side (release builds, default WORKERS, one per
+# core) from the start; each round loads each (server, load) pair once with
+# wrk -t1 -c32 in another process, in an order that alternates between
+# rounds. Loads: "hot key" sends one signed cookie from one address
+# (bench/post.lua); "many keys" rotates 10,000 session cookies and 1,000
+# client addresses in X-Forwarded-For, which the service trusts from
+# 127.0.0.1 (bench/many-keys.lua). Prints (and with --out writes) a
+# Markdown table: median requests/s with min–max per row, and the median
+# of the per-round ratios default / minimal with min–max. Wall-clock
+# figures are only worth comparing on a quiet machine: the load average is
+# printed at start and end.
+set -euo pipefail
+
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+OUT=""
+while (($#)); do
+    case $1 in
+        --out) OUT=${2:?--out needs a file}; shift ;;
+        --out=*) OUT=${1#--out=} ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+DURATION=${DURATION:-8}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-1}
+valid_int() { [[ $1 =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
+valid_int "$DURATION" 1 600 || { echo "DURATION must be whole seconds, 1..600" >&2; exit 2; }
+valid_int "$ROUNDS" 1 50 || { echo "ROUNDS must be 1..50" >&2; exit 2; }
+valid_int "$WARMUP" 0 60 || { echo "WARMUP must be whole seconds, 0..60" >&2; exit 2; }
+
+readonly JWT_SECRET=0123456789abcdef0123456789abcdef0123456789abcdef
+readonly SESSION_SECRET=sess-secret-0123456789abcdef0123456789
+readonly ORIGIN=http://localhost:3000
+readonly KEYS=10000 ADDRS=1000
+# The default configuration: access log (info, to a file), metrics, rate
+# limits on but out of reach (as in bench/run.sh), 127.0.0.1 a trusted proxy.
+readonly BASE_ENV=(
+    "JWT_SECRET=$JWT_SECRET"
+    "SESSION_SECRET=$SESSION_SECRET"
+    "REALTIME_ROOMS=document-*"
+    "HOST=127.0.0.1"
+    "ALLOWED_ORIGINS=$ORIGIN"
+    "RATE_LIMIT_IP=1000000000/s"
+    "RATE_LIMIT_SUBJECT=1000000000/s"
+    "TRUSTED_PROXIES=127.0.0.1"
+)
+
+HARNESS=throughput
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+readonly MINIMAL_BIN="$TARGET_DIR/release/examples/bench-minimal"
+harness_init
+
+need wrk curl openssl awk
+build_release
+log "building: cargo build --release --locked --example bench-minimal"
+bounded env -C "$REPO" timeout 3600 cargo build --release --locked --example bench-minimal >&2 ||
+    die "release build of bench-minimal failed"
+
+COOKIE_FILE="$TMP/cookies.txt"
+env -i "SESSION_SECRET=$SESSION_SECRET" "$MINIMAL_BIN" cookies "$KEYS" >"$COOKIE_FILE"
+HOT_COOKIE="session=$(signed_cookie_value "$SESSION_SECRET" alice)"
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+DATE_START=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+start_service service
+SERVICE_URL="http://127.0.0.1:$SVC_PORT/api/realtime-token"
+SERVICE_PID=$SVC_PID
+MINIMAL_PORT=$(free_port)
+(cd "$TMP" && exec env -i PATH="$PATH" "JWT_SECRET=$JWT_SECRET" "SESSION_SECRET=$SESSION_SECRET" \
+    "PORT=$MINIMAL_PORT" "$MINIMAL_BIN") >"$TMP/minimal.log" 2>&1 &
+PIDS+=("$!")
+MINIMAL_URL="http://127.0.0.1:$MINIMAL_PORT/api/realtime-token"
+POLL_PAUSE=0.05 wait_ready 15 "$!" "$TMP/minimal.log" minimal answers 200 "http://127.0.0.1:$MINIMAL_PORT/healthz" ||
+    die "the minimal endpoint did not start"
+for url in "$SERVICE_URL" "$MINIMAL_URL"; do
+    [[ $(status POST "$url" "$HOT_COOKIE") == 200 ]] || die "$url did not answer 200"
+done
+
+# load SERVER LOAD SECONDS -> requests/s (prints nothing on failure)
+# Fails when a response was not 200 or a socket error happened.
+declare -A RPS
+load() {
+    local server=$1 kind=$2 secs=$3 url out
+    url=$SERVICE_URL
+    [[ $server == minimal ]] && url=$MINIMAL_URL
+    out="$TMP/wrk-$server-$kind.txt"
+    local envs=("ORIGIN=$ORIGIN") script
+    if [[ $kind == hot ]]; then
+        script="$REPO/bench/post.lua"
+        envs+=("METHOD=POST" "COOKIE=$HOT_COOKIE")
+    else
+        script="$REPO/bench/many-keys.lua"
+        envs+=("COOKIE_FILE=$COOKIE_FILE" "ADDRS=$ADDRS")
+    fi
+    bounded env "${envs[@]}" timeout $((secs + 30)) wrk -t1 -c32 "-d${secs}s" -s "$script" "$url" >"$out" 2>&1 ||
+        { cat "$out" >&2; die "wrk failed ($server, $kind)"; }
+    local bad sockerr
+    bad=$(awk '/Non-2xx or 3xx responses:/ { n = $NF } END { print n + 0 }' "$out")
+    sockerr=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10; exit }' "$out")
+    ((bad == 0 && ${sockerr:-0} == 0)) || { cat "$out" >&2; die "$server/$kind: $bad non-2xx answers, ${sockerr:-0} socket errors"; }
+    awk '/^Requests\/sec:/ { printf "%.0f", $2; exit }' "$out"
+}
+
+PAIRS=("service hot" "minimal hot" "service many" "minimal many")
+if ((WARMUP > 0)); then
+    for pair in "${PAIRS[@]}"; do
+        # shellcheck disable=SC2086 # two words
+        load $pair "$WARMUP" >/dev/null
+    done
+fi
+for ((round = 1; round <= ROUNDS; round++)); do
+    order=("${PAIRS[@]}")
+    # Every other round runs the pairs backwards, so neither server always
+    # follows the other.
+    if ((round % 2 == 0)); then order=("${PAIRS[3]}" "${PAIRS[2]}" "${PAIRS[1]}" "${PAIRS[0]}"); fi
+    for pair in "${order[@]}"; do
+        log "round $round: $pair ($DURATION s)"
+        # shellcheck disable=SC2086
+        RPS["$pair $round"]=$(load $pair "$DURATION")
+    done
+done
+
+# median_range FORMAT VALUES... -> "median (min–max)", each printed with FORMAT
+median_range() {
+    local format=$1
+    shift
+    printf '%s\n' "$@" | sort -g | awk -v f="$format" '{ v[NR] = $1 } END {
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf f, m
+        if (NR > 1) { printf " (" f "–" f ")", v[1], v[NR] } }'
+}
+
+report() {
+    echo "# Throughput: default configuration against the minimal endpoint"
+    echo
+    echo "- date: $DATE_START; commit: $(git_rev); nproc: $(nproc)"
+    echo "- command: \`DURATION=$DURATION ROUNDS=$ROUNDS WARMUP=$WARMUP bench/throughput.sh\`"
+    echo "- load average at start: $LOADAVG_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- wrk -t1 -c32, ${DURATION} s per measurement, $ROUNDS interleaved rounds; medians with min–max"
+    echo
+    echo "| load | minimal endpoint, requests/s | default configuration, requests/s | default / minimal (per round) |"
+    echo "| --- | ---: | ---: | ---: |"
+    local kind label r m s ratios
+    for kind in hot many; do
+        label="one hot key (one cookie, one address)"
+        [[ $kind == many ]] && label="many keys ($KEYS cookies, $ADDRS addresses via X-Forwarded-For)"
+        m=() s=() ratios=()
+        for ((r = 1; r <= ROUNDS; r++)); do
+            m+=("${RPS["minimal $kind $r"]}")
+            s+=("${RPS["service $kind $r"]}")
+            ratios+=("$(awk -v a="${RPS["service $kind $r"]}" -v b="${RPS["minimal $kind $r"]}" 'BEGIN { printf "%.2f", a / b }')")
+        done
+        printf '| %s | %s | %s | %s |\n' "$label" "$(median_range %.0f "${m[@]}")" \
+            "$(median_range %.0f "${s[@]}")" "$(median_range %.2f "${ratios[@]}")"
+    done
+    echo
+    echo "- access log lines written by the service: $(wc -l <"$TMP/service.log"); distinct subjects and" \
+        "addresses in them: $(awk '/ access\] / { for (i = 1; i <= NF; i++) if ($i ~ /^sub=/) s[$i]; else if ($i ~ /^ip=/) a[$i] }
+            END { printf "%d and %d", length(s), length(a) }' "$TMP/service.log")"
+    echo "- service peak RSS (VmHWM): $(mib VmHWM "$SERVICE_PID") MiB"
+}
+
+if [[ -n $OUT ]]; then
+    mkdir -p "$(dirname "$OUT")"
+    report >"$OUT"
+    cat "$OUT"
+else
+    report
+fi
