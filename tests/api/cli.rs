@@ -395,14 +395,7 @@ async fn dev_mode_prints_a_curl_command_that_returns_a_token() {
         serde_json::json!(["document-*", "user-dev-user"])
     );
     // The reader threads take the last lines once the pipes close.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let log = loop {
-        let text = log.lock().unwrap().clone();
-        if text.contains("stopped") || std::time::Instant::now() > deadline {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let log = log_with(&log, "stopped");
     assert!(log.contains("DEV MODE"), "{log}");
     assert!(
         !log.contains(body["token"].as_str().unwrap()),
@@ -446,16 +439,12 @@ async fn healthcheck_reads_port_and_host_from_dotenv_like_serve() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Waits (bounded) until `log` holds `marker`; the log so far.
+/// Waits until `log` holds `marker`; the log so far.
 fn log_with(log: &std::sync::Mutex<String>, marker: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually_blocking(&format!("\"{marker}\" in the log"), || {
         let text = log.lock().unwrap().clone();
-        if text.contains(marker) || std::time::Instant::now() > deadline {
-            return text;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        text.contains(marker).then_some(text)
+    })
 }
 
 #[tokio::test]

@@ -246,7 +246,7 @@ async fn the_access_log_shows_the_canonical_client_address_not_its_bucket() {
     server.terminate();
     let server = tokio::task::spawn_blocking(move || {
         let mut server = server;
-        server.wait_exit(15);
+        server.wait_exit();
         server
     })
     .await

@@ -14,11 +14,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `target/venv-deploy` with the validators.
+/// `target/venv-deploy` with the validators (made by `scripts/test`).
 fn validators() -> PathBuf {
-    let venv = root().join("target/venv-deploy");
-    python_venv(&venv, &root().join("deploy/requirements-validate.txt"));
-    venv.join("bin")
+    venv("deploy", "deploy/requirements-validate.txt").join("bin")
 }
 
 fn yaml(path: &Path) -> Value {

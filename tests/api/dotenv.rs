@@ -2,7 +2,7 @@
 //! key holding a `$` followed by a letter, pasted unquoted, in double
 //! quotes and in single quotes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::json;
@@ -28,10 +28,8 @@ while True:
 "#;
 
 fn startproject_key() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = root.join("target/venv-django");
-    python_venv(&venv, &root.join("tests/formats/django/requirements.txt"));
-    let out = Command::new(venv.join("bin/python"))
+    let django = venv("django", "tests/formats/django/requirements.txt");
+    let out = Command::new(django.join("bin/python"))
         .args(["-c", STARTPROJECT_KEY])
         .output()
         .unwrap();

@@ -59,7 +59,7 @@ impl ExpressApp {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err = child.stderr.take().unwrap();
         let sink = stderr.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n @ 1..) = err.read(&mut buf) {
                 sink.lock()
@@ -94,11 +94,13 @@ impl ExpressApp {
         match rx.recv_timeout(STARTUP_TIMEOUT) {
             Ok(port) => app.base = format!("http://127.0.0.1:{port}"),
             Err(_) => {
-                // Let the reader take the app's last words.
-                std::thread::sleep(Duration::from_millis(200));
+                let exit = app.child.try_wait().ok().flatten();
+                // Once it is gone its stderr closes: the reader has its last words.
+                let _ = app.child.kill();
+                let _ = app.child.wait();
+                let _ = reader.join();
                 panic!(
-                    "the Express app did not start (exit: {:?}): {}",
-                    app.child.try_wait().ok().flatten(),
+                    "the Express app did not start (exit: {exit:?}): {}",
                     app.stderr()
                 );
             }

@@ -42,14 +42,10 @@ async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
             .await
     });
     // Once the upstream has the lookup, the request is in flight.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while received.load(Ordering::SeqCst) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the lookup never reached the upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the lookup to reach the upstream", async || {
+        received.load(Ordering::SeqCst) > 0
+    })
+    .await;
     server.terminate();
     let res = in_flight
         .await
@@ -60,7 +56,7 @@ async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     assert_eq!(decode(body["token"].as_str().unwrap()).sub, "slow-user");
     let (code, server) = tokio::task::spawn_blocking(move || {
         let mut server = server;
-        (server.wait_exit(15), server)
+        (server.wait_exit(), server)
     })
     .await
     .unwrap();

@@ -24,16 +24,7 @@ fn root() -> &'static Path {
 /// The PyJWT venv `scripts/test` makes; a clear panic when it is missing
 /// or holds other pins.
 fn pyjwt_python() -> PathBuf {
-    let requirements = root().join("tests/pyjwt/requirements.txt");
-    let venv = root().join("target/venv-pyjwt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    let installed = std::fs::read_to_string(venv.join("installed-requirements.txt"));
-    assert!(
-        installed.ok().as_deref() == Some(wanted.as_str()),
-        "PyJWT is not installed as pinned in target/venv-pyjwt: run \
-         `scripts/venv pyjwt tests/pyjwt/requirements.txt` (scripts/test does)"
-    );
-    venv.join("bin/python")
+    venv("pyjwt", "tests/pyjwt/requirements.txt").join("bin/python")
 }
 
 /// Runs a peer in `dir`; its stdout as JSON.

@@ -87,7 +87,7 @@ async fn logged_run(env: &[(&str, &str)], level: &str, exchange: &mut Exchange) 
     server.terminate();
     let server = tokio::task::spawn_blocking(move || {
         let mut server = server;
-        assert_eq!(server.wait_exit(15), Some(0), "clean exit");
+        assert_eq!(server.wait_exit(), Some(0), "clean exit");
         server
     })
     .await

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -61,14 +60,9 @@ fn start_tls_redis() -> TlsRedis {
         port,
         ca: dir.join("ca.pem"),
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while redis_cli(&redis, &["ping"]) != "PONG" {
-        assert!(
-            Instant::now() < deadline,
-            "the TLS redis-server did not answer"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually_blocking("the TLS redis-server to answer", || {
+        redis_cli(&redis, &["ping"]) == "PONG"
+    });
     redis
 }
 

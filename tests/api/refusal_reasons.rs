@@ -88,9 +88,11 @@ async fn the_access_log_names_the_reason_and_the_debug_log_the_fix() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    wait_until(10, "the access log line", || {
-        server.log_text().contains("reason=bad_signature")
-    });
+    eventually(
+        "the access log line with reason=bad_signature",
+        async || server.log_text().contains("reason=bad_signature"),
+    )
+    .await;
     let log = server.log_text();
     assert!(
         log.contains("error=unauthenticated reason=bad_signature"),

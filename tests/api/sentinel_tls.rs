@@ -84,12 +84,12 @@ async fn tokens_flow_from_a_tls_primary_whose_certificate_names_the_redis_url_ho
     let seed = {
         let (dir, key) = (dir.clone(), format!("sess:{sid}"));
         move || {
-            wait_until(10, "the TLS primary did not start", || {
+            eventually_blocking("the TLS primary to start", || {
                 cli(&dir, p1, true, &["ping"]) == "PONG"
             });
             assert_eq!(cli(&dir, p1, true, &["set", &key, doc]), "OK");
             // The sentinel has reached the primary over TLS.
-            wait_until(10, "the sentinel did not reach the primary", || {
+            eventually_blocking("the sentinel to reach the primary", || {
                 let master = cli(&dir, s1, false, &["sentinel", "master", MASTER]);
                 master.contains("role-reported\nmaster") && !master.contains("s_down")
             });
@@ -210,7 +210,7 @@ async fn a_sentinel_cannot_name_a_primary_whose_certificate_lacks_the_redis_url_
         // certificate lacks.
         let (log, named) = (server.log.clone(), named.clone());
         tokio::task::spawn_blocking(move || {
-            wait_until(10, "no log line names the certificate mismatch", || {
+            eventually_blocking("a log line naming the certificate mismatch", || {
                 log.lock()
                     .unwrap()
                     .iter()

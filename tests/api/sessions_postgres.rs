@@ -80,7 +80,7 @@ async fn postgres_down_gives_503_and_tokens_flow_again_when_it_returns() {
     assert_eq!(ready.status(), 503);
 
     proxy.set(ProxyMode::Up);
-    expect_token(eventually_status(&app, &cookie, 200, 5).await).await;
+    expect_token(eventually_status(&app, &cookie, 200).await).await;
 
     proxy.set(ProxyMode::Hang);
     expect_error(
@@ -115,13 +115,9 @@ async fn readyz_checks_that_the_session_lookup_can_run() {
         .await
         .unwrap();
     // Answers are reused for about a second; then the check sees the table.
-    let status = app.eventually_ready().await;
+    app.eventually_ready().await;
     client
         .batch_execute(&format!("DROP TABLE {table}"))
         .await
         .unwrap();
-    assert_eq!(
-        status, 200,
-        "readyz never turned ready after the table appeared"
-    );
 }

@@ -191,10 +191,9 @@ async fn redis_down_gives_503_and_tokens_flow_again_when_it_returns() {
     expect_error(ready, 503, "session_backend_unavailable").await;
 
     proxy.set(ProxyMode::Up);
-    expect_token(eventually_status(&app, &cookie, 200, 5).await).await;
+    expect_token(eventually_status(&app, &cookie, 200).await).await;
     // Readiness answers are reused for about a second.
-    let ready = app.eventually_ready().await;
-    assert_eq!(ready, 200);
+    app.eventually_ready().await;
 }
 
 #[tokio::test]

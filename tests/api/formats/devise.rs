@@ -187,7 +187,7 @@ async fn a_users_table_that_fails_is_503_never_a_token() {
     .await;
 
     proxy.set(ProxyMode::Up);
-    expect_token(eventually_status(&app, cookie, 200, 5).await).await;
+    expect_token(eventually_status(&app, cookie, 200).await).await;
 }
 
 #[tokio::test]
@@ -198,7 +198,7 @@ async fn readyz_checks_that_the_users_table_can_be_read() {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     expect_error(ready, 503, "session_backend_unavailable").await;
     devise.run(json!([])).await;
-    assert_eq!(app.eventually_ready().await, 200);
+    app.eventually_ready().await;
 }
 
 /// An app without Devise keeps its own subject pointer, and its sessions
@@ -220,7 +220,7 @@ async fn sessions_of_an_app_without_devise_read_the_subject_pointer_without_a_qu
     ])
     .await;
     assert_eq!(subject(&app, &written[0]).await, "5");
-    assert_eq!(app.eventually_ready().await, 200);
+    app.eventually_ready().await;
 }
 
 #[tokio::test]

@@ -54,10 +54,6 @@ async fn an_iron_session_yields_its_user_and_attributes_and_forgeries_do_not() {
     assert!(good.starts_with("app_session=Fe26.2*1*") && good.ends_with("~2"));
     let app = app(SESSION_SECRET).await;
 
-    let (_, claims) = expect_token(app.post_token(Some(good)).await).await;
-    assert_eq!(claims.sub, "alice");
-    assert!(claims.permissions.rooms.contains(&"org-acme:*".to_owned()));
-
     // Parts of another genuine seal (ciphertext, or ciphertext and iv),
     // a flipped character, a later expiry, another password id, the
     // version suffix gone: each breaks the HMAC or the format.
@@ -68,7 +64,7 @@ async fn an_iron_session_yields_its_user_and_attributes_and_forgeries_do_not() {
     let last = if flipped.ends_with('A') { "B" } else { "A" };
     flipped.replace_range(flipped.len() - 1.., last);
     let later = (ours[5].parse::<u64>().unwrap() + 86_400_000).to_string();
-    for cookie in [
+    let refused = vec![
         with_part(good, 4, &theirs[4]),
         with_part(&with_part(good, 4, &theirs[4]), 3, &theirs[3]),
         with_part(good, 4, &flipped),
@@ -79,12 +75,15 @@ async fn an_iron_session_yields_its_user_and_attributes_and_forgeries_do_not() {
         good.trim_end_matches("~2").to_owned(),
         other_password.clone(),
         other_name.clone(),
-    ] {
-        app.expect_unauthenticated(&cookie).await;
-    }
-    let msg = expect_error(app.post_token(Some(no_user)).await, 401, "unauthenticated").await;
-    assert!(!msg.contains("cart"), "{msg}");
-    expect_error(app.post_token(None).await, 401, "unauthenticated").await;
+    ];
+    let cases = Cases {
+        good,
+        sub: "alice",
+        rooms: &["org-acme:*"],
+        refused,
+        no_user: Some((no_user, "cart")),
+    };
+    accept_refuse(&app, cases).await;
 }
 
 #[tokio::test]

@@ -81,24 +81,22 @@ async fn rs256_with_a_pem_key_checks_signature_issuer_audience_and_expiry() {
     ]))
     .await;
 
-    let (_, claims) = expect_token(app.post_token(Some(&written[0])).await).await;
-    assert_eq!(claims.sub, "user_2a");
-    assert!(claims.permissions.rooms.contains(&"org-acme:*".to_owned()));
-    // Clerk names its instance in `kid`; a PEM key has none and takes any.
-    expect_user(&app, &written[11], "user_2a").await;
-
     // Another key, no sub, expired, no exp, wrong issuer, wrong audience, no
-    // issuer, HS256 keyed with the public PEM (algorithm confusion), `alg: none`.
-    for cookie in &written[1..10] {
-        app.expect_unauthenticated(cookie).await;
-    }
+    // issuer, HS256 keyed with the public PEM (algorithm confusion), `alg: none`;
     // mallory's claims under alice's signature (payload swapped).
     let parts: Vec<&str> = written[0].split('.').collect();
     let mallory: Vec<&str> = written[10].split('.').collect();
     let tampered = format!("{}.{}.{}", parts[0], mallory[1], parts[2]);
-    app.expect_unauthenticated(&tampered).await;
-    app.expect_unauthenticated("other=1").await;
-    expect_error(app.post_token(None).await, 401, "unauthenticated").await;
+    let cases = Cases {
+        good: &written[0],
+        sub: "user_2a",
+        rooms: &["org-acme:*"],
+        refused: [&written[1..10], &[tampered]].concat(),
+        no_user: None,
+    };
+    accept_refuse(&app, cases).await;
+    // Clerk names its instance in `kid`; a PEM key has none and takes any.
+    expect_user(&app, &written[11], "user_2a").await;
 }
 
 #[tokio::test]
@@ -354,7 +352,7 @@ async fn a_jwks_url_is_cached_and_refetched_once_for_a_new_kid() {
     app.expect_unauthenticated(&written[2]).await;
     app.expect_unauthenticated(&written[2]).await;
     assert_eq!(hits(), 2);
-    assert_eq!(app.eventually_ready().await, 200);
+    app.eventually_ready().await;
 }
 
 #[tokio::test]

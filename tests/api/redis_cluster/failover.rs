@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::support::*;
 
@@ -31,7 +31,7 @@ async fn a_killed_master_is_a_burst_of_503s_then_tokens_flow_from_its_promoted_r
         let replica = cluster.replica_of(master);
         assert_eq!(cluster.cli(master, &["set", &key, doc]), "OK");
         // The session must be on the replica before its master dies.
-        wait_until(10, "the session reaches the replica", || {
+        eventually_blocking("the session to reach the replica", || {
             cluster
                 .cli_stdin(replica, &[], &format!("READONLY\nGET {key}\n"))
                 .contains("cluster-ha-user")
@@ -78,10 +78,9 @@ async fn a_killed_master_is_a_burst_of_503s_then_tokens_flow_from_its_promoted_r
             .count()
     };
     let start = Instant::now();
-    wait_for(
-        || tokens_sent_after(start) >= TOKENS_AFTER,
-        "tokens before the kill",
-    )
+    eventually("tokens before the kill", async || {
+        tokens_sent_after(start) >= TOKENS_AFTER
+    })
     .await;
 
     let killed = Instant::now();
@@ -90,7 +89,7 @@ async fn a_killed_master_is_a_burst_of_503s_then_tokens_flow_from_its_promoted_r
     let promoted = {
         let cluster = cluster.clone();
         tokio::task::spawn_blocking(move || {
-            wait_until(20, "the replica was not promoted", || {
+            eventually_blocking("the replica's promotion", || {
                 cluster.cli(replica, &["role"]).starts_with("master")
             });
             Instant::now()
@@ -98,10 +97,9 @@ async fn a_killed_master_is_a_burst_of_503s_then_tokens_flow_from_its_promoted_r
         .await
         .unwrap()
     };
-    wait_for(
-        || tokens_sent_after(promoted) >= TOKENS_AFTER,
-        "tokens did not flow again after the promotion",
-    )
+    eventually("tokens to flow again after the promotion", async || {
+        tokens_sent_after(promoted) >= TOKENS_AFTER
+    })
     .await;
     stop.store(true, Ordering::Relaxed);
     for client in clients {
@@ -142,13 +140,4 @@ async fn a_killed_master_is_a_burst_of_503s_then_tokens_flow_from_its_promoted_r
         by_status.keys().all(|s| *s == 200 || *s == 503),
         "only 200 or 503 during a failover: {by_status:?}"
     );
-}
-
-/// Polls `check` every 20 ms for up to 30 s, while the clients run.
-async fn wait_for(check: impl Fn() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

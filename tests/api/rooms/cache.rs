@@ -89,6 +89,6 @@ async fn a_failure_is_never_kept() {
     expect_error(app.post_token(Some(&alice)).await, 503, "rooms_unavailable").await;
     proxy.set(ProxyMode::Up);
     // Within seconds, not the 5 minutes a kept failure would last.
-    let res = eventually_status(&app, &alice, 200, 5).await;
+    let res = eventually_status(&app, &alice, 200).await;
     assert_eq!(rooms_of(res).await, ["document-1"]);
 }

@@ -155,17 +155,17 @@ async fn redis_down_is_503_and_readyz_says_so_until_it_returns() {
         ["document-1"]
     );
     proxy.set(ProxyMode::Down);
-    let res = eventually_status(&app, &alice, 503, 5).await;
+    let res = eventually_status(&app, &alice, 503).await;
     assert_eq!(res.headers()["retry-after"], "2");
     expect_error(res, 503, "rooms_unavailable").await;
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     expect_error(ready, 503, "rooms_unavailable").await;
     proxy.set(ProxyMode::Up);
     assert_eq!(
-        rooms_of(eventually_status(&app, &alice, 200, 5).await).await,
+        rooms_of(eventually_status(&app, &alice, 200).await).await,
         ["document-1"]
     );
-    assert_eq!(app.eventually_ready().await, 200);
+    app.eventually_ready().await;
     set.remove().await;
 }
 
@@ -210,7 +210,7 @@ async fn sets_named_by_an_array_attribute_are_read_across_a_cluster() {
     let mut expected: Vec<String> = teams.iter().map(|t| format!("team-{t}:*")).collect();
     expected.sort();
     assert_eq!(rooms, expected);
-    assert_eq!(app.eventually_ready().await, 200);
+    app.eventually_ready().await;
 }
 
 #[test]

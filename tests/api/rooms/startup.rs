@@ -1,7 +1,5 @@
 //! The room source at start-up and in the logs: the binary as a process.
 
-use std::time::Duration;
-
 use super::*;
 
 /// `serve` with `extra`, expected to exit: its code and stderr.
@@ -13,11 +11,7 @@ fn serve_until_exit(extra: &[(&str, &str)]) -> (Option<i32>, String) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    let status = wait_bounded(
-        &mut child,
-        Duration::from_secs(20),
-        "a start that must fail",
-    );
+    let status = wait_bounded(&mut child, "a start that must fail to end");
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     (status.code(), err)
@@ -104,11 +98,12 @@ async fn dropped_values_are_logged_without_the_values() {
         .await
         .unwrap();
     assert_eq!(rooms_of(res).await, ["document-7"]);
-    wait_until(5, "the line about dropped values", || {
+    eventually("the line about dropped values", async || {
         server
             .log_text()
             .contains("ROOMS_QUERY returned 3 value(s)")
-    });
+    })
+    .await;
     let log = server.log_text();
     assert!(!log.contains("marker"), "a value was logged: {log}");
 }

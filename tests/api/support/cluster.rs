@@ -5,18 +5,10 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use super::{free_port, scratch_dir, test_certificates_for, unique, KillOnDrop};
-
-/// Polls `check` every 50 ms for up to `secs`; panics naming `what`.
-pub fn wait_until(secs: u64, what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use super::{
+    eventually_blocking, free_port, scratch_dir, test_certificates_for, unique, KillOnDrop,
+};
 
 /// The running cluster; its servers are killed when dropped.
 pub struct RedisCluster {
@@ -86,7 +78,7 @@ impl RedisCluster {
             cluster.servers.insert(port, KillOnDrop(child));
         }
         for &port in &cluster.ports {
-            wait_until(10, &format!("node {port} did not start"), || {
+            eventually_blocking(&format!("node {port} to start"), || {
                 cluster.cli(port, &["ping"]) == "PONG"
             });
         }
@@ -101,7 +93,7 @@ impl RedisCluster {
         create.extend(["--cluster-replicas", &replicas, "--cluster-yes"]);
         cluster.cli(cluster.ports[0], &create);
         for &port in &cluster.ports {
-            wait_until(20, "the cluster did not form", || {
+            eventually_blocking("the cluster to form", || {
                 cluster
                     .cli(port, &["cluster", "info"])
                     .contains("cluster_state:ok")
@@ -109,7 +101,7 @@ impl RedisCluster {
         }
         // Every replica has copied its master (a failover needs that).
         for &port in &cluster.ports {
-            wait_until(20, "a replica did not sync", || {
+            eventually_blocking("every replica to sync", || {
                 let info = cluster.cli(port, &["info", "replication"]);
                 info.contains("role:master") || info.contains("master_link_status:up")
             });

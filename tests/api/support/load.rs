@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::eventually;
+
 /// One request of the load: sent and answered (since the start), status
 /// (0 when the request itself failed).
 pub type Row = (Duration, Duration, u16);
@@ -57,21 +59,18 @@ impl Load {
         self.start.elapsed()
     }
 
-    /// Waits until `n` answers match `pred`, for at most 20 s.
+    /// Waits until `n` answers match `pred`.
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Row) -> bool, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self
-            .results
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| pred(r))
-            .count()
-            < n
-        {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(what, async || {
+            self.results
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| pred(r))
+                .count()
+                >= n
+        })
+        .await;
     }
 
     /// Stops the load; every answer.

@@ -1,8 +1,9 @@
 //! Shared test helpers: spawning the app, signing cookies, decoding tokens;
-//! the binary as a process (`process`), the stores (`stores`), a fake "who
-//! am I" upstream (`upstream`), fake Redis servers standing in for an
-//! attacker (`fake_redis`), the real session libraries that write the
-//! cookies of each format (`writers`).
+//! waiting on events (`eventually`), the binary as a process (`process`),
+//! the stores (`stores`), a fake "who am I" upstream (`upstream`), fake
+//! Redis servers standing in for an attacker (`fake_redis`), the real
+//! session libraries that write the cookies of each format (`writers`) and
+//! the accept/refuse scenario the format tests share (`scenario`).
 
 use std::collections::HashMap;
 
@@ -13,28 +14,32 @@ use serde_json::Value;
 
 mod cluster;
 mod driver;
+mod eventually;
 mod fake_redis;
 mod keys;
 mod load;
 mod node;
 mod process;
 mod raw;
+mod scenario;
 mod stores;
 mod tls;
 pub mod upstream;
 mod writers;
 
-pub use cluster::{wait_until, RedisCluster};
+pub use cluster::RedisCluster;
 pub use driver::Driver;
+pub use eventually::{eventually, eventually_blocking};
 pub use fake_redis::{FakePrimary, FakeSentinel};
 pub use keys::*;
 pub use load::{Load, Row};
 pub use node::node_project;
 pub use process::*;
 pub use raw::raw_exchange;
+pub use scenario::{accept_refuse, Cases};
 pub use stores::*;
 pub use tls::{run, test_certificates, test_certificates_for};
-pub use writers::{cookies, devise_writer, node_writer, python_venv, python_writer, ruby_writer};
+pub use writers::{cookies, devise_writer, node_writer, python_writer, ruby_writer, venv};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";
 pub const SESSION_SECRET: &str = "session-secret-new-0123456789abcdef";
@@ -106,18 +111,14 @@ pub async fn spawn_app_config(config: Config) -> TestApp {
 }
 
 impl TestApp {
-    /// Polls `/readyz` (its answer is reused for about a second) until it
-    /// answers 200, for up to 5 s; the last status.
-    pub async fn eventually_ready(&self) -> u16 {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
+    /// Waits until `/readyz` answers 200 (its answer is reused for about a
+    /// second, so a change shows a moment later).
+    pub async fn eventually_ready(&self) {
+        eventually("/readyz to answer 200", async || {
             let res = self.client.get(self.url("/readyz")).send().await.unwrap();
-            let status = res.status().as_u16();
-            if status == 200 || std::time::Instant::now() > deadline {
-                return status;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+            res.status() == 200
+        })
+        .await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -213,21 +214,15 @@ pub fn header_json(token: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// Sends requests every 100 ms until one answers `status`, for up to `secs`.
-pub async fn eventually_status(
-    app: &TestApp,
-    cookie: &str,
-    status: u16,
-    secs: u64,
-) -> reqwest::Response {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
+/// Sends token requests with `cookie` until one answers `status`; that
+/// answer.
+pub async fn eventually_status(app: &TestApp, cookie: &str, status: u16) -> reqwest::Response {
+    let what = format!("a token request answered {status}");
+    eventually(&what, async || {
         let res = app.post_token(Some(cookie)).await;
-        if res.status().as_u16() == status || std::time::Instant::now() > deadline {
-            return res;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        (res.status().as_u16() == status).then_some(res)
+    })
+    .await
 }
 
 /// The value of the sample `name_and_labels` (e.g. `x_total{code="a"}`) in

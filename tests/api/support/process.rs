@@ -6,7 +6,7 @@ use std::process::{Child, ChildStdout, Command, Output};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::base_env;
+use super::{base_env, eventually_blocking};
 
 /// A directory without a `.env`, so spawned binaries read only what we pass.
 pub fn scratch_dir() -> PathBuf {
@@ -42,6 +42,8 @@ pub struct ServerProcess {
     pub child: std::process::Child,
     pub port: u16,
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The thread reading stderr into `log`; it ends when the process does.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -67,7 +69,7 @@ impl ServerProcess {
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr)
                 .lines()
                 .map_while(Result::ok)
@@ -88,7 +90,12 @@ impl ServerProcess {
         let port = rx
             .recv_timeout(std::time::Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("the server did not start: {:?}", log.lock().unwrap()));
-        Self { child, port, log }
+        Self {
+            child,
+            port,
+            log,
+            reader: Some(reader),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -104,18 +111,14 @@ impl ServerProcess {
         assert!(status.success());
     }
 
-    /// Waits up to `secs` for the process to exit; its exit code.
-    pub fn wait_exit(&mut self, secs: u64) -> Option<i32> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while std::time::Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader thread take the last lines.
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                return status.code();
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+    /// Waits for the process to exit, then for the reader to take its last
+    /// lines; its exit code (`None`: ended by a signal).
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let status = eventually_blocking("the server to exit", || self.child.try_wait().unwrap());
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
         }
-        None
+        status.code()
     }
 
     pub fn log_text(&self) -> String {
@@ -130,25 +133,17 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Waits for `child` up to `limit`; kills it and panics naming `what` when
-/// it takes longer.
-pub fn wait_bounded(
-    child: &mut std::process::Child,
-    limit: std::time::Duration,
-    what: &str,
-) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} took over {limit:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+/// Waits for `child` to exit; kills it and panics naming `what` when it
+/// has not after [`DEADLINE`](super::eventually::DEADLINE).
+pub fn wait_bounded(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let exited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eventually_blocking(what, || child.try_wait().unwrap())
+    }));
+    exited.unwrap_or_else(|panic| {
+        let _ = child.kill();
+        let _ = child.wait();
+        std::panic::resume_unwind(panic)
+    })
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for a child to take).

@@ -4,7 +4,7 @@
 
 use realtime_token::session::cookies::{percent_encode, CookieSigner};
 
-use super::{free_port, scratch_dir, KillOnDrop, SESSION_SECRET};
+use super::{eventually, free_port, scratch_dir, KillOnDrop, SESSION_SECRET};
 
 /// The Redis the tests use (`.ci/run` exports `REDIS_URL`).
 pub fn redis_url() -> String {
@@ -236,12 +236,11 @@ pub async fn private_redis() -> (KillOnDrop, String, redis::aio::MultiplexedConn
     );
     let url = format!("redis://127.0.0.1:{port}");
     let client = redis::Client::open(url.as_str()).unwrap();
-    loop {
-        if let Ok(conn) = client.get_multiplexed_async_connection().await {
-            return (server, url, conn);
-        }
-        tokio::task::yield_now().await;
-    }
+    let conn = eventually("the private redis-server to take connections", async || {
+        client.get_multiplexed_async_connection().await.ok()
+    })
+    .await;
+    (server, url, conn)
 }
 
 /// How many times `command` ran (INFO commandstats; this counts the
