@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 
 use crate::support::*;
 
