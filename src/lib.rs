@@ -6,6 +6,7 @@
 //! and a Rust realtime server can verify tokens with [`token::TokenVerifier`]
 //! and match rooms with [`policy::room_matches`].
 
+pub mod address;
 pub mod admin;
 pub mod app;
 pub mod cli;

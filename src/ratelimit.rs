@@ -1,7 +1,6 @@
 //! Token-bucket rate limits per client address and per subject, in this
-//! process or shared by every replica in Redis (`shared.rs`), and the
-//! client address itself (trusting the `TRUSTED_PROXY_HEADER` only from
-//! `TRUSTED_PROXIES`; see [`ClientResolver`]).
+//! process or shared by every replica in Redis (`shared.rs`). The client
+//! address itself is `crate::address`'s.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -17,17 +16,12 @@ use crate::redis_conn::{RedisConnections, Topology};
 use crate::secret::Secret;
 use shared::{SharedBuckets, SHARED_TIMEOUT};
 
-mod address;
 mod folded;
 mod hints;
 mod lease;
 mod shared;
 
-use address::bucket;
-pub use address::{
-    parse_ipv6_prefix, parse_trusted_proxies, ClientAddr, ClientResolver, ForwardedHost,
-    ProxyHeader, DEFAULT_IPV6_PREFIX,
-};
+use crate::address::{bucket, ClientAddr, ProxyHeader};
 pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck};
 pub use hints::{SubjectHint, SubjectHints};
 
@@ -320,6 +314,7 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::{parse_trusted_proxies, ClientResolver};
 
     #[test]
     fn rates_parse() {

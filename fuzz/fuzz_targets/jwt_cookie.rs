@@ -25,7 +25,7 @@ use arbitrary::Arbitrary;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
-use realtime_token::session::codec::jwt_cookie::{JwtSettings, KeyRing, KeySource, Verifier};
+use realtime_token::session::codec::jwt::{JwtSettings, KeyRing, KeySource, Verifier};
 use realtime_token::session::cookies::find_cookie;
 use realtime_token::Config;
 use serde_json::Value;

@@ -19,8 +19,8 @@ use serde_json::Value;
 
 const AUTH_SECRET: &str = "session-secret-new-0123456789abcdef";
 const IRON_PASSWORD: &str = "0123456789abcdefghij0123456789abcdef";
-const AUTHJS: &str = include_str!("../../src/session/codec/authjs/testdata/authjs.jwe");
-const NEXT_AUTH: &str = include_str!("../../src/session/codec/authjs/testdata/next-auth.jwe");
+const AUTHJS: &str = include_str!("../../src/session/codec/testdata/authjs.jwe");
+const NEXT_AUTH: &str = include_str!("../../src/session/codec/testdata/next-auth.jwe");
 const IRON: &str = include_str!("../../src/session/codec/testdata/iron-session.seal");
 /// A time at which the test vectors are valid.
 const NOW: u64 = 1_795_912_040;

@@ -19,9 +19,8 @@ use actix_web::http::header::{HeaderMap, HeaderValue, COOKIE};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use realtime_token::config::Secret;
-use realtime_token::session::cookies::{
-    find_cookie, percent_encode, CookieSigner, MAX_COOKIE_VALUE,
-};
+use realtime_token::session::codec::CookieSigner;
+use realtime_token::session::cookies::{find_cookie, percent_encode, MAX_COOKIE_VALUE};
 use realtime_token::session::{CookieValue, SignedCookieAuthenticator, MAX_SUB_LEN};
 
 const COOKIE_NAME: &str = "sid";

@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 
 mod shutdown;
 
+use crate::address::ClientResolver;
 use crate::config::Config;
 use crate::drain::Drain;
 use crate::http::access_log::{access_log, AccessLog};
@@ -18,7 +19,6 @@ use crate::http::catch_panic::catch_panic;
 use crate::http::client_addr::client_addr;
 use crate::http::origin::{cors, Origins};
 use crate::metrics::Metrics;
-use crate::ratelimit::ClientResolver;
 use crate::rooms::Rooms;
 use crate::routes;
 use crate::session::store::PgPools;

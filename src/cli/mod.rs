@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::Application;
 use crate::config::{Config, ConfigErrors, DevDefaults, Dotenv};
-use crate::session::cookies::{percent_encode, CookieSigner};
+use crate::session::{codec::CookieSigner, cookies::percent_encode};
 use crate::telemetry::{flush_logs, init_logging};
 use crate::token::{TokenIssuer, TokenVerifier};
 

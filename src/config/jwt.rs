@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use super::jwt_keys::{check_kid, read_key_set, refuse_key_files, unused_secrets};
-use super::ops::read_duration;
 use super::strength;
-use super::vars::Vars;
+use super::vars::{read_duration, Vars};
 use super::MAX_TTL;
 use crate::env_var::EnvVar;
 use crate::secret::Secret;

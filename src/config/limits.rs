@@ -4,11 +4,9 @@ use std::time::Duration;
 
 use super::store::{read_ca_file, read_topology};
 use super::vars::Vars;
+use crate::address::{parse_ipv6_prefix, parse_trusted_proxies, ProxyHeader, DEFAULT_IPV6_PREFIX};
 use crate::env_var::EnvVar;
-use crate::ratelimit::{
-    parse_ipv6_prefix, parse_trusted_proxies, LimitStore, LimitsConfig, ProxyHeader, Rate,
-    DEFAULT_IPV6_PREFIX,
-};
+use crate::ratelimit::{LimitStore, LimitsConfig, Rate};
 use crate::redis_conn::Topology;
 use crate::secret::Secret;
 

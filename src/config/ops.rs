@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use super::jwt::parse_duration;
 use super::strength;
-use super::vars::Vars;
+use super::vars::{read_duration, Vars};
 use super::{OpsConfig, ServerConfig};
 use crate::env_var::EnvVar;
 use crate::policy::RoomPolicy;
@@ -67,26 +66,6 @@ pub(super) fn read_policy(vars: &mut Vars, source: bool) -> Option<RoomPolicy> {
             .map_err(|e| format!("{e}; e.g. REALTIME_ROLE_ROOMS=admin=*;editor=document-*")),
     );
     Some(RoomPolicy::new(defaults?, roles?, role_attr))
-}
-
-pub(super) fn read_duration(
-    vars: &mut Vars,
-    var: &'static str,
-    default: Duration,
-    max: Duration,
-) -> Duration {
-    let Some(text) = vars.get(var) else {
-        return default;
-    };
-    let parsed = parse_duration(&text)
-        .filter(|d| !d.is_zero() && *d <= max)
-        .ok_or_else(|| {
-            format!(
-                "`{text}` is not a duration up to {}s; use e.g. `500ms` or `2s`",
-                max.as_secs()
-            )
-        });
-    vars.check(var, parsed).unwrap_or(default)
 }
 
 pub(super) fn read_origins(vars: &mut Vars) -> Vec<String> {

@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use super::ops::read_duration;
-use super::session::read_cookie_names;
 use super::store::{read_pg_tls, read_redis, required_url};
-use super::vars::Vars;
+use super::vars::{read_cookie_names, read_duration, Vars};
 use crate::env_var::EnvVar;
 use crate::policy::Template;
 use crate::rooms::{

@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use super::ops::read_duration;
 use super::store::read_store;
 use super::strength;
-use super::vars::Vars;
+use super::vars::{is_cookie_name, read_duration, Vars};
 use crate::secret::Secret;
 use crate::session::preset::{self, Preset, SecretRole, StoreKind, PRESETS};
 use crate::session::{CookieValue, FormatSettings, SessionConfig};
@@ -284,31 +283,4 @@ fn read_cookie_name(vars: &mut Vars, defaults: &Preset) -> String {
         );
     }
     name
-}
-
-/// The comma-separated cookie names in `var` (none when unset); one that
-/// is not a cookie name is an error naming it (`example` is a good one).
-pub(super) fn read_cookie_names(vars: &mut Vars, var: &'static str, example: &str) -> Vec<String> {
-    let names: Vec<String> = vars
-        .get(var)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if let Some(bad) = names.iter().find(|n| !is_cookie_name(n)) {
-        vars.fail(
-            var,
-            format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. {var}={example}"),
-        );
-    }
-    names
-}
-
-pub(super) fn is_cookie_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }

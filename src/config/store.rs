@@ -1,8 +1,7 @@
 //! Store settings: where a preset's sessions are kept (`REDIS_URL`,
 //! `DATABASE_URL`, `SESSION_UPSTREAM_*`), read for the store its preset names.
 
-use super::session::read_cookie_names;
-use super::vars::Vars;
+use super::vars::{read_cookie_names, Vars};
 use crate::redis_conn::Topology;
 use crate::secret::Secret;
 use crate::session::preset::StoreKind;

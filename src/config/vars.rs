@@ -1,7 +1,11 @@
 //! Reading variables by name (empty counts as unset), collecting every
-//! bad value as a [`ConfigError`] that names the variable and the fix.
+//! bad value as a [`ConfigError`] that names the variable and the fix, and
+//! the readers several settings share (durations, cookie names).
 
 use std::fmt;
+use std::time::Duration;
+
+use crate::token::parse_duration;
 
 /// One invalid setting: the variable and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,4 +87,53 @@ impl Vars<'_> {
     pub(super) fn check<T>(&mut self, var: &'static str, result: Result<T, String>) -> Option<T> {
         result.map_err(|m| self.fail(var, m)).ok()
     }
+}
+
+/// `var` as a duration (`500ms`, `2s`), above zero and at most `max`;
+/// `default` when unset or invalid (and then an error).
+pub(super) fn read_duration(
+    vars: &mut Vars,
+    var: &'static str,
+    default: Duration,
+    max: Duration,
+) -> Duration {
+    let Some(text) = vars.get(var) else {
+        return default;
+    };
+    let parsed = parse_duration(&text)
+        .filter(|d| !d.is_zero() && *d <= max)
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a duration up to {}s; use e.g. `500ms` or `2s`",
+                max.as_secs()
+            )
+        });
+    vars.check(var, parsed).unwrap_or(default)
+}
+
+/// The comma-separated cookie names in `var` (none when unset); one that
+/// is not a cookie name is an error naming it (`example` is a good one).
+pub(super) fn read_cookie_names(vars: &mut Vars, var: &'static str, example: &str) -> Vec<String> {
+    let names: Vec<String> = vars
+        .get(var)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = names.iter().find(|n| !is_cookie_name(n)) {
+        vars.fail(
+            var,
+            format!("`{bad}` is not a cookie name; list your app's session cookie names, e.g. {var}={example}"),
+        );
+    }
+    names
+}
+
+pub(super) fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }

@@ -12,9 +12,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _};
 use rand::RngCore as _;
 
+use crate::address::ClientAddr;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::ratelimit::ClientAddr;
 use crate::telemetry::fields::{push_decimal, push_ip, push_json_string, push_text_value};
 use crate::telemetry::{log_access, LogFormat, ACCESS_TARGET};
 

@@ -8,10 +8,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _};
 
-use crate::ratelimit::{ClientAddr, ClientResolver};
+use crate::address::{ClientAddr, ClientResolver};
 
 /// Middleware: puts the request's [`ClientAddr`] and
-/// [`ForwardedHost`](crate::ratelimit::ForwardedHost) into its extensions.
+/// [`ForwardedHost`](crate::address::ForwardedHost) into its extensions.
 pub async fn client_addr(
     resolver: web::Data<ClientResolver>,
     req: ServiceRequest,

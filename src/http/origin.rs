@@ -7,8 +7,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 
+use crate::address::ForwardedHost;
 use crate::error::ApiError;
-use crate::ratelimit::ForwardedHost;
 
 /// The exact origins allowed to call with credentials.
 #[derive(Debug, Clone, Default)]

@@ -24,7 +24,8 @@ use redis::aio::ConnectionLike;
 use super::hints::{SubjectHint, SubjectHints};
 use super::lease::{Leases, Turn};
 use super::shared::{bucket_key, gcra_lua};
-use super::{bucket, rate_limited, ClientAddr, Rate, RateLimited, RateLimits};
+use super::{bucket, rate_limited, Rate, RateLimited, RateLimits};
+use crate::address::ClientAddr;
 
 /// KEYS = session, client bucket, subject bucket; ARGV = client interval
 /// (µs, 0 = no check), burst, tokens wanted, the same for the subject, and

@@ -9,13 +9,14 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::address::ClientAddr;
 use crate::admin::bearer_key;
 use crate::error::ApiError;
 use crate::http::access_log::LoggedSubject;
 use crate::http::origin::Origins;
 use crate::metrics::LookupOutcome;
 use crate::principal::Principal;
-use crate::ratelimit::{ClientAddr, SubjectCheck};
+use crate::ratelimit::SubjectCheck;
 use crate::rooms::Caller;
 use crate::session::preset::session_cookie_seen;
 use crate::session::{cache, Reason, Refused, SessionError};

@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 
 use super::SessionConfig;
 use super::{AuthFuture, Principal, SessionError};
+use crate::address::{ClientAddr, DEFAULT_IPV6_PREFIX};
 pub use crate::metrics::CacheMetrics;
-use crate::ratelimit::{ClientAddr, DEFAULT_IPV6_PREFIX};
 
 /// Longest time between two sweeps of expired results.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);

@@ -1,11 +1,10 @@
 //! The mapping from a session document (or a "who am I" answer) to a
-//! principal: JSON pointers to the subject and attributes, and the expiry.
+//! principal: JSON pointers to the subject and attributes; and the dates
+//! session documents carry.
 
 use serde_json::{Map, Value};
 
-use super::SessionConfig;
-use super::{Principal, SessionError};
-use crate::session::Reason;
+use super::{Principal, SessionConfig};
 
 /// Reads the subject and attributes out of a session (or "who am I") JSON
 /// document by JSON pointers.
@@ -40,43 +39,6 @@ impl SessionReader {
             }
         }
         Principal::new(sub, attributes)
-    }
-}
-
-/// express-session's stored document (connect-redis, connect-pg-simple):
-/// JSON whose `cookie.expires`, when set, must be in the future.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ExpressDocument;
-
-impl super::store::StoredDocument for ExpressDocument {
-    fn open(&self, stored: &str, now_unix: u64) -> Result<Value, SessionError> {
-        let doc: Value = serde_json::from_str(stored)
-            .map_err(|_| SessionError::Unavailable("the stored session is not JSON".into()))?;
-        match doc.pointer("/cookie/expires") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(expires)) => match parse_iso8601_utc(expires) {
-                Some(at) if at > now_unix => {}
-                Some(_) => {
-                    return Err(SessionError::Unauthenticated(
-                        Reason::Expired,
-                        "the session has expired",
-                    ))
-                }
-                None => {
-                    return Err(SessionError::Unauthenticated(
-                        Reason::Malformed,
-                        "the session's expiry is unreadable",
-                    ))
-                }
-            },
-            Some(_) => {
-                return Err(SessionError::Unauthenticated(
-                    Reason::Malformed,
-                    "the session's expiry is unreadable",
-                ))
-            }
-        }
-        Ok(doc)
     }
 }
 

@@ -1,5 +1,5 @@
 //! How long an HTTP answer stays fresh, as a cache reads it (RFC 9111
-//! §4.2): for the JWKS answers `session::jwks` keeps.
+//! §4.2): for the JWKS answers `session::codec::jwt::jwks` keeps.
 
 use std::time::Duration;
 

@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 
+use crate::address::ClientAddr;
 use crate::metrics::CacheMetrics;
-use crate::ratelimit::{ClientAddr, RateLimited, RateLimits, SubjectCheck};
+use crate::ratelimit::{RateLimited, RateLimits, SubjectCheck};
 
 pub mod cache;
 pub mod check;
 pub mod codec;
 pub mod cookies;
-pub mod jwks;
-pub mod jwt_cache;
 pub mod mapping;
 mod max_age;
 pub mod preset;
@@ -27,10 +26,11 @@ pub mod store;
 pub mod upstream;
 
 pub use crate::principal::{Principal, MAX_SUB_LEN};
+pub use codec::StoreAuthenticator;
 pub use refusal::Reason;
-pub use settings::{FormatSettings, SessionConfig, SettingError, StoreSettings};
-pub use signed_cookie::{CookieValue, SignedCookieAuthenticator};
-pub use store::{PostgresStore, RedisStore, SessionStore, StoreAuthenticator};
+pub use settings::{CookieValue, FormatSettings, SessionConfig, SettingError, StoreSettings};
+pub use signed_cookie::SignedCookieAuthenticator;
+pub use store::{PostgresStore, RedisStore, SessionStore};
 pub use upstream::UpstreamAuthenticator;
 
 /// Why a session did not yield a principal. The two cases stay apart all

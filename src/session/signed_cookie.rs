@@ -10,24 +10,11 @@ use serde_json::{Map, Value};
 
 use super::codec::CookieSigner;
 use super::cookies::find_cookie;
-use super::{AuthFuture, Principal, SessionAuthenticator, SessionConfig, SessionError};
+use super::SessionError;
+use super::{AuthFuture, CookieValue, Principal, SessionAuthenticator, SessionConfig};
 use crate::metrics::CacheMetrics;
 use crate::secret::Secret;
 use crate::session::Reason;
-
-/// What the signed value holds (`SESSION_COOKIE_VALUE`). One or the other,
-/// never both: if plain ids were read as JSON whenever they start with
-/// `j:`, a user who may choose an id like `j:{"sub":"victim"}` would choose
-/// another subject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CookieValue {
-    /// The user id itself (`res.cookie(name, user.id, {signed: true})`).
-    #[default]
-    Id,
-    /// cookie-parser's JSON cookie `j:{"sub": ..}`
-    /// (`res.cookie(name, {sub, org, roles}, {signed: true})`).
-    Json,
-}
 
 /// The `signed-cookie` preset's [`Build`](super::preset::Build).
 pub fn build(

@@ -1,13 +1,21 @@
 //! The layering of `src/`, checked from the source: each top-level module
-//! imports only modules of lower layers, so no import cycle can form.
+//! imports only modules of lower layers, and inside every folder the modules
+//! import each other without a cycle (`architecture/graph.rs`), so no import
+//! cycle can form at any level.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use graph::Crate;
+
+mod graph;
+mod parse;
 
 /// Top-level modules from the bottom up; a module may use those before it.
 /// Modules on one line are one layer and must not use each other.
+#[rustfmt::skip]
 const LAYERS: &[&[&str]] = &[
-    &["secret", "principal", "drain", "redis_conn", "env_var"],
+    &["secret", "principal", "drain", "redis_conn", "env_var", "address"],
     &["telemetry", "metrics", "policy", "admin", "ratelimit"],
     &["token"],
     &["session"],
@@ -24,39 +32,7 @@ fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
 }
 
-/// Every `crate::<module>` a file mentions, without the ones in comments.
-fn crate_refs(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        for (i, _) in code.match_indices("crate::") {
-            let rest = &code[i + "crate::".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                out.push(name);
-            }
-        }
-        // `use crate::{a, b::c}` names several modules at once.
-        if let Some(group) = code.split("crate::{").nth(1) {
-            for part in group.split(',') {
-                let name: String = part
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() {
-                    out.push(name);
-                }
-            }
-        }
-    }
-    out
-}
-
-fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -67,46 +43,36 @@ fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-#[test]
-fn modules_import_only_lower_layers() {
+fn read_src() -> Crate {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     walk(&src, &mut files);
+    files.sort();
+    Crate::read(&src, &files)
+}
+
+#[test]
+fn modules_import_only_lower_layers() {
     let mut violations = BTreeMap::new();
-    for file in &files {
-        let rel = file.strip_prefix(&src).unwrap();
-        let top = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_owned();
-        if top == "lib" || top == "main" {
-            continue;
-        }
-        let Some(own) = layer_of(&top) else {
-            violations.insert(top.clone(), "is in no layer of LAYERS".to_owned());
+    for (from, to, evidence) in read_src().edges() {
+        let (Some(top), Some(used)) = (from.first(), to.first()) else {
             continue;
         };
-        let text = std::fs::read_to_string(file).unwrap();
-        for used in crate_refs(&text) {
-            if used == top {
-                continue;
-            }
-            match layer_of(&used) {
-                Some(layer) if layer < own => {}
-                _ => {
-                    violations.insert(
-                        format!("{} uses crate::{used}", rel.display()),
-                        format!(
-                            "`{top}` is in layer {own}, `{used}` in {:?}",
-                            layer_of(&used)
-                        ),
-                    );
-                }
-            }
+        if top == used {
+            continue;
+        }
+        let Some(own) = layer_of(top) else {
+            violations.insert(format!("`{top}`"), "is in no layer of LAYERS".to_owned());
+            continue;
+        };
+        if layer_of(used).is_none_or(|layer| layer >= own) {
+            let layers = format!(
+                "`{top}` is in layer {own}, `{used}` in {:?}",
+                layer_of(used)
+            );
+            violations
+                .entry(format!("{top} uses {used}"))
+                .or_insert(format!("{layers}: {evidence}"));
         }
     }
     assert!(
@@ -118,6 +84,41 @@ fn modules_import_only_lower_layers() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// Inside every folder, its modules import each other without a cycle, so
+/// they stand on floors. The floors are printed (`-- --nocapture`); a cycle
+/// fails with the imports that close it.
+#[test]
+fn no_import_cycle_in_any_folder() {
+    let mut found = Vec::new();
+    for (folder, graph) in read_src().folders() {
+        let name = format!(
+            "src/{}",
+            folder.iter().map(|s| format!("{s}/")).collect::<String>()
+        );
+        for cycle in graph::cycles(&graph) {
+            let steps: Vec<String> = cycle
+                .windows(2)
+                .map(|w| format!("    {} → {}: {}", w[0], w[1], graph[&w[0]][&w[1]]))
+                .collect();
+            found.push(format!(
+                "  {name}: {}\n{}",
+                cycle.join(" → "),
+                steps.join("\n")
+            ));
+        }
+        let floors: Vec<String> = graph::floors(&graph).iter().map(|f| f.join(" ")).collect();
+        println!("{name}\n  {}", floors.join("\n  "));
+        if !graph::cycles(&graph).is_empty() {
+            for (node, deps) in &graph {
+                for (dep, evidence) in deps {
+                    println!("  {node} → {dep}: {evidence}");
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! tokens are still served, a second signal ends the grace early, and the
 //! process exits 0.
 
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 
 use crate::support::*;
 

@@ -43,7 +43,7 @@ fn iso_date_accepts_the_last_day_of_every_month() {
 /// fuzzer's token is HS512 under its secret, so the MAC was right.
 #[test]
 fn jwt_cookie_refuses_a_null_crit() {
-    use realtime_token::session::codec::jwt_cookie::{JwtSettings, KeySource};
+    use realtime_token::session::codec::jwt::{JwtSettings, KeySource};
     let secret = "fuzz-jwt-cookie-secret-0123456789abcdef";
     let config = crate::support::config_with(&[
         ("SESSION_BACKEND", "jwt-cookie"),

@@ -3,7 +3,7 @@
 //! and with dependency targets named explicitly, and its whole output is
 //! scanned.
 
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 use serde_json::json;
 
 use crate::support::upstream::{Answer, Upstream};

@@ -210,7 +210,7 @@ async fn the_access_log_has_one_line_per_request_and_no_secrets() {
             .await
             .unwrap();
     let client = reqwest::Client::new();
-    let signer = realtime_token::session::cookies::CookieSigner::new([SESSION_SECRET]);
+    let signer = realtime_token::session::codec::CookieSigner::new([SESSION_SECRET]);
     let cookie_value = realtime_token::session::cookies::percent_encode(&signer.sign("alice"));
     let res = client
         .post(server.url("/api/realtime-token?debug=1"))

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 
 use crate::formats::authjs;
 use crate::support::*;

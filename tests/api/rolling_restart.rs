@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 
 use crate::support::*;
 

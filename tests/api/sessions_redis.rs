@@ -124,7 +124,7 @@ async fn missing_expired_or_forged_sessions_are_401() {
     fx.put("sid-live", session(json!("alice"))).await;
     app.expect_unauthenticated("connect.sid=sid-live").await;
     let forged =
-        realtime_token::session::cookies::CookieSigner::new(["not-the-secret"]).sign("sid-live");
+        realtime_token::session::codec::CookieSigner::new(["not-the-secret"]).sign("sid-live");
     let forged = format!(
         "connect.sid={}",
         realtime_token::session::cookies::percent_encode(&forged)

@@ -85,3 +85,29 @@ impl CookieSigner {
         format!("s:{value}.{sig}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_matches_cookie_signature_package() {
+        // cookie-signature: sign('hello', 'tobiiscool') from its own test suite.
+        let signer = CookieSigner::new(["tobiiscool"]);
+        assert_eq!(
+            signer.sign("hello"),
+            "s:hello.DGDUkGlIkCzPz+C0B064FNgHdEjox7ch8tOBGslZ5QI"
+        );
+        assert_eq!(signer.unsign(&signer.sign("a.b.c")), Ok("a.b.c"));
+    }
+
+    #[test]
+    fn rejects_bad_forms() {
+        let signer = CookieSigner::new(["k"]);
+        assert_eq!(signer.unsign("hello"), Err(UnsignError::NotSigned));
+        assert_eq!(signer.unsign("s:hello"), Err(UnsignError::Malformed));
+        let good = signer.sign("hello");
+        let tampered = good.replacen("hello", "hellp", 1);
+        assert_eq!(signer.unsign(&tampered), Err(UnsignError::BadSignature));
+    }
+}

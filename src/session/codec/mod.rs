@@ -5,7 +5,7 @@
 //! [`ClaimsCodec`] and is served by [`CodecAuthenticator`]; its preset's
 //! `build` is one line (see `cookie_session.rs`). A format whose cookie
 //! carries a session id pairs a session-id codec with a store
-//! (`session::store`).
+//! (`session::store`) in a [`StoreAuthenticator`] (`stored.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,24 +23,25 @@ use crate::token::unix_now;
 
 pub mod authjs;
 pub mod better_auth;
+pub mod better_call;
+pub mod chunks;
 pub mod cookie_session;
 pub mod django;
+pub mod express_session;
 pub mod express_signed;
 pub mod flask;
 pub mod iron_session;
-mod jwk;
-pub mod jws;
-mod jws_claims;
-mod jws_crypto;
-pub mod jwt_cookie;
+pub mod jwe;
+pub mod jwt;
 pub mod next_auth;
 pub mod rails;
-mod roca;
 pub mod session_id;
+pub mod stored;
 pub mod supabase;
 
 pub use express_signed::{CookieSigner, UnsignError};
 pub use session_id::SessionIdCookie;
+pub use stored::StoreAuthenticator;
 
 /// A cookie format that carries the whole session, signed or sealed with
 /// `SESSION_SECRET`.

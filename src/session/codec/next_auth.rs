@@ -11,8 +11,8 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderMap;
 use serde_json::Value;
 
-use super::authjs::chunks;
-use super::authjs::jwe::{self, Enc, Jwe};
+use super::chunks;
+use super::jwe::{self, Enc, Jwe};
 use super::{ClaimsCodec, CodecAuthenticator};
 use crate::metrics::CacheMetrics;
 use crate::session::Reason;
@@ -85,7 +85,7 @@ mod tests {
     // Written by next-auth 4.24.15's encode({token: {sub: "alice"}, secret:
     // SECRET, maxAge: 1e9}) at 1795912032.
     const SECRET: &str = "session-secret-new-0123456789abcdef";
-    const TOKEN: &str = include_str!("authjs/testdata/next-auth.jwe");
+    const TOKEN: &str = include_str!("testdata/next-auth.jwe");
 
     #[test]
     fn opens_what_next_auth_v4_encodes_and_nothing_else() {
@@ -103,7 +103,7 @@ mod tests {
         assert!(other.open(token, now).is_err());
         assert!(codec.open(token, now + 1_000_000_016).is_err());
         // Auth.js v5's token is not a v4 token.
-        let v5 = include_str!("authjs/testdata/authjs.jwe").trim();
+        let v5 = include_str!("testdata/authjs.jwe").trim();
         assert!(codec.open(v5, now).is_err());
     }
 }

@@ -3,7 +3,7 @@
 
 use actix_web::HttpRequest;
 
-use super::better_auth::BetterCallSigner;
+use super::better_call::BetterCallSigner;
 use super::express_signed::CookieSigner;
 use crate::session::cookies::find_cookie;
 use crate::session::Reason;

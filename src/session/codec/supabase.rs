@@ -11,7 +11,7 @@
 //! Only the session's `access_token` is trusted: a JWT the project signs
 //! (HS256 with its legacy JWT secret, or ES256 / RS256 keys published at
 //! `<url>/auth/v1/.well-known/jwks.json`), verified as `jwt-cookie` verifies
-//! (`jws.rs`, `session::jwks`), with `exp` required and `aud` =
+//! (`jwt/jws.rs`, `jwt/jwks.rs`), with `exp` required and `aud` =
 //! `authenticated` by default. The rest of the cookie (`user`,
 //! `refresh_token`) is not signed and is never read. An expired access
 //! token is refused: refreshing it is the app's job (its middleware, as
@@ -20,7 +20,7 @@
 //!
 //! The library reads the unchunked cookie when it is there and else joins
 //! `.0`, `.1`, ... up to the first missing one; here the chunks must also
-//! run without a gap (`authjs::chunks`).
+//! run without a gap (`chunks.rs`).
 
 use std::sync::Arc;
 
@@ -29,15 +29,15 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::authjs::chunks;
-use super::jwt_cookie::{
+use super::chunks;
+use super::jwt::cookie::{
     Defaults, JwtSettings, ALGORITHMS_VAR, AUDIENCE_VAR, CACHE_SIZE_VAR, ISSUER_VAR,
     JWKS_CACHE_MAX_VAR, JWKS_CACHE_MIN_VAR, JWKS_FILE_VAR, JWKS_URL_VAR, KEY_VAR,
 };
+use super::jwt::JwtCookieAuthenticator;
 use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
-use crate::session::jwks::JwtCookieAuthenticator;
 use crate::session::Reason;
 use crate::session::{
     FormatSettings, SessionAuthenticator, SessionConfig, SessionError, SettingError,

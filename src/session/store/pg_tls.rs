@@ -23,43 +23,7 @@ use rustls::{
 };
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// libpq's `sslmode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SslMode {
-    /// Plaintext only.
-    Disable,
-    /// TLS when offered, unverified.
-    Prefer,
-    /// TLS, unverified (verified like `VerifyCa` with a root file).
-    Require,
-    /// TLS, the chain verified.
-    VerifyCa,
-    /// TLS, the chain and the host name verified.
-    VerifyFull,
-}
-
-impl SslMode {
-    /// The mode called `name`, as libpq spells it.
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "disable" => Self::Disable,
-            "prefer" => Self::Prefer,
-            "require" => Self::Require,
-            "verify-ca" => Self::VerifyCa,
-            "verify-full" => Self::VerifyFull,
-            _ => return None,
-        })
-    }
-
-    /// What tokio-postgres is told (it knows only these three).
-    pub fn for_tokio_postgres(self) -> &'static str {
-        match self {
-            Self::Disable => "disable",
-            Self::Prefer => "prefer",
-            Self::Require | Self::VerifyCa | Self::VerifyFull => "require",
-        }
-    }
-}
+pub use crate::session::settings::SslMode;
 
 /// The TLS connector for `mode`, trusting `root_pem` (PEM certificates) or
 /// else the system's roots where the chain is checked.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use futures_util::future::{BoxFuture, FutureExt as _};
 
 use super::SessionStore;
-use crate::ratelimit::{ClientAddr, FoldedLookup, RateLimits, SubjectHints};
+use crate::address::ClientAddr;
+use crate::ratelimit::{FoldedLookup, RateLimits, SubjectHints};
 use crate::redis_conn::RedisConnections;
 
 /// connect-redis sessions: `GET <prefix><sid>` over one multiplexed,

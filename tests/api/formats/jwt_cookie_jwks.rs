@@ -1,6 +1,6 @@
 //! `jwt-cookie`'s JWKS: keys whose parameters contradict their material are
 //! refused when the set is loaded (Project Wycheproof's
-//! `json_web_key_test.json`, in `src/session/codec/testdata/`), and a
+//! `json_web_key_test.json`, in `src/session/codec/jwt/testdata/`), and a
 //! fetched JWKS is kept for its `Cache-Control: max-age` within
 //! `SESSION_JWKS_CACHE_MIN` / `_MAX`. Tokens signed by the real `jose`.
 
@@ -16,7 +16,7 @@ use crate::support::*;
 fn wycheproof() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/session/codec/testdata/wycheproof_jwk.json"
+        "/src/session/codec/jwt/testdata/wycheproof_jwk.json"
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

@@ -1,6 +1,6 @@
 //! The table of hostile requests and what each must get.
 
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 
 use super::{Case, Expect::*};
 use crate::support::*;

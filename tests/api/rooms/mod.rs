@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use deadpool_postgres::tokio_postgres::{connect, Client, NoTls};
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 
 use crate::support::*;
 

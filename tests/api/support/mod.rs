@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 use realtime_token::{Application, Claims, Config};
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 //! whose command counts are one test's, a TCP proxy to take them down, and
 //! a connect-pg-simple session table.
 
-use realtime_token::session::cookies::{percent_encode, CookieSigner};
+use realtime_token::session::{codec::CookieSigner, cookies::percent_encode};
 
 use super::{eventually, free_port, scratch_dir, KillOnDrop, SESSION_SECRET};
 

@@ -17,11 +17,12 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderMap;
 use serde_json::Value;
 
+use super::stored::StoreAuthenticator;
 use super::{ClaimsCodec, CodecAuthenticator, SessionIdCookie};
 use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
-use crate::session::store::{self, PgColumns, PostgresStore, StoreAuthenticator};
+use crate::session::store::{self, PgColumns, PostgresStore};
 use crate::session::Reason;
 use crate::session::{
     FormatSettings, SessionAuthenticator, SessionConfig, SessionError, SettingError, StoreSettings,

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::jws::Refusal;
+use crate::session::{Reason, SessionError};
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds. Fixed: the
 /// service's `JWT_LEEWAY` belongs to the tokens it issues and is not part
@@ -104,6 +104,38 @@ fn strings(value: &Value) -> Option<Vec<&str>> {
         Value::String(s) => Some(vec![s.as_str()]),
         Value::Array(items) => items.iter().map(Value::as_str).collect(),
         _ => None,
+    }
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No key in the ring fits the token's `kid` and `alg` (a fresher JWKS
+    /// might have it).
+    UnknownKey,
+    /// Anything else: malformed, forged, expired, wrong issuer or audience.
+    Invalid(&'static str),
+}
+
+impl From<Refusal> for SessionError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::UnknownKey => {
+                SessionError::Unauthenticated(Reason::BadSignature, "no key fits the session token")
+            }
+            Refusal::Invalid(why) => SessionError::Unauthenticated(Refusal::reason(why), why),
+        }
+    }
+}
+
+impl Refusal {
+    /// An `Invalid` refusal's reason code, told by its fixed sentence.
+    fn reason(why: &str) -> Reason {
+        match () {
+            _ if why.contains("expired") => Reason::Expired,
+            _ if why.contains("signature does not match") => Reason::BadSignature,
+            _ => Reason::Malformed,
+        }
     }
 }
 

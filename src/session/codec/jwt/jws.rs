@@ -12,12 +12,10 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-pub use super::jws_claims::{ClaimRules, Lifetime, LEEWAY_SECS};
+pub use super::jws_claims::{ClaimRules, Lifetime, Refusal, LEEWAY_SECS};
 pub use super::jws_crypto::{PublicKey, Secret};
 
 use super::jwk::{self, RingKey};
-use crate::session::Reason;
-use crate::session::SessionError;
 use crate::token::unix_now;
 
 /// The keys a token may be verified with.
@@ -162,38 +160,6 @@ pub struct Token<'a> {
     message: &'a str,
     payload: &'a str,
     signature: Vec<u8>,
-}
-
-/// Why a token was not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// No key in the ring fits the token's `kid` and `alg` (a fresher JWKS
-    /// might have it).
-    UnknownKey,
-    /// Anything else: malformed, forged, expired, wrong issuer or audience.
-    Invalid(&'static str),
-}
-
-impl From<Refusal> for SessionError {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::UnknownKey => {
-                SessionError::Unauthenticated(Reason::BadSignature, "no key fits the session token")
-            }
-            Refusal::Invalid(why) => SessionError::Unauthenticated(Refusal::reason(why), why),
-        }
-    }
-}
-
-impl Refusal {
-    /// An `Invalid` refusal's reason code, told by its fixed sentence.
-    fn reason(why: &str) -> Reason {
-        match () {
-            _ if why.contains("expired") => Reason::Expired,
-            _ if why.contains("signature does not match") => Reason::BadSignature,
-            _ => Reason::Malformed,
-        }
-    }
 }
 
 /// A token that passed every check.

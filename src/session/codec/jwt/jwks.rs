@@ -23,16 +23,17 @@ use actix_web::HttpRequest;
 
 use serde_json::Value;
 
-use super::codec::jwt_cookie::{CacheBounds, JwtSettings, KeyRing, KeySource, Refusal, Verifier};
-use super::cookies::find_cookie;
+use super::cookie::{CacheBounds, JwtSettings, KeySource};
+use super::jws::{KeyRing, Refusal, Verifier};
 use super::jwt_cache::{token_key, VerifiedTokens};
-use super::mapping::SessionReader;
-use super::max_age;
-use super::{
+use crate::metrics::CacheMetrics;
+use crate::session::cookies::find_cookie;
+use crate::session::mapping::SessionReader;
+use crate::session::max_age;
+use crate::session::Reason;
+use crate::session::{
     AuthFuture, Principal, ReadyFuture, SessionAuthenticator, SessionConfig, SessionError,
 };
-use crate::metrics::CacheMetrics;
-use crate::session::Reason;
 use crate::token::unix_now;
 
 /// Least time between two fetches caused by unknown `kid`s, and between

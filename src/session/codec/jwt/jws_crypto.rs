@@ -206,7 +206,8 @@ impl Secret {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
+    use super::roca::hex;
     use super::*;
 
     /// The first 2048-bit modulus `openssl genrsa` made for `roca.rs`.
@@ -261,13 +262,6 @@ pub(super) mod tests {
         assert!(PublicKey::ec(Curve::P256, g).is_err());
         let secret = DecodingKey::from_secret(&[7; 32]);
         assert!(PublicKey::from_decoding_key(&secret).is_err());
-    }
-
-    pub(in crate::session::codec) fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
     }
 
     #[test]

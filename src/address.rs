@@ -1,4 +1,7 @@
-//! The client address: which proxies are trusted and what they forwarded.
+//! The client address: which proxies are trusted and what they forwarded
+//! (`TRUSTED_PROXIES`, `TRUSTED_PROXY_HEADER`), and the bucket an address
+//! shares (`RATE_LIMIT_IPV6_PREFIX`). The base of `http/` (which resolves
+//! it per request) and of `ratelimit` (which counts per bucket).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -207,7 +210,7 @@ pub fn parse_ipv6_prefix(text: &str) -> Result<u8, String> {
 
 /// The rate-limit bucket of a canonical address: IPv4 addresses one each,
 /// IPv6 addresses by their first `ipv6_prefix` bits.
-pub(super) fn bucket(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+pub fn bucket(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => {

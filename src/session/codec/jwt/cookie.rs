@@ -3,9 +3,8 @@
 //! (`SESSION_JWT_*`, `SESSION_JWKS_*`) and their start-up check, the key
 //! ring, and the verification of one token against it (header, algorithm
 //! allow-list, key choice by `kid`, signature, `exp` / `nbf` / `iss` /
-//! `aud`) are in `jws.rs`; fetching a JWKS URL is in `session::jwks`.
+//! `aud`) are in `jws.rs`; fetching a JWKS URL is in `jwks.rs`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
@@ -15,9 +14,7 @@ pub use super::jws::{
 };
 
 use crate::env_var::EnvVar;
-use crate::metrics::CacheMetrics;
-use crate::session::jwks::JwtCookieAuthenticator;
-use crate::session::{FormatSettings, SessionAuthenticator, SessionConfig, SettingError};
+use crate::session::{FormatSettings, SessionConfig, SettingError};
 
 /// `SESSION_JWT_ALGORITHMS`: the accepted `alg` values, comma-separated.
 pub const ALGORITHMS: &str = "SESSION_JWT_ALGORITHMS";
@@ -384,17 +381,4 @@ fn key_from_setting(value: &str, algorithms: &[Algorithm]) -> Result<KeyRing, Se
 /// The `jwt-cookie` preset's [`Check`](crate::session::preset::Check).
 pub fn check(config: &SessionConfig) -> Result<FormatSettings, SettingError> {
     JwtSettings::from_config(config).map(FormatSettings::new)
-}
-
-/// The `jwt-cookie` preset's [`Build`](crate::session::preset::Build).
-pub fn build(
-    config: &SessionConfig,
-    cache: CacheMetrics,
-) -> Result<Arc<dyn SessionAuthenticator>, String> {
-    let settings: &JwtSettings = config.settings()?;
-    Ok(Arc::new(JwtCookieAuthenticator::new(
-        settings.clone(),
-        config,
-        cache,
-    )?))
 }

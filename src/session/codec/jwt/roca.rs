@@ -88,13 +88,21 @@ pub fn has_small_factor(n: &[u8]) -> bool {
     n.last().is_none_or(|b| b % 2 == 0) || PRIMES.iter().any(|&r| residue(n, r) == 0)
 }
 
+/// Hex digits to bytes, for the test vectors here and in `jws_crypto.rs`.
+#[cfg(test)]
+pub(super) fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
     use serde_json::Value;
 
-    use super::super::jws_crypto::tests::hex;
     use super::*;
 
     fn modulus(b64: &str) -> Vec<u8> {

@@ -18,15 +18,11 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderMap;
 use serde_json::Value;
 
-use super::{ClaimsCodec, CodecAuthenticator};
+use super::jwe::{self, Enc, Jwe};
+use super::{chunks, ClaimsCodec, CodecAuthenticator};
 use crate::metrics::CacheMetrics;
 use crate::session::Reason;
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError};
-
-pub mod chunks;
-pub mod jwe;
-
-use jwe::{Enc, Jwe};
 
 /// The `authjs` preset's [`Build`](crate::session::preset::Build).
 pub fn build(

@@ -7,9 +7,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::preset::{Preset, StoreKind};
-use super::CookieValue;
 use crate::secret::Secret;
+
+pub mod preset;
+
+use preset::{Preset, StoreKind};
 
 /// Which session backend is used and its settings.
 #[derive(Debug, Clone)]
@@ -56,7 +58,7 @@ pub struct SessionConfig {
 }
 
 /// A format's own settings: the typed value its preset's
-/// [`Check`](super::preset::Check) parsed once, read by its build and
+/// [`Check`](preset::Check) parsed once, read by its build and
 /// warnings. Never shown: it may hold keys.
 #[derive(Clone, Default)]
 pub struct FormatSettings(Option<Arc<dyn Any + Send + Sync>>);
@@ -129,7 +131,7 @@ pub struct SettingError {
 
 /// Where sessions are kept: nowhere (the cookie carries them), or a store
 /// with its connection settings. Which one a backend uses is its preset's
-/// [`StoreKind`](super::preset::StoreKind).
+/// [`StoreKind`](preset::StoreKind).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSettings {
     /// The cookie carries the session; nothing to look up.
@@ -154,7 +156,7 @@ pub enum StoreSettings {
         /// `SESSION_PG_TABLE`, default `session`.
         table: String,
         /// The URL's `sslmode` (libpq's default: `prefer`).
-        ssl_mode: super::store::SslMode,
+        ssl_mode: SslMode,
         /// The PEM of the URL's `sslrootcert`.
         root_pem: Option<Vec<u8>>,
     },
@@ -170,6 +172,58 @@ pub enum StoreSettings {
         /// (the cache key); empty = the whole `Cookie` header.
         session_cookies: Vec<String>,
     },
+}
+
+/// What the signed value holds (`SESSION_COOKIE_VALUE`). One or the other,
+/// never both: if plain ids were read as JSON whenever they start with
+/// `j:`, a user who may choose an id like `j:{"sub":"victim"}` would choose
+/// another subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CookieValue {
+    /// The user id itself (`res.cookie(name, user.id, {signed: true})`).
+    #[default]
+    Id,
+    /// cookie-parser's JSON cookie `j:{"sub": ..}`
+    /// (`res.cookie(name, {sub, org, roles}, {signed: true})`).
+    Json,
+}
+
+/// libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plaintext only.
+    Disable,
+    /// TLS when offered, unverified.
+    Prefer,
+    /// TLS, unverified (verified like `VerifyCa` with a root file).
+    Require,
+    /// TLS, the chain verified.
+    VerifyCa,
+    /// TLS, the chain and the host name verified.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The mode called `name`, as libpq spells it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// What tokio-postgres is told (it knows only these three).
+    pub fn for_tokio_postgres(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require | Self::VerifyCa | Self::VerifyFull => "require",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::codec::jwt_cookie::{Lifetime, Refusal, LEEWAY_SECS};
+use super::jws::{Lifetime, Refusal, LEEWAY_SECS};
 use crate::metrics::CacheMetrics;
 
 /// Longest time between two sweeps of expired entries when full.
