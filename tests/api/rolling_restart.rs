@@ -18,7 +18,7 @@ fn haproxy(listen: u16, ports: [u16; 2]) -> KillOnDrop {
     let config = format!(
         "global\n  maxconn 512\n\
          defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n  \
-         option http-server-close\n  retries 3\n  option redispatch\n\
+         timeout check 2s\n  option http-server-close\n  retries 3\n  option redispatch\n\
          frontend fe\n  bind 127.0.0.1:{listen}\n  default_backend be\n\
          backend be\n  option httpchk GET /readyz\n  http-check expect status 200\n  \
          default-server inter 100ms fall 1 rise 2\n  \
