@@ -46,5 +46,10 @@ run_rooms_rows() {
     rooms_row rooms-postgres "POST /api/realtime-token, postgres session" "$COOKIE_REDIS" "${postgres[@]}"
     rooms_row rooms-postgres-query "POST /api/realtime-token, postgres session + ROOMS_QUERY (one pool)" \
         "$COOKIE_REDIS" "${postgres[@]}" "ROOMS_QUERY=$BENCH_ROOMS_QUERY"
+    local id cpu=""
+    for id in token rooms-query rooms-query-cached rooms-postgres rooms-postgres-query; do
+        cpu+="; $id ${R_CPU_SVC[$id]:-?} + ${R_CPU_PG[$id]:-?}"
+    done
+    ROOMS_NOTES+=("CPU-µs per request, service + PostgreSQL (wrk and the rest share the 2 cores)${cpu}")
     ROOMS_NOTES+=("room source ratios (same run): rooms-query / signed-cookie $(ratio "${R_RPS[rooms-query]}" "${R_RPS[token]:-0}"); rooms-query-cached / signed-cookie $(ratio "${R_RPS[rooms-query-cached]}" "${R_RPS[token]:-0}"); rooms-postgres-query / rooms-postgres $(ratio "${R_RPS[rooms-postgres-query]}" "${R_RPS[rooms-postgres]:-0}")")
 }

@@ -136,7 +136,8 @@ start_peer() { # NAME DIR PORT SCRIPT ENV...
 }
 
 # Row results, keyed by row id.
-declare -A R_LABEL R_RPS R_P50 R_P99 R_BAD R_TOTAL R_NOTE R_SOCKERR
+declare -A R_LABEL R_RPS R_P50 R_P99 R_BAD R_TOTAL R_NOTE R_SOCKERR R_CPU_SVC R_CPU_PG
+readonly CLK_TCK=$(getconf CLK_TCK)
 ROWS=()
 WRK_CMDS=()
 
@@ -146,6 +147,21 @@ http_count() {
     curl -s --max-time 5 "$1/metrics" |
         awk -v want="realtime_token_http_request_seconds_count{route=\"$2\",status=\"$3\"}" \
             '$1 == want { n = $2 } END { printf "%d", n + 0 }'
+}
+
+# cpu_ticks PID -> "SERVICE POSTGRES": the CPU ticks (user + system) that
+# process PID and all PostgreSQL server processes have used so far.
+cpu_ticks() {
+    local svc=0 pg=0 pid t
+    [[ -r /proc/$1/stat ]] && svc=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+    for pid in $(pgrep -x postgres); do
+        t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) && pg=$((pg + t))
+    done
+    echo "$svc $pg"
+}
+
+us_per_request() { # TICKS REQUESTS -> CPU-µs per request
+    awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "?" }'
 }
 
 # run_wrk ID LABEL EXPECT METHOD URL [COOKIE]
@@ -171,11 +187,14 @@ run_wrk() {
             die "wrk warm-up for '$label' failed"
     fi
     [[ -n $metrics_base ]] && before=$(http_count "$metrics_base" "$route" "$expect")
+    local cpu0 cpu1
+    read -ra cpu0 <<<"$(cpu_ticks "${SVC_PID:-0}")"
     log "load: $label ($DURATION s)"
     bounded env "${envs[@]}" timeout $((DURATION + 30)) "${cmd[@]}" >"$out" 2>&1 || {
         cat "$out" >&2
         die "wrk failed for '$label'"
     }
+    read -ra cpu1 <<<"$(cpu_ticks "${SVC_PID:-0}")"
     WRK_CMDS+=("$(printf '%q ' "${envs[@]}" "${cmd[@]}")")
     local total sockerr bad note="" counted
     total=$(awk '/ requests in / { print $1; exit }' "$out")
@@ -207,6 +226,9 @@ run_wrk() {
     R_P99[$id]=$(awk '$1 == "99%" { print $2; exit }' "$out")
     R_BAD[$id]=$bad
     R_TOTAL[$id]=$total
+    # CPU-µs per request of the service (SVC_PID) and of PostgreSQL.
+    R_CPU_SVC[$id]=$(us_per_request $((cpu1[0] - cpu0[0])) "$total")
+    R_CPU_PG[$id]=$(us_per_request $((cpu1[1] - cpu0[1])) "$total")
     ROWS+=("$id")
 }
 
