@@ -7,6 +7,7 @@ use std::path::Path;
 /// Top-level modules from the bottom up; a module may use those before it.
 /// Modules on one line are one layer and must not use each other.
 const LAYERS: &[&[&str]] = &[
+    &["b64"],
     &["secret", "principal", "drain", "redis_conn", "env_var"],
     &["telemetry", "metrics", "policy", "admin", "ratelimit"],
     &["token"],

@@ -15,12 +15,13 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use serde_json::Value;
 use sha2::Sha256;
 
+use super::mac::MacKeys;
 use super::SessionIdCookie;
+use crate::b64;
 use crate::metrics::CacheMetrics;
 use crate::session::store::{PgColumns, PostgresStore, StoreAuthenticator, StoredDocument};
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError};
@@ -63,7 +64,7 @@ fn cookie_names(name: &str) -> Vec<String> {
 #[derive(Clone)]
 pub struct BetterCallSigner {
     // Keyed HMAC states, newest secret first.
-    keys: Vec<Hmac<Sha256>>,
+    keys: MacKeys<Hmac<Sha256>>,
 }
 
 impl std::fmt::Debug for BetterCallSigner {
@@ -75,12 +76,9 @@ impl std::fmt::Debug for BetterCallSigner {
 impl BetterCallSigner {
     /// A signer for these secrets, newest first. Empty secrets are skipped.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let keys = secrets
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| Hmac::<Sha256>::new_from_slice(s.as_bytes()).expect("any key length"))
-            .collect();
-        Self { keys }
+        Self {
+            keys: MacKeys::new(secrets.into_iter().filter(|s| !s.is_empty())),
+        }
     }
 
     /// The value inside `cookie` when a secret signed it, compared in
@@ -93,15 +91,8 @@ impl BetterCallSigner {
         if sig.len() != SIGNATURE_LEN || !sig.ends_with('=') {
             return Err("session cookie is malformed");
         }
-        let sig = base64::engine::general_purpose::STANDARD
-            .decode(sig)
-            .map_err(|_| "session cookie is malformed")?;
-        let signed = self.keys.iter().any(|key| {
-            let mut mac = key.clone();
-            mac.update(value.as_bytes());
-            mac.verify_slice(&sig).is_ok()
-        });
-        if signed {
+        let sig = b64::standard_decode(sig).map_err(|_| "session cookie is malformed")?;
+        if self.keys.verify(&[value.as_bytes()], &sig).is_some() {
             Ok(value)
         } else {
             Err("session cookie signature does not match")
@@ -111,9 +102,7 @@ impl BetterCallSigner {
     /// `<value>.<signature>` with the newest secret (not yet
     /// percent-encoded), for tests.
     pub fn sign(&self, value: &str) -> String {
-        let mut mac = self.keys.first().expect("at least one secret").clone();
-        mac.update(value.as_bytes());
-        let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let sig = b64::standard_encode(self.keys.sign(&[value.as_bytes()]));
         format!("{value}.{sig}")
     }
 }

@@ -33,11 +33,13 @@ pub mod jws;
 mod jws_claims;
 mod jws_crypto;
 pub mod jwt_cookie;
+mod mac;
 pub mod next_auth;
 pub mod rails;
 mod roca;
 pub mod session_id;
 pub mod supabase;
+mod zlib;
 
 pub use express_signed::{CookieSigner, UnsignError};
 pub use session_id::SessionIdCookie;

@@ -90,15 +90,13 @@ pub fn has_small_factor(n: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
     use serde_json::Value;
 
     use super::super::jws_crypto::tests::hex;
     use super::*;
 
     fn modulus(b64: &str) -> Vec<u8> {
-        URL_SAFE_NO_PAD.decode(b64).unwrap()
+        crate::b64::url_decode(b64).unwrap()
     }
 
     fn vectors() -> Value {
