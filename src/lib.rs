@@ -9,6 +9,7 @@
 pub mod address;
 pub mod admin;
 pub mod app;
+pub mod b64;
 pub mod cli;
 pub mod config;
 pub mod drain;

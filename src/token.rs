@@ -7,12 +7,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jsonwebtoken::Header;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
+use crate::b64;
 use crate::policy::room_matches;
 
 mod algorithm;
@@ -165,7 +164,7 @@ impl TokenIssuer {
         };
         Self {
             signer,
-            header: URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("serializable")),
+            header: b64::url_encode(serde_json::to_vec(&header).expect("serializable")),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl: config.ttl,
@@ -213,13 +212,13 @@ impl TokenIssuer {
     /// base64url.
     fn encode(&self, claims: &Claims) -> Result<String, SignError> {
         let payload = serde_json::to_vec(claims).map_err(|e| SignError(e.to_string()))?;
-        let mut token = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(payload));
+        let mut token = format!("{}.{}", self.header, b64::url_encode(payload));
         let signature = match &self.signer {
             Signer::Hmac(key) => ring::hmac::sign(key, token.as_bytes()).as_ref().to_vec(),
             Signer::Private(key) => key.sign(token.as_bytes()).map_err(|e| SignError(e.0))?,
         };
         token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        token.push_str(&b64::url_encode(signature));
         Ok(token)
     }
 }
@@ -240,7 +239,7 @@ pub fn unix_now() -> u64 {
 fn new_jti() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    b64::url_encode(bytes)
 }
 
 #[cfg(test)]

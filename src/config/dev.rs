@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
 use rand::RngCore as _;
 
 use super::{Config, ConfigErrors, Lookup};
+use crate::b64;
 
 /// Settings that dev mode fills in when the environment leaves them unset.
 pub struct DevDefaults {
@@ -59,5 +59,5 @@ impl DevDefaults {
 pub fn random_secret() -> String {
     let mut bytes = [0u8; 48];
     rand::thread_rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    b64::url_encode(bytes)
 }

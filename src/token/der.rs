@@ -4,8 +4,7 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use crate::b64;
 
 /// One PEM block: its label (`PRIVATE KEY`) and its decoded contents.
 pub struct PemBlock {
@@ -43,9 +42,7 @@ pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, &'static str> {
         if !closed {
             return Err("a PEM block has no END line");
         }
-        let der = STANDARD
-            .decode(body)
-            .map_err(|_| "a PEM block is not base64")?;
+        let der = b64::standard_decode(body).map_err(|_| "a PEM block is not base64")?;
         blocks.push(PemBlock {
             label: label.to_owned(),
             der,
@@ -56,7 +53,7 @@ pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, &'static str> {
 
 /// `der` as a PEM block labelled `label`, 64 characters a line.
 pub fn to_pem(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
+    let body = b64::standard_encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in body.as_bytes().chunks(64) {
         out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));

@@ -3,11 +3,11 @@
 //! `alg` and `use` contradict each other, a private member, or two keys
 //! under one `kid` refuse the whole set.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::{PublicKey, SigningAlgorithm};
+
+use crate::b64;
 
 /// Largest JWKS read (a file or a URL's answer).
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -128,7 +128,7 @@ fn read_key(jwk: &Map<String, Value>, alg: SigningAlgorithm) -> Result<Option<Pu
         let bytes = jwk
             .get(name)
             .and_then(Value::as_str)
-            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+            .and_then(|v| b64::url_decode(v).ok())
             .ok_or_else(|| format!("`{name}` is missing or not base64url"))?;
         match bytes.len() {
             32 => Ok(bytes),

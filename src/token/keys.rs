@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jsonwebtoken::DecodingKey;
 use ring::rand::{SecureRandom as _, SystemRandom};
 use ring::signature::{
@@ -16,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::der::{self, KeyType};
 use super::SigningAlgorithm;
+use crate::b64;
 
 /// Why a key cannot be used; the message says how to fix it and never
 /// holds key material.
@@ -183,15 +182,15 @@ impl PublicKey {
         let canonical = match self.alg {
             SigningAlgorithm::ES256 => format!(
                 r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-                b64(&self.key[1..33]),
-                b64(&self.key[33..])
+                b64::url_encode(&self.key[1..33]),
+                b64::url_encode(&self.key[33..])
             ),
             _ => format!(
                 r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
-                b64(&self.key)
+                b64::url_encode(&self.key)
             ),
         };
-        b64(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref())
+        b64::url_encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref())
     }
 
     /// The JWK, public members only, with `kid`, `alg` and `use: sig`.
@@ -199,11 +198,11 @@ impl PublicKey {
         match self.alg {
             SigningAlgorithm::ES256 => json!({
                 "kty": "EC", "crv": "P-256",
-                "x": b64(&self.key[1..33]), "y": b64(&self.key[33..]),
+                "x": b64::url_encode(&self.key[1..33]), "y": b64::url_encode(&self.key[33..]),
                 "kid": self.kid, "alg": "ES256", "use": "sig",
             }),
             _ => json!({
-                "kty": "OKP", "crv": "Ed25519", "x": b64(&self.key),
+                "kty": "OKP", "crv": "Ed25519", "x": b64::url_encode(&self.key),
                 "kid": self.kid, "alg": "EdDSA", "use": "sig",
             }),
         }
@@ -328,10 +327,6 @@ impl PrivateKey {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,9 +334,7 @@ mod tests {
     #[test]
     fn ed25519_thumbprint_matches_rfc_8037() {
         // RFC 8037, appendix A.2 and A.3.
-        let x = URL_SAFE_NO_PAD
-            .decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
-            .unwrap();
+        let x = b64::url_decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
         let key = PublicKey::from_raw(SigningAlgorithm::EdDSA, &x).unwrap();
         assert_eq!(key.kid(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }

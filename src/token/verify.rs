@@ -3,13 +3,13 @@
 
 use std::fmt;
 
-use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{DecodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
 use super::jwks::{self, JwksError};
 use super::{Claims, JwtConfig, Signing, SigningAlgorithm, VerifyRules};
+use crate::b64;
 
 /// Why a token was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,9 +238,7 @@ fn check_header(token: &str, expected: SigningAlgorithm) -> Result<Header, Verif
 
 /// A base64url part that is a JSON object.
 fn json_object(part: &str) -> Option<Map<String, Value>> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .ok()?;
+    let bytes = b64::url_decode(part).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -304,7 +302,7 @@ mod tests {
     const HS: SigningAlgorithm = SigningAlgorithm::HS256;
 
     fn part(v: &Value) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        b64::url_encode(v.to_string())
     }
 
     fn with_header(header: Value) -> String {

@@ -15,6 +15,7 @@ mod parse;
 /// Modules on one line are one layer and must not use each other.
 #[rustfmt::skip]
 const LAYERS: &[&[&str]] = &[
+    &["b64"],
     &["secret", "principal", "drain", "redis_conn", "env_var", "address"],
     &["telemetry", "metrics", "policy", "admin", "ratelimit"],
     &["token"],

@@ -2,9 +2,11 @@
 //! `<value>.<base64(HMAC-SHA256(secret, value))>`, standard base64 with its
 //! padding.
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use sha2::Sha256;
+
+use super::mac::MacKeys;
+use crate::b64;
 
 /// Length of better-call's signature: base64 of 32 bytes, padded.
 const SIGNATURE_LEN: usize = 44;
@@ -14,7 +16,7 @@ const SIGNATURE_LEN: usize = 44;
 #[derive(Clone)]
 pub struct BetterCallSigner {
     // Keyed HMAC states, newest secret first.
-    keys: Vec<Hmac<Sha256>>,
+    keys: MacKeys<Hmac<Sha256>>,
 }
 
 impl std::fmt::Debug for BetterCallSigner {
@@ -26,12 +28,9 @@ impl std::fmt::Debug for BetterCallSigner {
 impl BetterCallSigner {
     /// A signer for these secrets, newest first. Empty secrets are skipped.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let keys = secrets
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| Hmac::<Sha256>::new_from_slice(s.as_bytes()).expect("any key length"))
-            .collect();
-        Self { keys }
+        Self {
+            keys: MacKeys::new(secrets.into_iter().filter(|s| !s.is_empty())),
+        }
     }
 
     /// The value inside `cookie` when a secret signed it, compared in
@@ -44,15 +43,8 @@ impl BetterCallSigner {
         if sig.len() != SIGNATURE_LEN || !sig.ends_with('=') {
             return Err("session cookie is malformed");
         }
-        let sig = base64::engine::general_purpose::STANDARD
-            .decode(sig)
-            .map_err(|_| "session cookie is malformed")?;
-        let signed = self.keys.iter().any(|key| {
-            let mut mac = key.clone();
-            mac.update(value.as_bytes());
-            mac.verify_slice(&sig).is_ok()
-        });
-        if signed {
+        let sig = b64::standard_decode(sig).map_err(|_| "session cookie is malformed")?;
+        if self.keys.verify(&[value.as_bytes()], &sig).is_some() {
             Ok(value)
         } else {
             Err("session cookie signature does not match")
@@ -62,9 +54,7 @@ impl BetterCallSigner {
     /// `<value>.<signature>` with the newest secret (not yet
     /// percent-encoded), for tests.
     pub fn sign(&self, value: &str) -> String {
-        let mut mac = self.keys.first().expect("at least one secret").clone();
-        mac.update(value.as_bytes());
-        let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let sig = b64::standard_encode(self.keys.sign(&[value.as_bytes()]));
         format!("{value}.{sig}")
     }
 }

@@ -7,32 +7,17 @@
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderMap;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use serde_json::Value;
 use sha1::Sha1;
 
+use super::mac::MacKeys;
 use super::{ClaimsCodec, CodecAuthenticator};
+use crate::b64;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::Reason;
 use crate::session::{SessionAuthenticator, SessionConfig, SessionError};
-
-/// keygrip's signature: URL-safe alphabet, padding stripped.
-const SIGNATURE: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
-);
-
-/// Node's `Buffer.from(s, 'base64')` takes padded and unpadded input.
-const BODY: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// The `cookie-session` preset's [`Build`](crate::session::preset::Build).
 pub fn build(
@@ -51,7 +36,7 @@ pub struct CookieSession {
     name: String,
     sig_name: String,
     // Keyed HMAC states, newest key first.
-    keys: Vec<Hmac<Sha1>>,
+    keys: MacKeys<Hmac<Sha1>>,
 }
 
 impl std::fmt::Debug for CookieSession {
@@ -71,32 +56,25 @@ impl CookieSession {
         Self {
             name: name.to_owned(),
             sig_name: format!("{name}.sig"),
-            keys: keys
-                .into_iter()
-                .map(|k| Hmac::<Sha1>::new_from_slice(k.as_bytes()).expect("any key length"))
-                .collect(),
+            keys: MacKeys::new(keys),
         }
     }
 
     /// The session document in a value whose signature cookie is `sig`.
     pub fn open(&self, value: &str, sig: &str) -> Result<Value, SessionError> {
-        let sig = SIGNATURE.decode(sig).map_err(|_| {
+        // keygrip's signature: URL-safe alphabet, padding stripped.
+        let sig = b64::url_decode(sig).map_err(|_| {
             SessionError::Unauthenticated(Reason::BadSignature, "session signature is malformed")
         })?;
-        let signed = self.keys.iter().any(|key| {
-            let mut mac = key.clone();
-            mac.update(self.name.as_bytes());
-            mac.update(b"=");
-            mac.update(value.as_bytes());
-            mac.verify_slice(&sig).is_ok()
-        });
-        if !signed {
+        let message = [self.name.as_bytes(), b"=", value.as_bytes()];
+        if self.keys.verify(&message, &sig).is_none() {
             return Err(SessionError::Unauthenticated(
                 Reason::BadSignature,
                 "session cookie signature does not match",
             ));
         }
-        let json = BODY.decode(value).map_err(|_| {
+        // Node's `Buffer.from(s, 'base64')` takes padded and unpadded input.
+        let json = b64::standard_decode_any_padding(value).map_err(|_| {
             SessionError::Unauthenticated(Reason::Malformed, "session cookie is not base64")
         })?;
         serde_json::from_slice(&json).map_err(|_| {
@@ -106,14 +84,15 @@ impl CookieSession {
 
     /// Signs `value` with the newest key (keygrip's `sign`), for tests.
     pub fn sign(&self, value: &str) -> String {
-        let mut mac = self.keys.first().expect("at least one key").clone();
-        mac.update(format!("{}={value}", self.name).as_bytes());
-        SIGNATURE.encode(mac.finalize().into_bytes())
+        b64::url_encode(
+            self.keys
+                .sign(&[self.name.as_bytes(), b"=", value.as_bytes()]),
+        )
     }
 
     /// cookie-session's `encode`: base64 of the JSON text.
     pub fn encode(doc: &Value) -> String {
-        STANDARD.encode(doc.to_string())
+        b64::standard_encode(doc.to_string())
     }
 }
 

@@ -1,15 +1,17 @@
 //! The cookie-signature format (`s:<value>.<sig>`) that Express's
 //! `cookie-parser` and `express-session` write.
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use sha2::Sha256;
+
+use super::mac::MacKeys;
+use crate::b64;
 
 /// Verifies `s:<value>.<signature>` cookies against a list of secrets.
 #[derive(Clone)]
 pub struct CookieSigner {
     // Keyed HMAC states, newest secret first; cloning one skips re-keying.
-    keys: Vec<Hmac<Sha256>>,
+    keys: MacKeys<Hmac<Sha256>>,
 }
 
 impl std::fmt::Debug for CookieSigner {
@@ -43,14 +45,9 @@ impl UnsignError {
 impl CookieSigner {
     /// A signer for these secrets, newest first. Empty secrets are skipped.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let keys = secrets
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                Hmac::<Sha256>::new_from_slice(s.as_bytes()).expect("HMAC takes any key length")
-            })
-            .collect();
-        Self { keys }
+        Self {
+            keys: MacKeys::new(secrets.into_iter().filter(|s| !s.is_empty())),
+        }
     }
 
     /// Returns the value inside a signed cookie (`s:` already included in
@@ -62,26 +59,17 @@ impl CookieSigner {
         if sig.len() != 43 {
             return Err(UnsignError::Malformed);
         }
-        let sig = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(sig)
-            .map_err(|_| UnsignError::Malformed)?;
-        for key in &self.keys {
-            let mut mac = key.clone();
-            mac.update(value.as_bytes());
-            if mac.verify_slice(&sig).is_ok() {
-                return Ok(value);
-            }
+        let sig = b64::standard_decode_no_padding(sig).map_err(|_| UnsignError::Malformed)?;
+        match self.keys.verify(&[value.as_bytes()], &sig) {
+            Some(_) => Ok(value),
+            None => Err(UnsignError::BadSignature),
         }
-        Err(UnsignError::BadSignature)
     }
 
     /// Signs `value` with the newest secret: `s:<value>.<sig>` (not yet
     /// percent-encoded). Used by dev mode and tests.
     pub fn sign(&self, value: &str) -> String {
-        let mut mac = self.keys.first().expect("at least one secret").clone();
-        mac.update(value.as_bytes());
-        let sig =
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(mac.finalize().into_bytes());
+        let sig = b64::standard_encode_no_padding(self.keys.sign(&[value.as_bytes()]));
         format!("s:{value}.{sig}")
     }
 }

@@ -12,9 +12,6 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderMap;
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockDecryptMut, KeyIvInit};
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha1::Sha1;
@@ -22,6 +19,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::{ClaimsCodec, CodecAuthenticator};
+use crate::b64;
 use crate::metrics::CacheMetrics;
 use crate::secret::Secret;
 use crate::session::cookies::find_cookie;
@@ -47,14 +45,6 @@ pub const MIN_PASSWORD_LEN: usize = 32;
 /// iron-session refuses to write a cookie over 4096 bytes; nothing longer
 /// is worth deriving keys for.
 const MAX_SEAL_LEN: usize = 4096;
-
-/// iron's `base64urlEncode`: URL-safe alphabet, no padding.
-const B64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// The `iron-session` preset's [`Check`](crate::session::preset::Check):
 /// every password has an id and at least 32 characters, as iron-session
@@ -202,20 +192,18 @@ impl IronSession {
         let mut hmac =
             <Hmac<Sha256>>::new_from_slice(&derive(password, mac_salt)).expect("any key length");
         hmac.update(mac_base.as_bytes());
-        let expected = B64.encode(hmac.finalize().into_bytes());
+        let expected = b64::url_encode(hmac.finalize().into_bytes());
         if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
             return Err(bad(
                 Reason::BadSignature,
                 "session seal integrity check failed",
             ));
         }
-        let iv: [u8; 16] = B64
-            .decode(iv)
+        let iv: [u8; 16] = b64::url_decode_any_padding(iv)
             .ok()
             .and_then(|iv| iv.try_into().ok())
             .ok_or(bad(Reason::Malformed, "session seal iv is malformed"))?;
-        let mut buf = B64
-            .decode(encrypted)
+        let mut buf = b64::url_decode_any_padding(encrypted)
             .map_err(|_| bad(Reason::Malformed, "session seal is not base64"))?;
         let plain = cbc::Decryptor::<aes::Aes256>::new(&derive(password, salt).into(), &iv.into())
             .decrypt_padded_mut::<Pkcs7>(&mut buf)

@@ -9,14 +9,13 @@ use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockDecryptMut, KeyIvInit};
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::b64;
 use crate::session::Reason;
 use crate::session::SessionError;
 
@@ -81,10 +80,10 @@ pub fn derive_key(secret: &str, salt: &str, info: &str, len: usize) -> Vec<u8> {
 /// of the key's size in bits (`sha512` for 64 bytes, `sha256` for 32), as
 /// Auth.js computes the `kid` it writes.
 pub fn thumbprint(key: &[u8]) -> String {
-    let jwk = format!(r#"{{"k":"{}","kty":"oct"}}"#, URL_SAFE_NO_PAD.encode(key));
+    let jwk = format!(r#"{{"k":"{}","kty":"oct"}}"#, b64::url_encode(key));
     match key.len() {
-        64 => URL_SAFE_NO_PAD.encode(Sha512::digest(jwk.as_bytes())),
-        _ => URL_SAFE_NO_PAD.encode(Sha256::digest(jwk.as_bytes())),
+        64 => b64::url_encode(Sha512::digest(jwk.as_bytes())),
+        _ => b64::url_encode(Sha256::digest(jwk.as_bytes())),
     }
 }
 
@@ -130,8 +129,7 @@ impl<'a> Jwe<'a> {
             return Err(bad(Reason::Malformed, "session token is not a compact JWE"));
         };
         let decode = |part: &str| {
-            URL_SAFE_NO_PAD
-                .decode(part)
+            b64::url_decode(part)
                 .map_err(|_| bad(Reason::Malformed, "session token is not base64url"))
         };
         let fields: Header = serde_json::from_slice(&decode(header)?)
@@ -272,9 +270,9 @@ mod tests {
 
     #[test]
     fn refuses_other_shapes_before_decrypting() {
-        let header = |h: &str| URL_SAFE_NO_PAD.encode(h);
-        let iv = URL_SAFE_NO_PAD.encode([0u8; 16]);
-        let tag = URL_SAFE_NO_PAD.encode([0u8; 32]);
+        let header = |h: &str| b64::url_encode(h);
+        let iv = b64::url_encode([0u8; 16]);
+        let tag = b64::url_encode([0u8; 32]);
         let cbc = [Enc::A256CbcHs512];
         let good = header(r#"{"alg":"dir","enc":"A256CBC-HS512"}"#);
         assert!(Jwe::parse(&format!("{good}..{iv}.AAAA.{tag}"), &cbc).is_ok());

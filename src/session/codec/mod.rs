@@ -33,11 +33,13 @@ pub mod flask;
 pub mod iron_session;
 pub mod jwe;
 pub mod jwt;
+mod mac;
 pub mod next_auth;
 pub mod rails;
 pub mod session_id;
 pub mod stored;
 pub mod supabase;
+mod zlib;
 
 pub use express_signed::{CookieSigner, UnsignError};
 pub use session_id::SessionIdCookie;

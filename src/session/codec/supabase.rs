@@ -25,8 +25,6 @@
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderMap;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine as _;
 use serde::Deserialize;
 
 use super::chunks;
@@ -35,6 +33,7 @@ use super::jwt::cookie::{
     JWKS_CACHE_MAX_VAR, JWKS_CACHE_MIN_VAR, JWKS_FILE_VAR, JWKS_URL_VAR, KEY_VAR,
 };
 use super::jwt::JwtCookieAuthenticator;
+use crate::b64;
 use crate::env_var::EnvVar;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
@@ -77,13 +76,6 @@ const AUDIENCE_DEFAULT: &str = "authenticated";
 const JWKS_PATH: &str = "auth/v1/.well-known/jwks.json";
 
 const BASE64_PREFIX: &str = "base64-";
-
-/// base64url as `@supabase/ssr`'s `stringFromBase64URL` reads it: padding
-/// optional.
-const BASE64URL: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// The session cookie's name for project `url`, as `supabase-js` derives
 /// its storage key: `sb-<first label of the host>-auth-token`.
@@ -155,8 +147,7 @@ fn session_token(value: &str) -> Result<String, SessionError> {
         "the Supabase session cookie is malformed",
     );
     let json = match value.strip_prefix(BASE64_PREFIX) {
-        Some(encoded) => BASE64URL
-            .decode(encoded)
+        Some(encoded) => b64::url_decode_any_padding(encoded)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or(malformed.clone())?,

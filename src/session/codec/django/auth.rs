@@ -27,6 +27,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use crate::session::check::SessionCheck;
+use crate::session::codec::mac::MacKeys;
 use crate::session::store::describe_error;
 use crate::session::Reason;
 use crate::session::SessionError;
@@ -43,34 +44,31 @@ const ALLOW_INACTIVE: [&str; 2] = [
 /// `get_session_auth_hash()` under each secret, newest first.
 #[derive(Clone)]
 pub struct AuthHash {
-    keys: Arc<[Hmac<Sha256>]>,
+    keys: MacKeys<Hmac<Sha256>>,
 }
 
 impl AuthHash {
     /// For `SECRET_KEY` then its fallbacks.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let keys = secrets
-            .into_iter()
-            .map(|secret| {
-                let key = Sha256::new()
-                    .chain_update(HASH_SALT)
-                    .chain_update(secret)
-                    .finalize();
-                Hmac::<Sha256>::new_from_slice(&key).expect("any key length")
-            })
-            .collect();
+        let keys = MacKeys::new(secrets.into_iter().map(|secret| {
+            Sha256::new()
+                .chain_update(HASH_SALT)
+                .chain_update(secret)
+                .finalize()
+        }));
         Self { keys }
     }
 
     /// Whether `session_hash` is the hash of `password` under one of the
     /// secrets, compared as text in constant time as Django compares it.
     pub fn matches(&self, session_hash: &str, password: &str) -> bool {
-        self.keys.iter().any(|key| {
-            let mut mac = key.clone();
-            mac.update(password.as_bytes());
+        let hex_matches = |mac: Hmac<Sha256>| {
             let hex = lower_hex(&mac.finalize().into_bytes());
             bool::from(hex.as_bytes().ct_eq(session_hash.as_bytes()))
-        })
+        };
+        self.keys
+            .find(&[password.as_bytes()], hex_matches)
+            .is_some()
     }
 }
 

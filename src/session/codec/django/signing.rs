@@ -6,45 +6,23 @@
 //! HMAC-SHA256 keyed with `sha256(salt + "signer" + secret)`, URL-safe
 //! base64 without padding. `SECRET_KEY_FALLBACKS` are tried in turn.
 
-use std::io::Read as _;
 use std::time::Duration;
 
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+use crate::b64;
+use crate::session::codec::mac::MacKeys;
+use crate::session::codec::zlib;
 use crate::session::store::StoredDocument;
 use crate::session::Reason;
 use crate::session::SessionError;
 
-/// Largest session JSON accepted after decompression (a zip bomb stops here).
-const MAX_DOCUMENT: u64 = 1 << 20;
-
-/// Django's `b64_encode` / `b64_decode`: URL-safe, padding stripped on
-/// write and restored on read.
-const B64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-/// Signatures exactly as Django writes them: Django compares the text, so
-/// a padded signature is not the same signature.
-const SIGNATURE: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
-);
-
 /// Verifies and opens `signing.dumps` strings for one salt.
 pub struct DjangoSigned {
     // HMAC-SHA256 keyed with sha256(salt + "signer" + secret), newest first.
-    keys: Vec<Hmac<Sha256>>,
+    keys: MacKeys<Hmac<Sha256>>,
     max_age: Option<Duration>,
 }
 
@@ -62,17 +40,13 @@ impl DjangoSigned {
         secrets: impl IntoIterator<Item = &'a str>,
         max_age: Option<Duration>,
     ) -> Self {
-        let keys = secrets
-            .into_iter()
-            .map(|secret| {
-                let key = Sha256::new()
-                    .chain_update(salt)
-                    .chain_update("signer")
-                    .chain_update(secret)
-                    .finalize();
-                Hmac::<Sha256>::new_from_slice(&key).expect("any key length")
-            })
-            .collect();
+        let keys = MacKeys::new(secrets.into_iter().map(|secret| {
+            Sha256::new()
+                .chain_update(salt)
+                .chain_update("signer")
+                .chain_update(secret)
+                .finalize()
+        }));
         Self { keys, max_age }
     }
 
@@ -82,15 +56,11 @@ impl DjangoSigned {
         let (value, sig) = signed
             .rsplit_once(':')
             .ok_or(bad(Reason::BadSignature, "session is not signed"))?;
-        let sig = SIGNATURE
-            .decode(sig)
+        // Signatures exactly as Django writes them (URL-safe, unpadded):
+        // Django compares the text, so a padded signature is another one.
+        let sig = b64::url_decode(sig)
             .map_err(|_| bad(Reason::BadSignature, "session signature is malformed"))?;
-        let signed_by_us = self.keys.iter().any(|key| {
-            let mut mac = key.clone();
-            mac.update(value.as_bytes());
-            mac.verify_slice(&sig).is_ok()
-        });
-        if !signed_by_us {
+        if self.keys.verify(&[value.as_bytes()], &sig).is_none() {
             return Err(bad(
                 Reason::BadSignature,
                 "session signature does not match",
@@ -110,19 +80,11 @@ impl DjangoSigned {
             Some(rest) => (true, rest),
             None => (false, payload),
         };
-        let mut data = B64
-            .decode(payload)
+        // Django's `b64_decode` restores the padding `b64_encode` stripped.
+        let mut data = b64::url_decode_any_padding(payload)
             .map_err(|_| bad(Reason::Malformed, "session payload is not base64"))?;
         if compressed {
-            let mut out = Vec::new();
-            flate2::read::ZlibDecoder::new(data.as_slice())
-                .take(MAX_DOCUMENT + 1)
-                .read_to_end(&mut out)
-                .map_err(|_| bad(Reason::Malformed, "session payload does not decompress"))?;
-            if out.len() as u64 > MAX_DOCUMENT {
-                return Err(bad(Reason::Malformed, "session payload is too large"));
-            }
-            data = out;
+            data = zlib::inflate(&data).map_err(|e| bad(Reason::Malformed, e.reason()))?;
         }
         serde_json::from_slice(&data).map_err(|_| {
             bad(
@@ -135,10 +97,13 @@ impl DjangoSigned {
     /// `signing.dumps(doc, salt, compress=False)` at `now_unix` with the
     /// newest secret, for tests and fuzzing.
     pub fn sign(&self, doc: &Value, now_unix: u64) -> String {
-        let value = format!("{}:{}", B64.encode(doc.to_string()), b62_encode(now_unix));
-        let mut mac = self.keys.first().expect("at least one secret").clone();
-        mac.update(value.as_bytes());
-        format!("{value}:{}", SIGNATURE.encode(mac.finalize().into_bytes()))
+        let value = format!(
+            "{}:{}",
+            b64::url_encode(doc.to_string()),
+            b62_encode(now_unix)
+        );
+        let sig = self.keys.sign(&[value.as_bytes()]);
+        format!("{value}:{}", b64::url_encode(sig))
     }
 }
 
@@ -206,5 +171,25 @@ mod tests {
         assert!(other_salt.open(&signed, 1_000_000).is_err());
         let tampered = signed.replacen(':', "x:", 1);
         assert!(signer.open(&tampered, 1_000_000).is_err());
+    }
+
+    #[test]
+    fn inflates_compressed_payloads_up_to_the_shared_limit() {
+        let signer = DjangoSigned::new(DB_SALT, ["k"], None);
+        let seal = |json: &str| {
+            let packed = b64::url_encode(zlib::deflate(json.as_bytes()));
+            let value = format!(".{packed}:{}", b62_encode(1));
+            let sig = b64::url_encode(signer.keys.sign(&[value.as_bytes()]));
+            format!("{value}:{sig}")
+        };
+        // A JSON string of `len` bytes, quotes included.
+        let text = |len: usize| format!("\"{}\"", "x".repeat(len - 2));
+        let at_limit = signer.open(&seal(&text(zlib::MAX_INFLATED)), 1).unwrap();
+        assert_eq!(at_limit.as_str().unwrap().len(), zlib::MAX_INFLATED - 2);
+        let past = signer.open(&seal(&text(zlib::MAX_INFLATED + 1)), 1);
+        assert!(matches!(
+            past,
+            Err(SessionError::Unauthenticated(Reason::Malformed, _))
+        ));
     }
 }

@@ -18,14 +18,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::HeaderMap;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha1::Sha1;
 
-use super::{ClaimsCodec, CodecAuthenticator};
+use super::mac::MacKeys;
+use super::{zlib, ClaimsCodec, CodecAuthenticator};
+use crate::b64;
 use crate::metrics::CacheMetrics;
 use crate::session::cookies::find_cookie;
 use crate::session::Reason;
@@ -38,19 +37,6 @@ const SALT: &[u8] = b"cookie-session";
 
 /// Flask's `PERMANENT_SESSION_LIFETIME` default, used when none is given.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(31 * 86_400);
-
-/// A decompressed session larger than any cookie could hold uncompressed
-/// is refused rather than inflated (a browser keeps about 4 KiB).
-const MAX_INFLATED: usize = 64 * 1024;
-
-/// itsdangerous' `base64_encode`/`base64_decode`: URL-safe, padding
-/// stripped on write and restored on read.
-const URL_SAFE: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// The `flask` preset's [`Build`](crate::session::preset::Build).
 pub fn build(
@@ -69,7 +55,7 @@ pub fn build(
 pub struct FlaskSession {
     name: String,
     // HMAC states keyed with each secret's derived key, newest first.
-    keys: Vec<Hmac<Sha1>>,
+    keys: MacKeys<Hmac<Sha1>>,
     max_age: u64,
 }
 
@@ -96,16 +82,12 @@ impl FlaskSession {
         secrets: impl IntoIterator<Item = &'a str>,
         max_age: Duration,
     ) -> Self {
-        let keys = secrets
-            .into_iter()
-            .map(|secret| {
-                let mut derive =
-                    Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
-                derive.update(SALT);
-                let key = derive.finalize().into_bytes();
-                Hmac::<Sha1>::new_from_slice(&key).expect("any key length")
-            })
-            .collect();
+        let keys = MacKeys::new(secrets.into_iter().map(|secret| {
+            let mut derive =
+                Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
+            derive.update(SALT);
+            derive.finalize().into_bytes()
+        }));
         Self {
             name: name.to_owned(),
             keys,
@@ -118,15 +100,10 @@ impl FlaskSession {
         let (signed, sig) = cookie
             .rsplit_once('.')
             .ok_or(refuse(Reason::BadSignature, "session cookie is not signed"))?;
-        let sig = URL_SAFE
-            .decode(sig)
+        // itsdangerous' `base64_decode` restores the padding it stripped.
+        let sig = b64::url_decode_any_padding(sig)
             .map_err(|_| refuse(Reason::BadSignature, "session signature is malformed"))?;
-        let valid = self.keys.iter().any(|key| {
-            let mut mac = key.clone();
-            mac.update(signed.as_bytes());
-            mac.verify_slice(&sig).is_ok()
-        });
-        if !valid {
+        if self.keys.verify(&[signed.as_bytes()], &sig).is_none() {
             return Err(refuse(
                 Reason::BadSignature,
                 "session cookie signature does not match",
@@ -156,27 +133,25 @@ impl FlaskSession {
     pub fn sign(&self, payload: &str, signed_at: u64) -> String {
         let bytes = signed_at.to_be_bytes();
         let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-        let signed = format!("{payload}.{}", URL_SAFE.encode(&bytes[first..]));
-        let mut mac = self.keys.first().expect("at least one secret").clone();
-        mac.update(signed.as_bytes());
-        format!("{signed}.{}", URL_SAFE.encode(mac.finalize().into_bytes()))
+        let signed = format!("{payload}.{}", b64::url_encode(&bytes[first..]));
+        let sig = self.keys.sign(&[signed.as_bytes()]);
+        format!("{signed}.{}", b64::url_encode(sig))
     }
 
     /// `URLSafeSerializerMixin.dump_payload` for JSON text `json`:
     /// compressed (with the `.` prefix) when asked, plain otherwise.
     pub fn encode_payload(json: &[u8], compress: bool) -> String {
         if compress {
-            let packed = miniz_oxide::deflate::compress_to_vec_zlib(json, 6);
-            format!(".{}", URL_SAFE.encode(packed))
+            format!(".{}", b64::url_encode(zlib::deflate(json)))
         } else {
-            URL_SAFE.encode(json)
+            b64::url_encode(json)
         }
     }
 }
 
 /// itsdangerous' `bytes_to_int(base64_decode(ts))`: up to 8 big-endian bytes.
 fn timestamp_secs(timestamp: &str) -> Option<u64> {
-    let raw = URL_SAFE.decode(timestamp).ok()?;
+    let raw = b64::url_decode_any_padding(timestamp).ok()?;
     if raw.len() > 8 {
         return None;
     }
@@ -190,14 +165,12 @@ fn payload_json(payload: &str) -> Result<Vec<u8>, SessionError> {
         Some(rest) => (true, rest),
         None => (false, payload),
     };
-    let raw = URL_SAFE
-        .decode(text)
+    let raw = b64::url_decode_any_padding(text)
         .map_err(|_| refuse(Reason::Malformed, "session payload is not base64"))?;
     if !compressed {
         return Ok(raw);
     }
-    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&raw, MAX_INFLATED)
-        .map_err(|_| refuse(Reason::Malformed, "session payload does not inflate"))
+    zlib::inflate(&raw).map_err(|e| refuse(Reason::Malformed, e.reason()))
 }
 
 impl ClaimsCodec for FlaskSession {
@@ -246,6 +219,25 @@ mod tests {
             codec.open(&codec.sign(&packed, AT), AT).unwrap()["_user_id"],
             "1"
         );
+    }
+
+    #[test]
+    fn inflates_compressed_payloads_up_to_the_shared_limit() {
+        let codec = FlaskSession::new("session", ["dev"], DAY);
+        // `{"n":"xx…"}` of `len` bytes, compressed as Flask does.
+        let cookie = |len: usize| {
+            let json = format!(r#"{{"n":"{}"}}"#, "x".repeat(len - 8));
+            codec.sign(&FlaskSession::encode_payload(json.as_bytes(), true), AT)
+        };
+        let at_limit = codec.open(&cookie(zlib::MAX_INFLATED), AT).unwrap();
+        assert_eq!(
+            at_limit["n"].as_str().unwrap().len(),
+            zlib::MAX_INFLATED - 8
+        );
+        assert!(matches!(
+            codec.open(&cookie(zlib::MAX_INFLATED + 1), AT),
+            Err(SessionError::Unauthenticated(Reason::Malformed, _))
+        ));
     }
 
     #[test]

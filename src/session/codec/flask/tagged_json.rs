@@ -16,9 +16,9 @@
 //! it. A known tag whose value Flask itself could not read (which makes
 //! Flask fail the request) refuses the session.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde_json::{Map, Value};
+
+use crate::b64;
 
 /// Why a tagged value could not be read; the session is refused.
 pub type UntagError = &'static str;
@@ -121,7 +121,7 @@ fn http_date(s: &str) -> Option<String> {
 /// `b64decode` (standard alphabet, padded) as UTF-8 text, or the base64
 /// itself for binary bytes.
 fn bytes(s: &str) -> Option<String> {
-    let raw = STANDARD.decode(s).ok()?;
+    let raw = b64::standard_decode(s).ok()?;
     Some(String::from_utf8(raw).unwrap_or_else(|_| s.to_owned()))
 }
 

@@ -8,12 +8,12 @@
 //! (Wycheproof `json_web_key_test.json` tcId 23). RSA keys get the checks
 //! of [`PublicKey::rsa`], the ROCA fingerprint among them (tcId 7).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::jws_crypto::{Curve, PublicKey};
+
+use crate::b64;
 
 /// One verification key of a JWKS.
 #[derive(Clone)]
@@ -233,9 +233,7 @@ fn text<'a>(jwk: &'a Map<String, Value>, name: &'static str) -> Result<Option<&'
 /// A required base64url member, decoded.
 fn bytes(jwk: &Map<String, Value>, name: &'static str) -> Result<Vec<u8>, Unused> {
     let value = text(jwk, name)?.ok_or(Unused::Refused("a member its kty requires is missing"))?;
-    URL_SAFE_NO_PAD
-        .decode(value)
-        .map_err(|_| Unused::Refused("a member is not base64url"))
+    b64::url_decode(value).map_err(|_| Unused::Refused("a member is not base64url"))
 }
 
 #[cfg(test)]

@@ -6,8 +6,6 @@
 //! [`LEEWAY_SECS`] and `iss` / `aud` when configured (`jws_claims.rs`).
 //! `jsonwebtoken` parses PEM keys and names the algorithms.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -16,6 +14,7 @@ pub use super::jws_claims::{ClaimRules, Lifetime, Refusal, LEEWAY_SECS};
 pub use super::jws_crypto::{PublicKey, Secret};
 
 use super::jwk::{self, RingKey};
+use crate::b64;
 use crate::token::unix_now;
 
 /// The keys a token may be verified with.
@@ -201,8 +200,7 @@ impl Verifier {
         else {
             return Err(MALFORMED);
         };
-        let header: Header = URL_SAFE_NO_PAD
-            .decode(head)
+        let header: Header = b64::url_decode(head)
             .ok()
             .filter(|json| is_object(json))
             .and_then(|json| serde_json::from_slice(&json).ok())
@@ -211,7 +209,7 @@ impl Verifier {
         if !self.algorithms.contains(&header.alg) {
             return Err(Refusal::Invalid("the token's algorithm is not accepted"));
         }
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| MALFORMED)?;
+        let signature = b64::url_decode(signature).map_err(|_| MALFORMED)?;
         Ok(Token {
             alg: header.alg,
             kid: header.kid,
@@ -240,8 +238,7 @@ impl Verifier {
                 "the session token's signature does not match",
             ));
         }
-        let claims: Value = URL_SAFE_NO_PAD
-            .decode(token.payload)
+        let claims: Value = b64::url_decode(token.payload)
             .ok()
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or(Refusal::Invalid("the session token is invalid"))?;

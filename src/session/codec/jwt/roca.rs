@@ -99,14 +99,12 @@ pub(super) fn hex(text: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
     use serde_json::Value;
 
     use super::*;
 
     fn modulus(b64: &str) -> Vec<u8> {
-        URL_SAFE_NO_PAD.decode(b64).unwrap()
+        crate::b64::url_decode(b64).unwrap()
     }
 
     fn vectors() -> Value {

@@ -21,10 +21,9 @@
 use actix_web::http::header::HeaderMap;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde_json::Value;
 
+use crate::b64;
 use crate::session::codec::ClaimsCodec;
 use crate::session::cookies::find_cookie;
 use crate::session::mapping::parse_iso8601_utc;
@@ -171,7 +170,7 @@ impl RailsCookie {
         let message = meta
             .get("message")
             .and_then(Value::as_str)
-            .and_then(|m| STANDARD.decode(m).ok())
+            .and_then(|m| b64::standard_decode(m).ok())
             .ok_or(SessionError::Unauthenticated(
                 Reason::Malformed,
                 "the Rails cookie's message is malformed",
@@ -197,8 +196,8 @@ impl RailsCookie {
             .encrypt(&Nonce::from(iv), plaintext)
             .expect("a plaintext within AES-GCM's limit");
         let tag = sealed.split_off(sealed.len() - 16);
-        let b64 = |x: &[u8]| STANDARD.encode(x);
-        format!("{}--{}--{}", b64(&sealed), b64(&iv), b64(&tag))
+        let encode = |x: &[u8]| b64::standard_encode(x);
+        format!("{}--{}--{}", encode(&sealed), encode(&iv), encode(&tag))
     }
 
     /// MessageEncryptor's `_decrypt`: three strict-base64 parts, a 12-byte
@@ -212,7 +211,7 @@ impl RailsCookie {
         else {
             return Err(MALFORMED);
         };
-        let decode = |part: &str| STANDARD.decode(part).map_err(|_| MALFORMED);
+        let decode = |part: &str| b64::standard_decode(part).map_err(|_| MALFORMED);
         let (mut sealed, iv, tag) = (decode(data)?, decode(iv)?, decode(tag)?);
         let iv: [u8; 12] = iv.try_into().map_err(|_| MALFORMED)?;
         if tag.len() != 16 {
@@ -261,7 +260,7 @@ mod tests {
     }
 
     fn envelope(pur: Value, exp: Value, message: &[u8]) -> Vec<u8> {
-        let m = STANDARD.encode(message);
+        let m = b64::standard_encode(message);
         json!({"_rails": {"message": m, "exp": exp, "pur": pur}})
             .to_string()
             .into_bytes()
