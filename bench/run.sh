@@ -245,14 +245,6 @@ print_row() {
     echo
 }
 
-ensure_wrk() {
-    command -v wrk >/dev/null 2>&1 && return
-    log "installing wrk"
-    bounded timeout 600 apt-get install -y wrk >&2 ||
-        { bounded timeout 600 apt-get update >&2 && bounded timeout 600 apt-get install -y wrk >&2; } ||
-        die "could not install wrk"
-}
-
 find_peer_dir() {
     local d
     for d in "${PEER_DIR:-}" /work/shared/bench/node-peer "$REPO/../shared/bench/node-peer"; do

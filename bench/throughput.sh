@@ -71,7 +71,8 @@ readonly MINIMAL_BIN="$TARGET_DIR/release/examples/bench-minimal"
 OUT=${OUT:-$REPO/bench/results/throughput.md}
 harness_init
 
-need wrk curl openssl awk getconf
+need curl openssl awk getconf
+ensure_wrk
 CLK_TCK=$(getconf CLK_TCK)
 build_release
 log "building: cargo build --release --locked --example bench-minimal"
@@ -99,7 +100,7 @@ for url in "$SERVICE_URL" "$MINIMAL_URL"; do
     [[ $(status POST "$url" "$HOT_COOKIE") == 200 ]] || die "$url did not answer 200"
 done
 
-# cpu_ticks PID -> utime + stime of the whole process (all threads), in
+# cpu_ticks PID -> "utime stime" of the whole process (all threads), in
 # clock ticks. The fields are counted after the command name's `)`.
 cpu_ticks() {
     local stat
@@ -107,12 +108,13 @@ cpu_ticks() {
     stat=${stat##*) }
     # shellcheck disable=SC2086 # split into fields 3..
     set -- $stat
-    echo $((${12} + ${13}))
+    echo "${12} ${13}"
 }
 
-# load SERVER LOAD SECONDS -> "requests/s CPU-µs-per-request" (nothing on
+# load SERVER LOAD SECONDS -> "requests/s CPU-µs-per-request user system"
+# (CPU time per request, then its user and system parts; nothing on
 # failure). Fails when a response was not 200 or a socket error happened.
-declare -A RPS CPU
+declare -A RPS CPU USR SYS
 load() {
     local server=$1 kind=$2 secs=$3 url out pid
     url=$SERVICE_URL pid=$SERVICE_PID
@@ -135,10 +137,14 @@ load() {
     bad=$(awk '/Non-2xx or 3xx responses:/ { n = $NF } END { print n + 0 }' "$out")
     sockerr=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10; exit }' "$out")
     ((bad == 0 && ${sockerr:-0} == 0)) || { cat "$out" >&2; die "$server/$kind: $bad non-2xx answers, ${sockerr:-0} socket errors"; }
-    awk -v ticks=$((ticks_after - ticks_before)) -v hz="$CLK_TCK" '
+    awk -v before="$ticks_before" -v after="$ticks_after" -v hz="$CLK_TCK" '
         / requests in / { n = $1 }
         /^Requests\/sec:/ { rps = $2 }
-        END { if (n > 0) printf "%.0f %.2f", rps, ticks / hz * 1e6 / n }' "$out"
+        END {
+            split(before, b, " "); split(after, a, " ")
+            us = 1e6 / hz / n
+            if (n > 0) printf "%.0f %.2f %.2f %.2f", rps, (a[1] - b[1] + a[2] - b[2]) * us, (a[1] - b[1]) * us, (a[2] - b[2]) * us
+        }' "$out"
 }
 
 PAIRS=("service hot" "minimal hot" "service many" "minimal many")
@@ -157,9 +163,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
         log "round $round: $pair ($DURATION s)"
         # shellcheck disable=SC2086
         result=$(load $pair "$DURATION")
-        read -r rps cpu <<<"$result"
-        RPS["$pair $round"]=$rps CPU["$pair $round"]=$cpu
-        log "round $round: $pair: $rps requests/s, $cpu CPU-µs per request"
+        read -r rps cpu usr sys <<<"$result"
+        RPS["$pair $round"]=$rps CPU["$pair $round"]=$cpu USR["$pair $round"]=$usr SYS["$pair $round"]=$sys
+        log "round $round: $pair: $rps requests/s, $cpu CPU-µs per request ($usr user, $sys system)"
     done
 done
 
@@ -197,6 +203,22 @@ row() {
         "$(median_range "$format" "${s[@]}")" "$(median_range %.2f "${ratios[@]}")"
 }
 
+# split_row KIND -> user and system CPU-µs per request of both servers.
+split_row() {
+    local kind=$1 label server table r cells=() v
+    label="one hot key"
+    [[ $kind == many ]] && label="many keys"
+    for server in minimal service; do
+        for table in USR SYS; do
+            local -n values=$table
+            v=()
+            for ((r = 1; r <= ROUNDS; r++)); do v+=("${values["$server $kind $r"]}"); done
+            cells+=("$(median_range %.1f "${v[@]}")")
+        done
+    done
+    printf '| %s | %s | %s | %s | %s |\n' "$label" "${cells[@]}"
+}
+
 report() {
     echo "# Throughput: default configuration against the minimal endpoint"
     echo
@@ -216,6 +238,13 @@ report() {
     echo "| --- | ---: | ---: | ---: |"
     row hot CPU
     row many CPU
+    echo
+    echo "The same split into user and system (kernel) time, CPU-µs per request, median (min–max):"
+    echo
+    echo "| load | minimal endpoint, user | minimal endpoint, system | default configuration, user | default configuration, system |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    split_row hot
+    split_row many
     echo
     echo "- access log lines written by the service: $(wc -l <"$TMP/service.log"); distinct subjects and" \
         "addresses in them: $(awk '/ access\] / { for (i = 1; i <= NF; i++) if ($i ~ /^sub=/) s[$i]; else if ($i ~ /^ip=/) a[$i] }
