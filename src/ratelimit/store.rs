@@ -120,7 +120,7 @@ fn measure<T, E>(
 impl<K: Key> States<K> {
     /// Measures `key`'s state in the map (made when missing); `keep` gets
     /// the state.
-    fn from_map<T, E>(
+    fn measure_in_map<T, E>(
         &self,
         key: &K,
         f: &impl Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
@@ -155,14 +155,14 @@ impl<K: Key> StateStore for States<K> {
                     }
                 }
                 // Seen twice in a row (or its state was removed): keep it.
-                self.from_map(key, &f, Some(&mut last.state))
+                self.measure_in_map(key, &f, Some(&mut last.state))
             }
             Some(last) if last.store == self.id => {
                 // A key seen once is not worth a reference count (many keys
                 // would each pay one).
                 last.key.clone_from(key);
                 last.state = None;
-                self.from_map(key, &f, None)
+                self.measure_in_map(key, &f, None)
             }
             _ => {
                 *last = Some(Last {
@@ -170,7 +170,7 @@ impl<K: Key> StateStore for States<K> {
                     key: key.clone(),
                     state: None,
                 });
-                self.from_map(key, &f, None)
+                self.measure_in_map(key, &f, None)
             }
         })
     }
