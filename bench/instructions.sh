@@ -228,6 +228,7 @@ report() {
     echo
     echo "- date: $DATE_START; commit: $(git_rev); $(valgrind --version), $(rustc --version 2>/dev/null || echo rustc)"
     echo "- command: \`N1=$N1 N2=$N2 REPEAT=$REPEAT${SERVICE_BIN:+ SERVICE_BIN=$SERVICE_BIN} bench/instructions.sh${ONLY:+ --rows $ONLY}\`"
+    echo "- load average at start: $LOADAVG_START; at end: $(cut -d' ' -f1-3 /proc/loadavg) (instruction counts do not depend on it)"
     [[ -z ${SERVICE_BIN:-} ]] || echo "- the service binary counted is \`$SERVICE_BIN\`, not the build of this commit"
     echo "- method: release build under \`valgrind --tool=callgrind\`, \`WORKERS=1\`; curl in another process"
     echo "  sends N requests one after another on one keep-alive connection (\`POST /api/realtime-token\`"
@@ -255,4 +256,4 @@ report() {
 mkdir -p "$(dirname "$OUT")"
 report >"$OUT"
 cat "$OUT"
-log "written to $OUT (load average at start: $LOADAVG_START)"
+log "written to $OUT"

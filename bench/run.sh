@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproducible load benchmark and soak for realtime-token (see bench/README.md).
 #
-#   bench/run.sh [--no-peers] [--no-formats] [--no-rooms] [--exact-status] [--soak MINUTES]
+#   bench/run.sh [--no-peers] [--no-formats] [--no-rooms] [--exact-status] [--soak MINUTES] [--out FILE]
 #
 # env: DURATION (seconds per row, default 8), WARMUP (seconds of discarded
 # load before each row, default 1, 0 = none), PEER_DIR (node peer folder).
@@ -16,10 +16,11 @@
 # --no-rooms skips them) add ROOMS_QUERY, asked on every request and with a
 # 5 s cache, alone and beside the postgres backend. Everything is bounded in
 # time; every process it starts is stopped on exit. No timing assertions.
+# --out FILE also writes the report to FILE (e.g. bench/results/run.md).
 set -euo pipefail
 
 usage() {
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 PEERS=1
@@ -27,6 +28,7 @@ FORMATS=1
 ROOMS=1
 EXACT=0
 SOAK=0
+OUT=""
 ORIG_ARGS=("$@")
 while (($#)); do
     case $1 in
@@ -40,6 +42,8 @@ while (($#)); do
             shift
             ;;
         --soak=*) SOAK=${1#--soak=} ;;
+        --out) OUT=${2:?--out needs a file}; shift ;;
+        --out=*) OUT=${1#--out=} ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -94,8 +98,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/scale.sh"
 # shellcheck source=bench/signing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/signing.sh"
 harness_init
+if [[ -n $OUT ]]; then
+    # The report is all that goes to stdout: into OUT, shown at exit.
+    mkdir -p "$(dirname "$OUT")"
+    exec 3>&1 >"$OUT"
+fi
 REDIS_SEEDED=0
 on_exit() {
+    if [[ -n $OUT ]]; then
+        cat "$OUT" >&3
+        log "report written to $OUT"
+    fi
     ((FORMATS)) && formats_cleanup
     ((ROOMS)) && rooms_cleanup
     if ((REDIS_SEEDED)); then
@@ -252,14 +265,6 @@ print_row() {
         "${R_P50[$id]}" "${R_P99[$id]}" "${R_BAD[$id]}" "${R_TOTAL[$id]}" "${R_NOTE[$id]}"
     printf ' %s |' "$@"
     echo
-}
-
-ensure_wrk() {
-    command -v wrk >/dev/null 2>&1 && return
-    log "installing wrk"
-    bounded timeout 600 apt-get install -y wrk >&2 ||
-        { bounded timeout 600 apt-get update >&2 && bounded timeout 600 apt-get install -y wrk >&2; } ||
-        die "could not install wrk"
 }
 
 find_peer_dir() {

@@ -144,6 +144,15 @@ signed_cookie_value() { # SECRET VALUE
     printf 's:%s.%s' "$2" "$sig" | sed -e 's/:/%3A/g' -e 's/+/%2B/g' -e 's#/#%2F#g'
 }
 
+# wrk from the distribution when it is missing (bench/run.sh, bench/throughput.sh).
+ensure_wrk() {
+    command -v wrk >/dev/null 2>&1 && return
+    log "installing wrk"
+    bounded timeout 600 apt-get install -y wrk >&2 ||
+        { bounded timeout 600 apt-get update >&2 && bounded timeout 600 apt-get install -y wrk >&2; } ||
+        die "could not install wrk"
+}
+
 build_release() {
     log "building: cargo build --release --locked"
     bounded env -C "$REPO" timeout 3600 cargo build --release --locked >&2 || die "release build failed"

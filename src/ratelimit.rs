@@ -4,22 +4,23 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::Quota;
 use ipnet::IpNet;
 use prometheus::IntCounter;
 
 use crate::redis_conn::{RedisConnections, Topology};
 use crate::secret::Secret;
 use shared::{SharedBuckets, SHARED_TIMEOUT};
+use store::Limiter;
 
 mod folded;
 mod hints;
 mod lease;
 mod shared;
+mod store;
 
 use crate::address::{bucket, ClientAddr, ProxyHeader};
 pub use folded::{FoldedChecks, FoldedLookup, SubjectCheck};
@@ -113,71 +114,6 @@ impl Rate {
     }
 }
 
-/// How often (in checks on one thread) idle buckets are dropped, to bound
-/// memory.
-const SWEEP_EVERY: u64 = 16_384;
-
-/// Check counters per limiter, one per thread slot: a worker counts on a
-/// cache line of its own instead of one that every worker writes.
-const SLOTS: usize = 8;
-
-/// A counter alone on its cache line(s).
-#[derive(Default)]
-#[repr(align(128))]
-struct Slot(AtomicU64);
-
-/// This thread's counter slot.
-fn thread_slot() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
-    }
-    SLOT.with(|slot| *slot)
-}
-
-struct Limiter<K: std::hash::Hash + Eq + Clone> {
-    inner: DefaultKeyedRateLimiter<K>,
-    checks: [Slot; SLOTS],
-}
-
-impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
-    fn new(rate: Rate) -> Self {
-        Self {
-            inner: RateLimiter::keyed(rate.quota()),
-            checks: Default::default(),
-        }
-    }
-
-    /// `Err(seconds to wait)` when `key` is over its limit.
-    fn check(&self, key: &K) -> Result<(), u64> {
-        let checks = &self.checks[thread_slot()].0;
-        if checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.inner.retain_recent();
-            self.inner.shrink_to_fit();
-        }
-        self.inner.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
-    }
-}
-
-impl Limiter<String> {
-    /// [`check`](Self::check) of a borrowed key: the owned key is a reused
-    /// buffer of this thread (copied only for a key seen the first time).
-    fn check_str(&self, key: &str) -> Result<(), u64> {
-        thread_local! {
-            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-        }
-        KEY.with(|buffer| {
-            let mut buffer = buffer.borrow_mut();
-            buffer.clear();
-            buffer.push_str(key);
-            self.check(&buffer)
-        })
-    }
-}
-
 /// The configured limits.
 pub struct RateLimits {
     per_client: Option<(Rate, Limiter<IpAddr>)>,
@@ -231,8 +167,8 @@ impl RateLimits {
             )?)),
         };
         Ok(Self {
-            per_client: config.per_client.map(|r| (r, Limiter::new(r))),
-            per_subject: config.per_subject.map(|r| (r, Limiter::new(r))),
+            per_client: config.per_client.map(|r| (r, Limiter::new(r.quota()))),
+            per_subject: config.per_subject.map(|r| (r, Limiter::new(r.quota()))),
             ipv6_prefix: config.ipv6_prefix,
             shared,
             fallbacks,

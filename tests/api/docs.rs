@@ -1,8 +1,9 @@
 //! The documentation holds together: every relative link and `#anchor` in
 //! README.md and docs/**/*.md resolves (anchors as GitHub makes them from
 //! headings), every repository path named in code (`src/...`,
-//! `tests/api/x.rs::test_name`) exists, every page is in the book's
-//! SUMMARY.md, and README.md stays a front door of at most 300 lines.
+//! `tests/api/x.rs::test_name`) exists, every file a page includes
+//! (`{{#include ...}}`) exists, every page is in the book's SUMMARY.md,
+//! and README.md stays a front door of at most 300 lines.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -269,6 +270,77 @@ fn every_docs_page_is_in_the_summary() {
     assert!(
         unlisted.is_empty(),
         "pages missing from docs/src/SUMMARY.md: {unlisted:?}"
+    );
+}
+
+/// mdBook's `{{#include path}}` and `{{#include path:FIRST:}}` (from line
+/// FIRST) directives in `text`: the path and the first line included.
+fn includes(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (_, line) in prose(text) {
+        for (at, _) in line.match_indices("{{#include ") {
+            let rest = &line[at + "{{#include ".len()..];
+            let target = rest[..rest.find("}}").unwrap_or(rest.len())].trim();
+            let (path, range) = target.split_once(':').unwrap_or((target, ""));
+            let first = range.split(':').next().unwrap_or("");
+            out.push((path.to_owned(), first.parse().unwrap_or(1)));
+        }
+    }
+    out
+}
+
+/// Included files (bench results on the performance page) exist, have the
+/// lines asked for, and their relative links resolve from the page that
+/// includes them, where the book shows them.
+#[test]
+fn every_included_file_exists_and_its_links_resolve_from_the_page() {
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for page in pages() {
+        for (path, first) in includes(&read(&page)) {
+            checked += 1;
+            let file = resolve(page.parent().unwrap(), &path);
+            let Ok(text) = std::fs::read_to_string(root().join(&file)) else {
+                broken.push(format!(
+                    "{}: {} does not exist",
+                    page.display(),
+                    file.display()
+                ));
+                continue;
+            };
+            let shown: Vec<&str> = text.lines().skip(first - 1).collect();
+            if shown.iter().all(|l| l.trim().is_empty()) {
+                broken.push(format!(
+                    "{}: nothing in {} from line {first}",
+                    page.display(),
+                    file.display()
+                ));
+            }
+            for (n, line) in prose(&shown.join("\n")) {
+                for target in link_targets(&split_code(line).0) {
+                    let path = target.split('#').next().unwrap_or("");
+                    if !target.contains("://")
+                        && !path.is_empty()
+                        && !root().join(resolve(page.parent().unwrap(), path)).exists()
+                    {
+                        broken.push(format!(
+                            "{}:{n} (in {}): ({target})",
+                            file.display(),
+                            page.display()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        checked >= 2,
+        "only {checked} includes found: is the parser broken?"
+    );
+    assert!(broken.is_empty(), "broken includes:\n{}", broken.join("\n"));
+    assert_eq!(
+        includes("x {{#include ../../a/b.md:3:}} {{#include c.md}}\n```\n{{#include d.md}}\n```"),
+        [("../../a/b.md".to_owned(), 3), ("c.md".to_owned(), 1)]
     );
 }
 

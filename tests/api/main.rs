@@ -32,6 +32,7 @@ mod openapi;
 mod operations;
 mod policy;
 mod postgres_tls;
+mod ratelimit;
 mod redis_cluster;
 mod redis_tls;
 mod reference;
