@@ -217,7 +217,11 @@ impl RateLimits {
         key: &str,
         rate: Rate,
     ) -> Option<Result<(), RateLimited>> {
-        match self.shared.as_ref()?.check(kind, key, rate).await {
+        // Boxed: the Redis call's future is about 3 KiB; inline, it would
+        // make every token request's handler future that large (actix boxes
+        // that future per request, and glibc's malloc slows from 1 KiB),
+        // with or without a shared store.
+        match Box::pin(self.shared.as_ref()?.check(kind, key, rate)).await {
             Ok(0) => Some(Ok(())),
             Ok(wait_us) => Some(Err(rate_limited(wait_us))),
             Err(why) => {
