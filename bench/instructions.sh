@@ -50,9 +50,8 @@ valid_int "$N1" 1 100000 || { echo "N1 must be 1..100000" >&2; exit 2; }
 valid_int "$N2" $((N1 + 1)) 1000000 || { echo "N2 must be more than N1" >&2; exit 2; }
 valid_int "$REPEAT" 1 10 || { echo "REPEAT must be 1..10" >&2; exit 2; }
 
-readonly JWT_SECRET=0123456789abcdef0123456789abcdef0123456789abcdef
-readonly SESSION_SECRET=sess-secret-0123456789abcdef0123456789
-readonly ORIGIN=http://localhost:3000
+# shellcheck source=bench/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 readonly REDIS_URL=redis://127.0.0.1:6379
 # A per-run session id: other sessions share this Redis.
 REDIS_SID="bench-instr-$$-$RANDOM"

@@ -27,17 +27,10 @@ DURATION=${DURATION:-8}
 TOP=${TOP:-25}
 [[ $DURATION =~ ^[1-9][0-9]*$ && $TOP =~ ^[1-9][0-9]*$ ]] || { echo "DURATION and TOP are whole numbers" >&2; exit 2; }
 
-readonly JWT_SECRET=0123456789abcdef0123456789abcdef0123456789abcdef
-readonly SESSION_SECRET=sess-secret-0123456789abcdef0123456789
-readonly ORIGIN=http://localhost:3000
+# shellcheck source=bench/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 readonly BASE_ENV=(
-    "JWT_SECRET=$JWT_SECRET"
-    "SESSION_SECRET=$SESSION_SECRET"
-    "REALTIME_ROOMS=document-*"
-    "HOST=127.0.0.1"
-    "ALLOWED_ORIGINS=$ORIGIN"
-    "RATE_LIMIT_IP=1000000000/s"
-    "RATE_LIMIT_SUBJECT=1000000000/s"
+    "${BENCH_SERVICE_ENV[@]}"
 )
 HARNESS=profile
 # shellcheck source=scripts/lib.sh

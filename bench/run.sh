@@ -58,26 +58,17 @@ if ! valid_int "$WARMUP" 0 60; then echo "WARMUP must be whole seconds, 0..60" >
 if ! valid_int "$SOAK" 0 240; then echo "--soak MINUTES must be a whole number, 1..240" >&2; exit 2; fi
 
 # ---------------------------------------------------------------- constants
-readonly JWT_SECRET=0123456789abcdef0123456789abcdef0123456789abcdef
-readonly SESSION_SECRET=sess-secret-0123456789abcdef0123456789
-readonly ORIGIN=http://localhost:3000
+# shellcheck source=bench/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 readonly REDIS_URL=redis://127.0.0.1:6379
 readonly REDIS_SID=bench-sid-1
 readonly REDIS_KEY="sess:$REDIS_SID"
 readonly REDIS_DOC='{"cookie":{"originalMaxAge":86400000,"httpOnly":true,"path":"/"},"userId":"alice"}'
 readonly WRK_THREADS=1 WRK_CONNECTIONS=32
-# The fixed service configuration (the process gets nothing else but PATH).
-# The rate limits are set so high that they never trigger but the limiter still
-# does its bookkeeping: the defaults (60/min per subject) would turn a
-# one-user load test into 429s. Builds without a limiter ignore the two.
+# The fixed service configuration (the process gets nothing else but PATH):
+# bench/env.sh's, rate limits out of reach. Builds without a limiter ignore them.
 readonly BASE_ENV=(
-    "JWT_SECRET=$JWT_SECRET"
-    "SESSION_SECRET=$SESSION_SECRET"
-    "REALTIME_ROOMS=document-*"
-    "HOST=127.0.0.1"
-    "ALLOWED_ORIGINS=$ORIGIN"
-    "RATE_LIMIT_IP=1000000000/s"
-    "RATE_LIMIT_SUBJECT=1000000000/s"
+    "${BENCH_SERVICE_ENV[@]}"
 )
 readonly REDIS_ENV=(
     "SESSION_BACKEND=redis"

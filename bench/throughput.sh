@@ -47,20 +47,13 @@ valid_int "$DURATION" 1 600 || { echo "DURATION must be whole seconds, 1..600" >
 valid_int "$ROUNDS" 1 50 || { echo "ROUNDS must be 1..50" >&2; exit 2; }
 valid_int "$WARMUP" 0 60 || { echo "WARMUP must be whole seconds, 0..60" >&2; exit 2; }
 
-readonly JWT_SECRET=0123456789abcdef0123456789abcdef0123456789abcdef
-readonly SESSION_SECRET=sess-secret-0123456789abcdef0123456789
-readonly ORIGIN=http://localhost:3000
+# shellcheck source=bench/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 readonly KEYS=10000 ADDRS=1000
 # The default configuration: access log (info, to a file), metrics, rate
 # limits on but out of reach (as in bench/run.sh), 127.0.0.1 a trusted proxy.
 readonly BASE_ENV=(
-    "JWT_SECRET=$JWT_SECRET"
-    "SESSION_SECRET=$SESSION_SECRET"
-    "REALTIME_ROOMS=document-*"
-    "HOST=127.0.0.1"
-    "ALLOWED_ORIGINS=$ORIGIN"
-    "RATE_LIMIT_IP=1000000000/s"
-    "RATE_LIMIT_SUBJECT=1000000000/s"
+    "${BENCH_SERVICE_ENV[@]}"
     "TRUSTED_PROXIES=127.0.0.1"
 )
 
